@@ -1,0 +1,139 @@
+"""Japanese eras, numbers and units, as printed on evaluation sheets."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from .records import Kind
+
+# First Western year of each era (era year 1 = this year).
+ERAS: dict[str, int] = {"明治": 1868, "大正": 1912, "昭和": 1926, "平成": 1989, "令和": 2019}
+ERA_ABBREV: dict[str, str] = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和"}
+
+
+def nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def era_year_to_western(era: str, year: int) -> int:
+    """令和5 -> 2023. 平成31 and 令和元 are both 2019; 平成32 (printed on a Heisei-era form) is 2020."""
+    era = ERA_ABBREV.get(era.upper(), era) if len(era) == 1 else era
+    if era not in ERAS:
+        raise ValueError(f"unknown era: {era}")
+    return ERAS[era] + year - 1
+
+
+def western_to_wareki(year: int) -> str:
+    """2019 -> 令和元年度 style label stem ('令和元'); years before 2019 use 平成/昭和."""
+    for era, start in sorted(ERAS.items(), key=lambda kv: -kv[1]):
+        if year >= start:
+            n = year - start + 1
+            return f"{era}{'元' if n == 1 else n}"
+    return str(year)
+
+
+_ERA_RE = re.compile(r"(明治|大正|昭和|平成|令和|[MTSHR])\s*(元|\d{1,2})")
+_WESTERN_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+_BARE_RE = re.compile(r"(?<![\d.])(元|\d{1,2})\s*年度?")
+
+
+@dataclass(frozen=True)
+class YearContext:
+    """The era in which bare years ('28年度') on a sheet are read, from the sheet's own dates."""
+
+    era: str = "令和"
+
+    def bare(self, n: int) -> int:
+        # A Heisei-era form keeps counting past 31 ('32年度' = 令和2 = 2020): ERAS arithmetic does that.
+        return era_year_to_western(self.era, n)
+
+
+def parse_year(text: str, ctx: YearContext | None = None) -> int | None:
+    """The Western fiscal year named in a label: 令和5年度, R5, H30決算, 2023年度, 28年度(実績)."""
+    t = nfkc(text)
+    m = _ERA_RE.search(t)
+    if m:
+        n = 1 if m.group(2) == "元" else int(m.group(2))
+        return era_year_to_western(m.group(1), n)
+    m = _WESTERN_RE.search(t)
+    if m:
+        return int(m.group(1))
+    m = _BARE_RE.search(t)
+    if m and ctx is not None:
+        n = 1 if m.group(1) == "元" else int(m.group(1))
+        return ctx.bare(n)
+    return None
+
+
+def era_of(text: str) -> str | None:
+    """The era a sheet is written in, from its first era-dated string (for reading bare years)."""
+    m = _ERA_RE.search(nfkc(text))
+    if not m:
+        return None
+    era = m.group(1)
+    return ERA_ABBREV.get(era, era)
+
+
+_KIND_WORDS: list[tuple[str, Kind]] = [
+    ("決算見込", Kind.SETTLED_ESTIMATE),
+    ("達成率", Kind.ACHIEVEMENT),
+    ("決算", Kind.SETTLED),
+    ("予算", Kind.BUDGET),
+    ("実績", Kind.ACTUAL),
+    ("見込", Kind.ESTIMATE),
+    ("計画", Kind.PLAN),
+    ("目標", Kind.TARGET),
+]
+
+
+def parse_kind(text: str, default: Kind = Kind.UNKNOWN) -> Kind:
+    t = nfkc(text)
+    for word, kind in _KIND_WORDS:
+        if word in t:
+            return kind
+    return default
+
+
+_NUM_RE = re.compile(r"^[△▲\-−]?\s*\d[\d,]*(?:\.\d+)?$")
+
+
+def parse_number(text: object) -> float | None:
+    """'1,234' -> 1234; '△50' / '▲50' -> -50; full-width digits; '' / '-' / text -> None.
+
+    Only a cell that is a number is a number: '約30' or '30以上' stays text (None).
+    """
+    if text is None:
+        return None
+    if isinstance(text, bool):
+        return None
+    if isinstance(text, int | float):
+        return float(text)
+    t = nfkc(str(text)).strip().replace(" ", "")
+    t = t.replace("−", "-").replace("ー", "-") if t[:1] in "−ー" else t
+    if not t or not _NUM_RE.match(t):
+        return None
+    negative = t[0] in "△▲-"
+    digits = t.lstrip("△▲-").replace(",", "")
+    try:
+        value = float(digits)
+    except ValueError:
+        return None
+    return -value if negative else value
+
+
+def format_number(value: float) -> str:
+    """1234.0 -> '1,234'; 83.5 -> '83.5'."""
+    if value == int(value):
+        return f"{int(value):,}"
+    return f"{value:,.10g}" if abs(value) >= 1000 else f"{value:.10g}"
+
+
+UNITS = ("千円", "百万円", "万円", "円", "人", "回", "件", "%", "％", "時間", "事業", "団体", "箇所",
+         "か所", "ヶ所", "基", "校", "世帯", "台", "日", "冊", "ha", "m", "km", "t", "人日", "人工")
+
+
+def normalize_unit(text: str) -> str:
+    t = nfkc(text).strip().strip("()（）")
+    return "%" if t in {"%", "パーセント"} else t

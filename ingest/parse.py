@@ -1,0 +1,123 @@
+"""file -> list[ParsedSheet]: find files, pick a reader, skip non-sheets, drop duplicate sheets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import NotASheet, SheetFileError
+from .readers import pick_reader
+from .records import ParsedSheet
+
+MAX_FILE_BYTES = 40 * 1024 * 1024
+_IGNORED_SUFFIXES = {".md5", ".sha256", ".lock", ".tmp"}
+_IGNORED_NAMES = {"SOURCES.md", "README.md", "LICENSE", ".DS_Store"}
+
+
+@dataclass
+class FileResult:
+    """What became of one file."""
+
+    path: str
+    sheets: list[ParsedSheet] = field(default_factory=list)
+    skipped: str = ""   # why the file is not a sheet (Japanese)
+    error: str = ""     # why it failed (Japanese), names the file
+    reader: str = ""
+
+
+@dataclass
+class ParseReport:
+    files: list[FileResult] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)  # Japanese lines naming both files
+
+    @property
+    def sheets(self) -> list[ParsedSheet]:
+        return [s for f in self.files for s in f.sheets]
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [f for f in self.files if f.error]
+
+
+def discover(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Files under the given paths, recursively, in a stable order. Missing paths raise."""
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            raise SheetFileError(str(p), "ファイルまたはフォルダが見つかりません")
+        if p.is_dir():
+            for child in sorted(p.rglob("*")):
+                if child.is_file() and not _ignored(child):
+                    yield child
+        else:
+            yield p
+
+
+def _ignored(path: Path) -> bool:
+    return (path.name in _IGNORED_NAMES or path.name.startswith(".")
+            or path.suffix.lower() in _IGNORED_SUFFIXES)
+
+
+def parse_file(path: Path) -> FileResult:
+    """Parse one file; never raises for a bad file, reports it instead."""
+    result = FileResult(path=str(path))
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            raise SheetFileError(str(path), "ファイルが空です")
+        if size > MAX_FILE_BYTES:
+            raise SheetFileError(
+                str(path), f"ファイルが大きすぎます（{size / 1e6:.0f} MB、上限 {MAX_FILE_BYTES // 2**20} MB）")
+        with path.open("rb") as fh:
+            head = fh.read(65536)
+        reader = pick_reader(path, head)
+        if reader is None:
+            raise NotASheet("対応していない形式のファイルです")
+        result.reader = reader.NAME
+        result.sheets = list(reader.read(path))
+        if not result.sheets:
+            raise NotASheet("評価シートが見つかりません")
+    except NotASheet as exc:
+        result.sheets = []
+        result.skipped = exc.reason_ja
+    except SheetFileError as exc:
+        result.error = exc.message_ja
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        # A reader tripped on content it did not expect: report it for this file, keep going.
+        result.error = f"{path}: 読み込みに失敗しました（{type(exc).__name__}: {exc}）"
+    return result
+
+
+def parse_paths(paths: Iterable[str | Path]) -> ParseReport:
+    report = ParseReport()
+    for path in discover(paths):
+        report.files.append(parse_file(path))
+    _drop_duplicates(report)
+    return report
+
+
+def _richness(ps: ParsedSheet) -> tuple[int, int]:
+    return (len(ps.narratives) + len(ps.cells), len(ps.narratives))
+
+
+def _drop_duplicates(report: ParseReport) -> None:
+    """One sheet arriving in two formats is indexed once: the richer copy wins, in any file order."""
+    best: dict[str, tuple[ParsedSheet, str]] = {}
+    for f in report.files:
+        for ps in f.sheets:
+            key = ps.sheet.sheet_id
+            if key not in best or _richness(ps) > _richness(best[key][0]):
+                best[key] = (ps, f.path)
+    for f in report.files:
+        kept = []
+        for ps in f.sheets:
+            winner, wpath = best[ps.sheet.sheet_id]
+            if winner is ps:
+                kept.append(ps)
+            else:
+                report.duplicates.append(
+                    f"{f.path} の「{ps.sheet.project_name}」は {wpath} と同じシートのため取り込みません")
+        if f.sheets and not kept and not f.error:
+            f.skipped = f"すべて他のファイルと重複するシートです（{len(f.sheets)} 件）"
+        f.sheets = kept
