@@ -93,7 +93,7 @@ def parse_paths(paths: Iterable[str | Path]) -> ParseReport:
     report = ParseReport()
     for path in discover(paths):
         report.files.append(parse_file(path))
-    _drop_duplicates(report)
+    drop_duplicates(report)
     return report
 
 
@@ -101,7 +101,7 @@ def _richness(ps: ParsedSheet) -> tuple[int, int]:
     return (len(ps.narratives) + len(ps.cells), len(ps.narratives))
 
 
-def _drop_duplicates(report: ParseReport) -> None:
+def drop_duplicates(report: ParseReport) -> None:
     """One sheet arriving in two formats is indexed once: the richer copy wins, in any file order."""
     best: dict[str, tuple[ParsedSheet, str]] = {}
     for f in report.files:

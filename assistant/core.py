@@ -1,0 +1,227 @@
+"""question (+history) -> Answer: find the sheet, then the cell or the sentences, and cite them.
+
+Extractive and deterministic: every figure in an answer is a cell of a sheet, every quote a
+section's text. When the records don't hold the answer the status is not_found, and the answer
+says what the sheet does have.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ingest.records import ParsedSheet, TableCell
+from vectorstore.store import Filters, Hit, Store
+from vectorstore.tokens import tokenize
+
+from .answer import Answer, Citation, Status, cite_cell, cite_narrative, cite_sheet
+from .figures import RowMatch, cells_for, derive, match_rows, resolve_years, value_phrase
+from .narrative import Passage, find_passages
+from .understand import Question, parse_question, with_history
+
+STRONG_NAME = 70.0     # the question names the project (see Store._name_scores)
+ROW_MATCH = 0.5        # a table row the question names
+COVERAGE = 0.5         # share (idf-weighted) of the question's content words a passage must hold
+CANDIDATES = 5
+
+
+def row_quote(row: RowMatch) -> str:
+    """The whole row with all its years: the UI highlights the cited one."""
+    cells = " / ".join(f"{c.fiscal_year_label} {value_phrase(c)}" for c in row.cells)
+    return f"{row.row_label}: {cells}"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sheet: ParsedSheet
+    hit: Hit
+    row: RowMatch | None
+    passages: tuple[Passage, ...]
+    score: float
+
+
+class Assistant:
+    """Answers from the store; the LLM mode (if any) wraps this and falls back to it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def ask(self, question: str, history: list[dict] | None = None, filters: Filters | None = None) -> Answer:
+        question = (question or "").strip()
+        if not question:
+            return Answer(status=Status.NOT_FOUND, answer="質問を入力してください。")
+        if not self.store.catalogue():
+            return Answer(status=Status.NOT_FOUND, answer="シートがまだ取り込まれていません。"
+                          "`hyoka ingest フォルダ` で評価シートを取り込んでください。")
+        q = parse_question(question)
+        filters = self._municipality_filter(q.text, filters or Filters())
+        hits = self.store.search(q.subject, k=10, filters=filters)
+        if history and (q.followup or not _strong(hits)):
+            q = with_history(q, history)
+            filters = self._municipality_filter(q.subject, filters)
+            hits = self.store.search(q.subject, k=10, filters=filters)
+        if not hits:
+            return Answer(status=Status.NOT_FOUND, answer="該当する事務事業のシートが見つかりません。")
+        if q.list_ and not _strong(hits):
+            return self._list(q, hits)
+        return self._single(q, hits)
+
+    # --- routing ------------------------------------------------------------------------
+    def _municipality_filter(self, text: str, filters: Filters) -> Filters:
+        if filters.municipality:
+            return filters
+        for m in self.store.municipalities():
+            stem = m[:-1] if len(m) > 2 and m[-1] in "市町村区" else m
+            if stem and stem in text:
+                return Filters(municipality=m, department=filters.department, fiscal_year=filters.fiscal_year)
+        return filters
+
+    def _candidates(self, hits: list[Hit]) -> list[Hit]:
+        top = max(h.name for h in hits)
+        if top >= STRONG_NAME:
+            return [h for h in hits if h.name >= top - 5][:CANDIDATES]
+        return hits[:CANDIDATES]
+
+    def _single(self, q: Question, hits: list[Hit]) -> Answer:
+        plans = [self._plan(q, h) for h in self._candidates(hits)]
+        plans = [p for p in plans if p is not None]
+        if not plans:
+            return Answer(status=Status.NOT_FOUND, answer="該当するシートを読み込めませんでした。")
+        best = max(plans, key=lambda p: p.score)
+        if q.department and not q.tables:
+            return self._department(best.sheet)
+        if best.row is not None and (q.figure_hint or best.row.score >= 1.0) and \
+                (best.row.score >= ROW_MATCH or not best.passages):
+            return self._figure(q, best.sheet, best.row)
+        if q.figure_hint and q.tables and best.row is None:
+            return self._no_row(q, best.sheet)
+        return self._narrative(q, best)
+
+    def _plan(self, q: Question, hit: Hit) -> _Plan | None:
+        ps = self.store.sheet(hit.sheet.sheet_id)
+        if ps is None:
+            return None
+        rows = match_rows(ps, q, drop=ps.sheet.project_name)
+        row = rows[0] if rows and rows[0].score >= ROW_MATCH else None
+        exclude = set(tokenize(f"{ps.sheet.project_name} {ps.sheet.municipality}"))
+        passages = tuple(find_passages(ps, tokenize(q.text), q.sections, self.store.bm25.idf, exclude))
+        coverage = passages[0].coverage + (0.5 if passages and passages[0].routed else 0) if passages else 0
+        fig = row.score if (row and q.figure_hint) else 0.0
+        retrieval = hit.name / 100 + (0.3 if hit.ranks.get("bm25") == 1 else 0)
+        return _Plan(ps, hit, row, passages, max(fig, coverage) + retrieval)
+
+    # --- answers ------------------------------------------------------------------------
+    def _department(self, ps: ParsedSheet) -> Answer:
+        s = ps.sheet
+        if not s.department:
+            return Answer(status=Status.NOT_FOUND, answer=f"「{s.project_name}」のシートには担当部署の記載がありません。",
+                          citations=(cite_sheet(1, s),), intent="narrative")
+        return Answer(status=Status.ANSWERED, intent="narrative", citations=(cite_sheet(1, s),),
+                      answer=f"{_who(s)}の担当は {s.department} です[1]。")
+
+    def _figure(self, q: Question, ps: ParsedSheet, row: RowMatch) -> Answer:
+        s = ps.sheet
+        available = {c.fiscal_year for c in row.cells if c.fiscal_year is not None}
+        absolute = [y for ref in q.years for y in ref.candidates()[:1] if ref.relative is None]
+        base = q.context_years[-1] if q.context_years else (absolute[0] if absolute else s.fiscal_year)
+        years = resolve_years(q.years, available, base)
+        head = f"{_who(s)}の{row.row_label}"
+        quote = row_quote(row)
+        if not years:
+            return self._trend(head, s, row, quote)
+        picked: list[list[TableCell]] = [cells_for(row, y, q.kind) for y in years]
+        for y, cells in zip(years, picked, strict=True):
+            if not cells:
+                return self._missing_year(head, s, row, y, quote)
+        blank = [cells[0] for cells in picked if all(c.value is None for c in cells)]
+        if blank:
+            c = blank[0]
+            return Answer(status=Status.NOT_FOUND, intent="figure", citations=(cite_cell(1, s, c, quote),),
+                          answer=f"{head}の{c.fiscal_year_label}の値は空欄で、シートに記載がありません[1]。")
+        if len(picked) >= 2 and q.derived:
+            return self._derived(q, head, s, picked, quote)
+        cites: list[Citation] = []
+        parts = []
+        for cells in picked:
+            for c in cells:
+                cites.append(cite_cell(len(cites) + 1, s, c, quote))
+                parts.append(f"{year_phrase(c)}は {value_phrase(c)}[{len(cites)}]")
+        return Answer(status=Status.ANSWERED, intent="figure", citations=tuple(cites),
+                      answer=f"{head}は、{'、'.join(parts)}です。")
+
+    def _trend(self, head: str, s, row: RowMatch, quote: str) -> Answer:
+        filled = [c for c in row.cells if c.value is not None]
+        if not filled:
+            return Answer(status=Status.NOT_FOUND, intent="figure", citations=(cite_cell(1, s, row.cells[0], quote),),
+                          answer=f"{head}はすべての年度で空欄です[1]。")
+        parts = "、".join(f"{c.fiscal_year_label} {value_phrase(c)}" for c in row.cells)
+        return Answer(status=Status.ANSWERED, intent="trend", citations=(cite_cell(1, s, filled[-1], quote),),
+                      answer=f"{head}の推移は、{parts} です[1]。")
+
+    def _missing_year(self, head: str, s, row: RowMatch, year: int, quote: str) -> Answer:
+        have = "、".join(dict.fromkeys(c.fiscal_year_label for c in row.cells))
+        return Answer(status=Status.NOT_FOUND, intent="figure", citations=(cite_cell(1, s, row.cells[-1], quote),),
+                      answer=f"{head}について、お尋ねの年度の値はシートに記載がありません。"
+                             f"記載があるのは {have} です[1]。")
+
+    def _derived(self, q: Question, head: str, s, picked: list[list[TableCell]], quote: str) -> Answer:
+        a, b = picked[0][0], picked[1][0]
+        cites = (cite_cell(1, s, a, quote), cite_cell(2, s, b, quote))
+        text = (f"{head}は、{year_phrase(a)} {value_phrase(a)}[1]、{year_phrase(b)} {value_phrase(b)}[2]"
+                f"です。{derive(q, a, b)}")
+        return Answer(status=Status.ANSWERED, intent="derived", citations=cites, answer=text)
+
+    def _no_row(self, q: Question, ps: ParsedSheet) -> Answer:
+        labels = "、".join(dict.fromkeys(label for _, label in ps.rows()))[:300]
+        return Answer(status=Status.NOT_FOUND, intent="figure", citations=(cite_sheet(1, ps.sheet),),
+                      answer=f"「{ps.sheet.project_name}」のシートには、お尋ねの項目の数値が見当たりません[1]。"
+                             f"シートにある項目: {labels}")
+
+    def _narrative(self, q: Question, plan: _Plan) -> Answer:
+        s = plan.sheet.sheet
+        good = [p for p in plan.passages if p.routed or p.coverage >= COVERAGE]
+        if not good:
+            have = "、".join(dict.fromkeys(n.label for n in plan.sheet.narratives))[:300]
+            return Answer(status=Status.NOT_FOUND, intent="out_of_scope",
+                          answer=f"お尋ねの内容は、見つかったシート（「{s.project_name}」など）に記載がありません。"
+                                 f"このシートにある欄: {have}")
+        chosen = _pick_passages(good)
+        cites = tuple(cite_narrative(i, s, p.record, p.quote) for i, p in enumerate(chosen, start=1))
+        body = "\n".join(f"・{p.record.section.value}: 「{p.quote}」[{i}]" for i, p in enumerate(chosen, start=1))
+        return Answer(status=Status.ANSWERED, intent="narrative", citations=cites,
+                      answer=f"{_who(s)}のシートには、次のように記載されています。\n{body}")
+
+    def _list(self, q: Question, hits: list[Hit]) -> Answer:
+        relevant = [h for h in hits if h.bm25 > 0 or h.name >= 50][:8] or hits[:5]
+        cites = []
+        lines = []
+        for h in relevant:
+            ps = self.store.sheet(h.sheet.sheet_id)
+            if ps is None:
+                continue
+            cites.append(cite_sheet(len(cites) + 1, ps.sheet))
+            lines.append(f"・{ps.sheet.project_name}（{ps.sheet.municipality} {ps.sheet.department}）[{len(cites)}]")
+        return Answer(status=Status.ANSWERED, intent="list", citations=tuple(cites),
+                      answer="関連する事務事業は次のとおりです。\n" + "\n".join(lines))
+
+
+def _who(s) -> str:
+    return f"「{s.project_name}」（{s.municipality}）" if s.municipality else f"「{s.project_name}」"
+
+
+def year_phrase(c: TableCell) -> str:
+    """'30年度(実績)' as printed; the kind is added only where the label does not already say it."""
+    kind = c.kind.value
+    return c.fiscal_year_label if kind in c.fiscal_year_label or kind == "不明" else f"{c.fiscal_year_label}（{kind}）"
+
+
+def _strong(hits: list[Hit]) -> bool:
+    return bool(hits) and max(h.name for h in hits) >= STRONG_NAME
+
+
+def _pick_passages(good: list[Passage]) -> list[Passage]:
+    if good[0].routed:
+        routed = [p for p in good if p.routed]
+        return routed[:2]
+    return good[:1] if len(good) < 2 or good[1].coverage < good[0].coverage else good[:2]
+
+

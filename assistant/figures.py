@@ -1,0 +1,117 @@
+"""Finding the table row and the cell a figure question asks for, and the arithmetic of derived ones."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from ingest.normalize import format_number
+from ingest.records import Kind, ParsedSheet, Table, TableCell
+
+from .understand import Question, YearRef
+
+_LETTER = re.compile(r"^[ア-ンA-Za-z]\s+")
+_MARKERS = re.compile(r"[（(][A-Za-z/＋+]+[）)]|[（）()「」・\s、。:：+＋]")
+_QUOTED = re.compile(r"[「『]([^」』]+)[」』]")
+# When a question names a table but not a row, these rows answer it.
+_TOTALS = ("トータルコスト", "合計", "計", "歳出", "事業費")
+
+
+def _core(text: str) -> str:
+    t = unicodedata.normalize("NFKC", text)
+    return _MARKERS.sub("", _LETTER.sub("", t))
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i:i + 2] for i in range(len(text) - 1)} if len(text) > 1 else {text}
+
+
+@dataclass(frozen=True)
+class RowMatch:
+    score: float
+    table: Table
+    row_label: str
+    cells: tuple[TableCell, ...]
+
+
+def match_rows(ps: ParsedSheet, q: Question, drop: str = "") -> list[RowMatch]:
+    """Rows of the sheet ranked by how well the question names them."""
+    text = unicodedata.normalize("NFKC", q.text if not q.followup else q.subject)
+    for part in filter(None, [drop]):
+        text = text.replace(part, " ")
+    for ref in q.years:
+        text = text.replace(ref.text, " ")
+    qcore = _core(text)
+    qgrams = _bigrams(qcore)
+    quoted = [_core(x) for x in _QUOTED.findall(text)]
+    out = []
+    for (table, label), cells in ps.rows().items():
+        if all(c.value is None for c in cells):
+            continue  # a row with no figure at all (an unnamed slot)
+        core = _core(label)
+        if not core:
+            continue
+        grams = _bigrams(core)
+        score = len(grams & qgrams) / len(grams)
+        if any(x and (x in core or core in x) for x in quoted):
+            score += 1.0
+        score += _table_bonus(q, Table(table), core)
+        out.append(RowMatch(score, Table(table), label, tuple(cells)))
+    out.sort(key=lambda r: -r.score)
+    return out
+
+
+def _table_bonus(q: Question, table: Table, core: str) -> float:
+    if table not in q.tables:
+        return 0.0
+    bonus = 0.4
+    if table is Table.TOTAL_COST or any(core.startswith(t) or core.endswith(t) for t in _TOTALS):
+        bonus += 0.15
+    return bonus
+
+
+def resolve_years(refs: tuple[YearRef, ...], available: set[int], base: int | None) -> list[int]:
+    """Western years for the refs: bare years in the era the sheet's columns use, relative ones from base."""
+    out: list[int] = []
+    for ref in refs:
+        if ref.relative is not None:
+            if base is not None:
+                out.append(base + ref.relative)
+            continue
+        cands = ref.candidates()
+        hit = next((y for y in cands if y in available), None)
+        out.append(hit if hit is not None else cands[0])
+    return out
+
+
+def cells_for(row: RowMatch, year: int, kind: Kind | None) -> list[TableCell]:
+    cells = [c for c in row.cells if c.fiscal_year == year]
+    if kind is not None:
+        exact = [c for c in cells if c.kind == kind]
+        if exact:
+            return exact
+        if kind in (Kind.SETTLED, Kind.ACTUAL):
+            close = [c for c in cells if c.kind in (Kind.SETTLED, Kind.ACTUAL, Kind.SETTLED_ESTIMATE)]
+            return close or []
+        return []
+    return cells
+
+
+def value_phrase(cell: TableCell) -> str:
+    return f"{cell.value_text}{cell.unit}" if cell.value_text else "空欄"
+
+
+def derive(q: Question, a: TableCell, b: TableCell) -> str:
+    """The arithmetic shown for a derived question over two cited cells [1] and [2]."""
+    assert a.value is not None and b.value is not None
+    unit = a.unit if a.unit == b.unit else ""
+    if q.derived == "sum":
+        return f"合計は {format_number(a.value)} + {format_number(b.value)} = {format_number(a.value + b.value)}{unit} です。"
+    diff = b.value - a.value
+    sign = "増加" if diff > 0 else ("減少" if diff < 0 else "増減なし")
+    text = (f"差は {format_number(b.value)} − {format_number(a.value)} = {format_number(diff)}{unit}"
+            f"（{format_number(abs(diff))}{unit}の{sign}）です。")
+    if q.derived == "rate" and a.value != 0:
+        text += f" 増減率は {format_number(diff)} ÷ {format_number(a.value)} = {diff / a.value * 100:.1f}% です。"
+    return text

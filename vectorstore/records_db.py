@@ -1,0 +1,174 @@
+"""The records of every indexed sheet, in SQLite: the source of truth for answers.
+
+Chroma holds one profile vector per sheet for finding sheets; every figure and quote comes from
+here. WAL mode lets the chat read while an ingest writes; each file's sheets change in one
+transaction, so a sheet is always either fully old or fully new.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ingest.records import ParsedSheet
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sheets (
+  sheet_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, source_file TEXT NOT NULL,
+  project_name TEXT NOT NULL, municipality TEXT NOT NULL, department TEXT NOT NULL,
+  fiscal_year INTEGER, fiscal_year_label TEXT NOT NULL, locator TEXT NOT NULL, layout TEXT NOT NULL,
+  n_narratives INTEGER NOT NULL, n_cells INTEGER NOT NULL, n_warnings INTEGER NOT NULL,
+  tokens TEXT NOT NULL, profile TEXT NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS sheets_by_file ON sheets(source_file);
+CREATE TABLE IF NOT EXISTS files (
+  path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, parser_version TEXT NOT NULL,
+  status TEXT NOT NULL, message TEXT NOT NULL, sheet_ids TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS embed_cache (
+  model TEXT NOT NULL, text_hash TEXT NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (model, text_hash));
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    """What the catalogue knows of a sheet without loading its records."""
+
+    sheet_id: str
+    content_hash: str
+    source_file: str
+    project_name: str
+    municipality: str
+    department: str
+    fiscal_year: int | None
+    fiscal_year_label: str
+    locator: str
+    n_narratives: int
+    n_cells: int
+
+
+@dataclass(frozen=True)
+class FileRow:
+    path: str
+    sha256: str
+    parser_version: str
+    status: str        # indexed | skipped | duplicate
+    message: str
+    sheet_ids: tuple[str, ...]
+
+
+class RecordsDB:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._local = threading.local()
+        with self._conn() as con:
+            con.executescript(_SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+            self._local.con = con
+        return con
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        con = self._conn()
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+    # --- sheets -------------------------------------------------------------------------
+    def put_sheet(self, con: sqlite3.Connection, ps: ParsedSheet, tokens: list[str], profile: str) -> None:
+        s = ps.sheet
+        con.execute(
+            "INSERT OR REPLACE INTO sheets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (s.sheet_id, ps.content_hash(), s.source_file, s.project_name, s.municipality, s.department,
+             s.fiscal_year, s.fiscal_year_label, s.locator, s.layout, len(ps.narratives), len(ps.cells),
+             len(ps.warnings), " ".join(tokens), profile, ps.model_dump_json()))
+
+    def delete_sheets(self, con: sqlite3.Connection, sheet_ids: Iterable[str]) -> None:
+        con.executemany("DELETE FROM sheets WHERE sheet_id=?", [(i,) for i in sheet_ids])
+
+    def sheet(self, sheet_id: str) -> ParsedSheet | None:
+        row = self._conn().execute("SELECT data FROM sheets WHERE sheet_id=?", (sheet_id,)).fetchone()
+        return ParsedSheet.model_validate_json(row[0]) if row else None
+
+    def sheet_hashes(self) -> dict[str, str]:
+        return dict(self._conn().execute("SELECT sheet_id, content_hash FROM sheets"))
+
+    def sheet_rows(self) -> list[SheetRow]:
+        cur = self._conn().execute(
+            "SELECT sheet_id, content_hash, source_file, project_name, municipality, department, fiscal_year,"
+            " fiscal_year_label, locator, n_narratives, n_cells FROM sheets ORDER BY municipality, project_name")
+        return [SheetRow(*r) for r in cur]
+
+    def tokens(self) -> list[tuple[str, list[str]]]:
+        cur = self._conn().execute("SELECT sheet_id, tokens FROM sheets ORDER BY sheet_id")
+        return [(sid, toks.split()) for sid, toks in cur]
+
+    def profiles(self) -> dict[str, tuple[str, str]]:
+        """sheet_id -> (content_hash, profile text)."""
+        cur = self._conn().execute("SELECT sheet_id, content_hash, profile FROM sheets")
+        return {sid: (h, p) for sid, h, p in cur}
+
+    def source_of(self, sheet_id: str) -> str | None:
+        row = self._conn().execute("SELECT source_file FROM sheets WHERE sheet_id=?", (sheet_id,)).fetchone()
+        return row[0] if row else None
+
+    def richness(self, sheet_id: str) -> tuple[int, int] | None:
+        row = self._conn().execute(
+            "SELECT n_narratives + n_cells, n_narratives FROM sheets WHERE sheet_id=?", (sheet_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    # --- files --------------------------------------------------------------------------
+    def file(self, path: str) -> FileRow | None:
+        row = self._conn().execute("SELECT * FROM files WHERE path=?", (path,)).fetchone()
+        if row is None:
+            return None
+        return FileRow(row[0], row[1], row[2], row[3], row[4], tuple(json.loads(row[5])))
+
+    def put_file(self, con: sqlite3.Connection, f: FileRow) -> None:
+        con.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?)",
+                    (f.path, f.sha256, f.parser_version, f.status, f.message, json.dumps(list(f.sheet_ids))))
+
+    # --- embedding cache ----------------------------------------------------------------
+    def cached_vectors(self, model: str, hashes: list[str]) -> dict[str, list[float]]:
+        out: dict[str, list[float]] = {}
+        con = self._conn()
+        for i in range(0, len(hashes), 500):
+            part = hashes[i:i + 500]
+            q = f"SELECT text_hash, vector FROM embed_cache WHERE model=? AND text_hash IN ({','.join('?' * len(part))})"
+            for h, blob in con.execute(q, (model, *part)):
+                out[h] = np.frombuffer(blob, dtype=np.float32).tolist()
+        return out
+
+    def cache_vectors(self, model: str, vectors: dict[str, list[float]]) -> None:
+        with self.transaction() as con:
+            con.executemany("INSERT OR REPLACE INTO embed_cache VALUES (?,?,?)",
+                            [(model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in vectors.items()])
+
+    # --- meta ---------------------------------------------------------------------------
+    def generation(self) -> int:
+        row = self._conn().execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def bump_generation(self, con: sqlite3.Connection) -> None:
+        con.execute("INSERT INTO meta VALUES ('generation', '1') ON CONFLICT(key) DO UPDATE"
+                    " SET value = CAST(value AS INTEGER) + 1")
+
+    def count(self) -> int:
+        return int(self._conn().execute("SELECT COUNT(*) FROM sheets").fetchone()[0])

@@ -1,0 +1,197 @@
+"""The index: records in SQLite, one profile vector per sheet in Chroma, BM25 over Sudachi tokens.
+
+search() fuses three rankings of sheets with reciprocal rank fusion: fuzzy matching of project
+names (「空き家対策の事業」 -> 空家等対策推進事業), BM25 over each sheet's tokens, and dense search
+over profile vectors. Finding the part of a sheet is the assistant's job, from the records.
+"""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+
+from ingest.records import ParsedSheet
+
+from .bm25_index import BM25Index
+from .chroma_index import ChromaConfig, ChromaIndex
+from .records_db import RecordsDB, SheetRow
+from .tokens import tokenize
+
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Narrow the search: exact municipality, department substring, evaluation fiscal year."""
+
+    municipality: str = ""
+    department: str = ""
+    fiscal_year: int | None = None
+
+    def allows(self, row: SheetRow) -> bool:
+        return ((not self.municipality or row.municipality == self.municipality)
+                and (not self.department or self.department in row.department)
+                and (self.fiscal_year is None or row.fiscal_year == self.fiscal_year))
+
+    def chroma_where(self) -> dict | None:
+        conds: list[dict] = []
+        if self.municipality:
+            conds.append({"municipality": self.municipality})
+        if self.fiscal_year is not None:
+            conds.append({"fiscal_year": self.fiscal_year})
+        if not conds:
+            return None
+        return conds[0] if len(conds) == 1 else {"$and": conds}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A sheet found for a query, with each retriever's score (absent = not in its top k)."""
+
+    sheet: SheetRow
+    score: float
+    name: float = 0.0       # 0-100, how much of the project name the query contains
+    bm25: float = 0.0
+    dense: float = 0.0
+    ranks: dict[str, int] = field(default_factory=dict)
+
+
+def norm_name(text: str) -> str:
+    """Names compared without okurigana-ish kana, spaces or punctuation: 空き家対策 ~ 空家等対策."""
+    t = unicodedata.normalize("NFKC", text)
+    return "".join(ch for ch in t if ch.isalnum() and not ("\u3041" <= ch <= "\u3096"))
+
+
+def profile_text(ps: ParsedSheet) -> str:
+    """One short passage per sheet, embedded to find the sheet: name, owner, what it does."""
+    s = ps.sheet
+    parts = [s.project_name, f"（{s.municipality} {s.department}）"]
+    by_section: dict[str, str] = {}
+    for n in ps.narratives:
+        by_section.setdefault(n.section.value, n.text)
+    for sec in ("事業概要", "目的・意図", "対象"):
+        if sec in by_section:
+            parts.append(by_section[sec][:160])
+    return " ".join(parts)[:400]
+
+
+def sheet_tokens(ps: ParsedSheet) -> list[str]:
+    s = ps.sheet
+    texts = [s.project_name, s.project_name, s.department, s.municipality]
+    texts += [n.text for n in ps.narratives]
+    texts += sorted({c.row_label for c in ps.cells})
+    return tokenize("\n".join(texts))
+
+
+def _bigram_postings(names: list[str]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for idx, name in enumerate(names):
+        for bg in {name[i:i + 2] for i in range(len(name) - 1)}:
+            out.setdefault(bg, []).append(idx)
+    return out
+
+
+class Store:
+    """Everything under one folder (HYOKA_HOME): records.sqlite3, chroma/, bm25/."""
+
+    def __init__(self, home: Path, embeddings: Embeddings, model: str,
+                 chroma: ChromaConfig | None = None) -> None:
+        self.home = home
+        self.embeddings = embeddings
+        self.model = model
+        self.db = RecordsDB(home / "records.sqlite3")
+        self.chroma = ChromaIndex(home / "chroma", model, chroma or ChromaConfig())
+        self.bm25 = BM25Index(home / "bm25")
+        self._catalogue: list[SheetRow] = []
+        self._catalogue_gen = -1
+        self._names: list[str] = []
+        self._bigrams: dict[str, list[int]] = {}
+        self._lock = threading.Lock()
+        self._sheet_cache: dict[str, tuple[str, ParsedSheet]] = {}
+
+    # --- catalogue ----------------------------------------------------------------------
+    def catalogue(self) -> list[SheetRow]:
+        """All indexed sheets; reloaded when an ingest (in any process) changed the store."""
+        gen = self.db.generation()
+        with self._lock:
+            if gen != self._catalogue_gen:
+                self._catalogue = self.db.sheet_rows()
+                self._names = [norm_name(r.project_name) for r in self._catalogue]
+                self._bigrams = _bigram_postings(self._names)
+                self._catalogue_gen = gen
+                self._sheet_cache.clear()
+            return self._catalogue
+
+    def sheet(self, sheet_id: str) -> ParsedSheet | None:
+        rows = {r.sheet_id: r for r in self.catalogue()}
+        row = rows.get(sheet_id)
+        if row is None:
+            return None
+        cached = self._sheet_cache.get(sheet_id)
+        if cached and cached[0] == row.content_hash:
+            return cached[1]
+        ps = self.db.sheet(sheet_id)
+        if ps is not None:
+            self._sheet_cache[sheet_id] = (row.content_hash, ps)
+        return ps
+
+    def municipalities(self) -> list[str]:
+        return sorted({r.municipality for r in self.catalogue() if r.municipality})
+
+    # --- search -------------------------------------------------------------------------
+    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
+        filters = filters or Filters()
+        rows = self.catalogue()
+        if not rows:
+            return []
+        by_id = {r.sheet_id: r for r in rows}
+        name_scores = self._name_scores(query, rows, filters, k * 3)
+        bm25 = [(i, s) for i, s in self.bm25.search(tokenize(query), k * 6)
+                if i in by_id and filters.allows(by_id[i])][: k * 3]
+        dense = [(i, s) for i, s in self.chroma.query(self.embeddings.embed_query(query), k * 3,
+                                                       filters.chroma_where())
+                 if i in by_id and filters.allows(by_id[i])]
+        return self._fuse(by_id, {"name": name_scores, "bm25": bm25, "dense": dense}, k)
+
+    def _name_scores(self, query: str, rows: list[SheetRow], filters: Filters, k: int) -> list[tuple[str, float]]:
+        """How much of a project name the query holds: the longest common run of characters,
+        100 when it covers the name (or 10 characters of it). Bigram postings find candidates,
+        so this stays fast at 50,000 names."""
+        from difflib import SequenceMatcher
+
+        q = norm_name(query)
+        if len(q) < 2:
+            return []
+        counts: dict[int, int] = {}
+        for bg in {q[i:i + 2] for i in range(len(q) - 1)}:
+            for idx in self._bigrams.get(bg, ()):
+                counts[idx] = counts.get(idx, 0) + 1
+        top = sorted(counts, key=lambda i: -counts[i])[: k * 4]
+        out = []
+        for idx in top:
+            row, name = rows[idx], self._names[idx]
+            if not filters.allows(row) or not name:
+                continue
+            m = SequenceMatcher(None, q, name, autojunk=False).find_longest_match(0, len(q), 0, len(name))
+            score = 100.0 * min(1.0, m.size / max(4, min(len(name), 10)))
+            if m.size >= 2:
+                out.append((row.sheet_id, score))
+        out.sort(key=lambda x: -x[1])
+        return out[:k]
+
+    def _fuse(self, by_id: dict[str, SheetRow], rankings: dict[str, list[tuple[str, float]]], k: int) -> list[Hit]:
+        fused: dict[str, float] = {}
+        ranks: dict[str, dict[str, int]] = {}
+        raw: dict[str, dict[str, float]] = {}
+        for name, ranking in rankings.items():
+            for rank, (sid, score) in enumerate(ranking, start=1):
+                fused[sid] = fused.get(sid, 0.0) + 1.0 / (RRF_K + rank)
+                ranks.setdefault(sid, {})[name] = rank
+                raw.setdefault(sid, {})[name] = score
+        order = sorted(fused, key=lambda s: -fused[s])[:k]
+        return [Hit(sheet=by_id[s], score=fused[s], name=raw[s].get("name", 0.0), bm25=raw[s].get("bm25", 0.0),
+                    dense=raw[s].get("dense", 0.0), ranks=ranks[s]) for s in order]

@@ -1,0 +1,46 @@
+"""Sudachi tokens for BM25: normalised forms (空家 -> 空き家), content words only."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_KEEP_POS = {"名詞", "動詞", "形容詞", "形状詞", "接尾辞", "記号", "副詞"}
+_STOP = {"為る", "居る", "成る", "有る", "ある", "いる", "する", "なる", "こと", "もの", "ため", "よう", "等"}
+_MAX_BYTES = 40000  # Sudachi refuses inputs over ~49 KB; split on sentence ends below that
+
+
+@lru_cache(maxsize=1)
+def _tokenizer():
+    from sudachipy import Dictionary, SplitMode
+
+    return Dictionary(dict="core").create(mode=SplitMode.C)
+
+
+def _chunks(text: str) -> list[str]:
+    if len(text.encode("utf-8")) <= _MAX_BYTES:
+        return [text]
+    out, buf = [], ""
+    for part in re.split(r"(?<=[。\n])", text):
+        if len((buf + part).encode("utf-8")) > _MAX_BYTES and buf:
+            out.append(buf)
+            buf = ""
+        buf += part[: _MAX_BYTES // 3]
+    return out + ([buf] if buf else [])
+
+
+def tokenize(text: str) -> list[str]:
+    """Normalised content-word tokens; digits are kept so that 令和5 and 34人 stay findable."""
+    text = unicodedata.normalize("NFKC", text)
+    toks: list[str] = []
+    for chunk in _chunks(text):
+        for m in _tokenizer().tokenize(chunk):
+            pos = m.part_of_speech()[0]
+            if pos not in _KEEP_POS:
+                continue
+            norm = m.normalized_form()
+            if norm in _STOP or not norm.strip() or (pos == "記号" and not norm.isalnum()):
+                continue
+            toks.append(norm.lower())
+    return toks
