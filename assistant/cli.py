@@ -62,6 +62,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from .factory import build_store
 
     store = build_store(settings)
+    if args.if_empty and store.db.count() > 0:
+        print(f"索引にはすでに {store.db.count()} シートあります（{settings.home}）。取り込みは省略します。", file=sys.stderr)
+        return 0
     bar = tqdm(total=0, unit="file", file=sys.stderr, disable=args.quiet)
 
     def progress(i: int, n: int, path: str) -> None:
@@ -160,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     si = sub.add_parser("ingest", help="ファイルやフォルダを取り込み、索引を作る")
     si.add_argument("paths", nargs="+")
     si.add_argument("--quiet", action="store_true")
+    si.add_argument("--if-empty", action="store_true", help="索引が空のときだけ取り込む（make run 用）")
     sa = sub.add_parser("ask", help="質問する")
     sa.add_argument("question", nargs="?")
     sa.add_argument("--json", action="store_true")

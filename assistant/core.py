@@ -172,7 +172,8 @@ class Assistant:
 
     def _no_row(self, q: Question, ps: ParsedSheet) -> Answer:
         labels = "、".join(dict.fromkeys(label for _, label in ps.rows()))[:300]
-        return Answer(status=Status.NOT_FOUND, intent="figure", citations=(cite_sheet(1, ps.sheet),),
+        cite = cite_sheet(1, ps.sheet).model_copy(update={"quote": labels, "section": "表の項目"})
+        return Answer(status=Status.NOT_FOUND, intent="figure", citations=(cite,),
                       answer=f"「{ps.sheet.project_name}」のシートには、お尋ねの項目の数値が見当たりません[1]。"
                              f"シートにある項目: {labels}")
 
@@ -180,7 +181,7 @@ class Assistant:
         s = plan.sheet.sheet
         good = [p for p in plan.passages if p.routed or p.coverage >= COVERAGE]
         if not good:
-            have = "、".join(dict.fromkeys(n.label for n in plan.sheet.narratives))[:300]
+            have = "、".join(dict.fromkeys(n.section.value for n in plan.sheet.narratives))
             return Answer(status=Status.NOT_FOUND, intent="out_of_scope",
                           answer=f"お尋ねの内容は、見つかったシート（「{s.project_name}」など）に記載がありません。"
                                  f"このシートにある欄: {have}")

@@ -35,15 +35,32 @@ class RowMatch:
     cells: tuple[TableCell, ...]
 
 
+_ASKING = re.compile(r"いくら|いくつ|何回|何件|何人|何円|ですか|でしたか|ますか|教えて|ください|どれだけ|どのくらい|"
+                     r"違います|違う|でした|だった|どうだった|知りたい|の値|値は|[はをがにでとへのも?？、。]")
+
+
+def _remainder(text: str, project_name: str) -> str:
+    """What the question says besides the project's name, the years and the asking words."""
+    from difflib import SequenceMatcher
+
+    name = unicodedata.normalize("NFKC", project_name)
+    m = SequenceMatcher(None, text, name, autojunk=False).find_longest_match(0, len(text), 0, len(name))
+    if m.size >= 3:
+        text = text[: m.a] + " " + text[m.a + m.size:]
+    return _core(_ASKING.sub(" ", text))
+
+
 def match_rows(ps: ParsedSheet, q: Question, drop: str = "") -> list[RowMatch]:
-    """Rows of the sheet ranked by how well the question names them."""
+    """Rows of the sheet ranked by how well the question names them: the share of the row label
+    the question holds, or the share of the question's own words (besides name and years) the
+    label holds, whichever is larger."""
     text = unicodedata.normalize("NFKC", q.text if not q.followup else q.subject)
-    for part in filter(None, [drop]):
-        text = text.replace(part, " ")
     for ref in q.years:
-        text = text.replace(ref.text, " ")
+        text = text.replace(unicodedata.normalize("NFKC", ref.text), " ")
     qcore = _core(text)
     qgrams = _bigrams(qcore)
+    rest = _remainder(text, drop or ps.sheet.project_name)
+    rgrams = _bigrams(rest) if len(rest) >= 2 else set()
     quoted = [_core(x) for x in _QUOTED.findall(text)]
     out = []
     for (table, label), cells in ps.rows().items():
@@ -54,6 +71,8 @@ def match_rows(ps: ParsedSheet, q: Question, drop: str = "") -> list[RowMatch]:
             continue
         grams = _bigrams(core)
         score = len(grams & qgrams) / len(grams)
+        if rgrams:
+            score = max(score, 0.9 * len(rgrams & grams) / len(rgrams))
         if any(x and (x in core or core in x) for x in quoted):
             score += 1.0
         score += _table_bonus(q, Table(table), core)

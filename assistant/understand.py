@@ -156,10 +156,14 @@ def with_history(q: Question, history: list[dict]) -> Question:
     prev_years = [y for ref in prev.years for y in ([ref.western] if ref.western else [])]
     prev_years += list(prev.context_years)
     subject = f"{_strip_years(prev.subject)} {q.subject}"
+    # A follow-up about a section or the department asks something new of the same sheet;
+    # otherwise (「では令和7年度は？」) it repeats the previous question's table.
+    new_topic = bool(q.sections or q.department)
     merged = replace(
         q, subject=subject, followup=True, context_years=tuple(prev_years),
-        tables=q.tables or prev.tables, kind=q.kind if (q.kind or q.years) else prev.kind,
-        figure_hint=q.figure_hint or (prev.figure_hint and not q.sections and not q.department),
+        tables=q.tables or (() if new_topic else prev.tables),
+        kind=q.kind if (q.kind or q.years) else prev.kind,
+        figure_hint=q.figure_hint or (prev.figure_hint and not new_topic),
         sections=q.sections or (() if q.department or q.tables else prev.sections),
         years=q.years or (prev.years if not (q.sections or q.department) else ()),
         derived=q.derived or ("" if q.years else prev.derived))

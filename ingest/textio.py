@@ -31,3 +31,15 @@ def looks_textual(head: bytes) -> bool:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return True
     return b"\x00" not in head[:4096]
+
+
+def head_text(head: bytes) -> str:
+    """Best-effort text of a file's first bytes, for sniffing (the cut may split a character)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) >= 4 and head[1:4:2] == b"\x00\x00"):
+        return head.decode("utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-16-le", errors="ignore")
+    try:
+        return head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 4:
+            return head[: exc.start].decode("utf-8-sig")
+    return head.decode("cp932", errors="ignore")

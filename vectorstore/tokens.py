@@ -15,7 +15,7 @@ _MAX_BYTES = 40000  # Sudachi refuses inputs over ~49 KB; split on sentence ends
 def _tokenizer():
     from sudachipy import Dictionary, SplitMode
 
-    return Dictionary(dict="core").create(mode=SplitMode.C)
+    return Dictionary(dict="core").tokenizer(mode=SplitMode.C)
 
 
 def _chunks(text: str) -> list[str]:

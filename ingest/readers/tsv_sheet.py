@@ -13,7 +13,7 @@ from ..checks import check_sum
 from ..errors import NotASheet
 from ..normalize import YearContext, era_of, nfkc, normalize_unit, parse_kind, parse_number, parse_year
 from ..records import Kind, ParsedSheet, Section, Sheet, SheetBuilder, Table, make_sheet_id, tidy_text
-from ..textio import looks_textual, read_text
+from ..textio import head_text, looks_textual, read_text
 
 NAME = "tsv_sheet"
 
@@ -37,11 +37,7 @@ _YEAR_HEADER_RE = re.compile(r"\d+年度\s*[(（].+[)）]")
 def sniff(path: Path, head: bytes) -> bool:
     if path.suffix.lower() not in {".txt", ".tsv", ".tab"} or not looks_textual(head):
         return False
-    try:
-        text = head.decode("utf-8", errors="ignore") if b"\t" in head else ""
-    except UnicodeDecodeError:
-        return False
-    return "事務事業名\t" in text
+    return "事務事業名\t" in head_text(head)
 
 
 def read(path: Path) -> list[ParsedSheet]:

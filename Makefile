@@ -1,0 +1,43 @@
+# hyoka: `make run` starts the chat, `make test` runs the tests. Both install what they need.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SHARED ?= ../shared
+SAMPLE := ingest/data/sample
+
+.PHONY: install run test test-fast eval bench lint clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch is pinned to the CPU build (2.13.0) in pyproject.toml; an unpinned torch pulls CUDA.
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+run: install
+	$(BIN)/hyoka ingest --if-empty $(SAMPLE)
+	$(BIN)/hyoka serve
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow and not browser"
+
+# Full-corpus figures: ingest the whole shared corpus into its own store, then score the dev questions.
+eval: install
+	HYOKA_HOME=$${HYOKA_HOME:-.hyoka/eval} $(BIN)/hyoka ingest $(SHARED)/corpus
+	HYOKA_HOME=$${HYOKA_HOME:-.hyoka/eval} $(BIN)/hyoka eval $(SHARED)/eval/dev.jsonl --answers .hyoka/dev-answers.jsonl
+	$(PYTHON) $(SHARED)/eval/score.py $(SHARED)/eval/dev.jsonl .hyoka/dev-answers.jsonl
+
+bench: install
+	$(BIN)/python bench/scale.py --sizes 1000 10000 50000
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

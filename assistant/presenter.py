@@ -1,0 +1,218 @@
+"""Pure formatting for the chat UI: answers, sources, the catalogue and ingest reports.
+
+Nothing here knows Gradio or touches the store: sheets come in as a lookup function, so every
+helper is a plain function of its arguments. All sheet text is HTML-escaped before it is shown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from html import escape
+from pathlib import Path
+
+from ingest.records import NarrativeRecord, ParsedSheet, TableCell
+from vectorstore.records_db import SheetRow
+
+from .answer import Citation
+
+SheetLookup = Callable[[str], ParsedSheet | None]
+
+SUPPORTED_SUFFIXES = (".pdf", ".xlsx", ".json", ".txt", ".md", ".tsv", ".csv")
+CATALOGUE_HEADERS = ["事務事業名", "自治体", "担当部署", "年度", "ファイル"]
+NO_SOURCES = '<div class="hyoka-sources-empty">質問すると、回答の根拠になったシートの記載がここに表示されます。</div>'
+
+_MARKER = re.compile(r"\[(\d+)\]")
+_MD_SPECIAL = re.compile(r"([\\`*_~|])")
+# A streaming step ends after a sentence or clause mark, or after a citation marker.
+_CHUNK = re.compile(r".+?(?:[。、！？\n]|\[\d+\]|$)", re.S)
+
+FILE_STATUS = {
+    "indexed": "取り込みました",
+    "unchanged": "変更なし（取り込み済みと同じ内容です）",
+    "skipped": "スキップしました",
+    "duplicate": "重複のため取り込みませんでした",
+    "failed": "失敗しました",
+}
+
+
+# --- chat text ------------------------------------------------------------------------------
+def chunks(text: str) -> list[str]:
+    """The answer cut into the pieces it is streamed in: clauses, never inside a [n] marker."""
+    return [m.group(0) for m in _CHUNK.finditer(text) if m.group(0)]
+
+
+def chat_markdown(text: str, turn: int, notice: str = "") -> str:
+    """An answer as chat Markdown: sheet text escaped, each [n] a link to its entry in the panel."""
+    safe = md_escape(text)
+    body = _MARKER.sub(lambda m: f"[\\[{m.group(1)}\\]](#{source_anchor(turn, int(m.group(1)))})", safe)
+    if notice:
+        body = f"> ℹ️ {md_escape(notice)}\n\n{body}"
+    return body
+
+
+def error_markdown(message: str) -> str:
+    return f"⚠️ **エラー**: {md_escape(message)}"
+
+
+def md_escape(text: str) -> str:
+    """Sheet text shown as Markdown: HTML escaped, emphasis and table characters taken literally."""
+    return _MD_SPECIAL.sub(r"\\\1", escape(text, quote=False))
+
+
+def source_anchor(turn: int, n: int) -> str:
+    return f"hyoka-src-{turn}-{n}"
+
+
+def message_text(content: object) -> str:
+    """The text of a chat message, whether Gradio gives a string or a list of content parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or content.get("content") or "")
+    if isinstance(content, Iterable):
+        return "".join(message_text(part) for part in content)
+    return ""
+
+
+# --- sources panel --------------------------------------------------------------------------
+def sources_html(citations: Iterable[Citation], lookup: SheetLookup, turn: int) -> str:
+    """One entry per citation: what it is, where it comes from, and the record in its context."""
+    parts = [citation_html(c, lookup, turn) for c in citations]
+    return "\n".join(parts) if parts else '<div class="hyoka-sources-empty">この回答に出典はありません。</div>'
+
+
+def turns_html(turns: list[dict]) -> str:
+    """All turns' sources, newest first and open; older ones folded under their question."""
+    if not turns:
+        return NO_SOURCES
+    out = []
+    for i, t in reversed(list(enumerate(turns))):
+        opened = " open" if i == len(turns) - 1 else ""
+        out.append(f'<details class="hyoka-turn"{opened}><summary>Q{i + 1}. {escape(t["question"])}</summary>'
+                   f'{t["sources"]}</details>')
+    return "\n".join(out)
+
+
+def citation_html(c: Citation, lookup: SheetLookup, turn: int) -> str:
+    ps = lookup(c.sheet_id) if c.sheet_id else None
+    where = " ・ ".join(escape(x) for x in (c.municipality, c.section) if x)
+    label = f'<div class="hyoka-src-label">{escape(c.label)}</div>' if c.label and c.label != c.section else ""
+    head = (f'<div class="hyoka-src-head"><span class="hyoka-src-n">[{c.n}]</span> '
+            f'<span class="hyoka-src-project">{escape(c.project_name)}</span>'
+            f'<span class="hyoka-src-where">{where}</span></div>{label}'
+            f'<div class="hyoka-src-file">出典: {escape(c.source)}</div>')
+    return (f'<div class="hyoka-src" id="{source_anchor(turn, c.n)}">{head}'
+            f'{_record_html(c, ps)}</div>')
+
+
+def _record_html(c: Citation, ps: ParsedSheet | None) -> str:
+    if ps is None:
+        note = '<div class="hyoka-src-note">（このシートは索引にありません。引用のみ表示します）</div>' if c.sheet_id else ""
+        return f'{note}<blockquote class="hyoka-quote">{escape(c.quote)}</blockquote>' if c.quote else note
+    cell = next((x for x in ps.cells if c.record_id and x.record_id == c.record_id), None)
+    if cell is not None:
+        return figure_row_html(ps.rows().get(cell.row_key, [cell]), cell.record_id)
+    rec = next((n for n in ps.narratives if c.record_id and n.record_id == c.record_id), None)
+    if rec is not None:
+        return narrative_html(rec, c.quote)
+    return sheet_summary_html(ps)
+
+
+def figure_row_html(cells: list[TableCell], cited_id: str) -> str:
+    """The whole table row with every year, the cited cell highlighted."""
+    unit = next((c.unit for c in cells if c.unit), "")
+    head = "".join(f"<th>{escape(c.fiscal_year_label)}</th>" for c in cells)
+    body = []
+    for c in cells:
+        value = escape(c.value_text) if c.value_text else '<span class="hyoka-blank">空欄</span>'
+        if c.record_id == cited_id:
+            body.append(f'<td class="hyoka-cited"><mark>{value}</mark></td>')
+        else:
+            body.append(f"<td>{value}</td>")
+    caption = escape(cells[0].row_label) + (f"（単位: {escape(unit)}）" if unit else "")
+    return (f'<table class="hyoka-row"><caption>{caption}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody><tr>{''.join(body)}</tr></tbody></table>")
+
+
+def narrative_html(rec: NarrativeRecord, quote: str) -> str:
+    """The quote, then the section's full text with the quote marked where it occurs."""
+    full = highlight(rec.text, quote)
+    quoted = f'<blockquote class="hyoka-quote">{escape(quote)}</blockquote>' if quote and quote != rec.text else ""
+    return f'{quoted}<div class="hyoka-section-text">{full}</div>'
+
+
+def highlight(text: str, quote: str) -> str:
+    """Escaped text with the first occurrence of the quote in <mark>."""
+    at = text.find(quote) if quote else -1
+    if at < 0:
+        return escape(text)
+    end = at + len(quote)
+    return f"{escape(text[:at])}<mark>{escape(text[at:end])}</mark>{escape(text[end:])}"
+
+
+def sheet_summary_html(ps: ParsedSheet) -> str:
+    s = ps.sheet
+    rows = [("事務事業名", s.project_name), ("自治体", s.municipality), ("担当部署", s.department),
+            ("年度", s.fiscal_year_label)]
+    cells = "".join(f"<tr><th>{k}</th><td>{escape(v)}</td></tr>" for k, v in rows if v)
+    return f'<table class="hyoka-sheet">{cells}</table>'
+
+
+# --- catalogue and filters ------------------------------------------------------------------
+def catalogue_rows(rows: Iterable[SheetRow]) -> list[list[str]]:
+    return [[r.project_name, r.municipality or "—", r.department or "—", r.fiscal_year_label or "—",
+             Path(r.source_file).name] for r in rows]
+
+
+def year_choices(rows: Iterable[SheetRow]) -> list[tuple[str, str]]:
+    years: dict[int, str] = {}
+    for r in rows:
+        if r.fiscal_year is not None:
+            years.setdefault(r.fiscal_year, r.fiscal_year_label)
+    return [("（すべて）", "")] + [(f"{y}年度（{label}）" if label and str(y) not in label else f"{y}年度", str(y))
+                                 for y, label in sorted(years.items(), reverse=True)]
+
+
+def municipality_choices(names: Iterable[str]) -> list[tuple[str, str]]:
+    return [("（すべて）", "")] + [(m, m) for m in names]
+
+
+def empty_store_markdown(upload: bool) -> str:
+    how = ("- このページの「シートを追加」タブから、ファイルをアップロードして取り込むこともできます。\n"
+           if upload else "")
+    return ("### まだシートが取り込まれていません\n"
+            "質問に答えるには、先に事務事業評価シートを取り込んでください。\n\n"
+            "- コマンドで取り込む: `hyoka ingest フォルダ`（例: `hyoka ingest ./sheets`）\n"
+            f"{how}"
+            f"- 対応形式: {' '.join(SUPPORTED_SUFFIXES)}\n\n"
+            "取り込んだあと、このページを再読み込みしてください。")
+
+
+# --- ingest report --------------------------------------------------------------------------
+def file_report_lines(files: list[tuple[str, str, int]], outcome: dict[str, str],
+                      reasons: dict[str, str], shown: Callable[[str], str]) -> Iterator[str]:
+    """One plain-Japanese line per file: what became of it and, when it was not taken, why."""
+    for path, status, n in files:
+        name = shown(path)
+        if status == "indexed":
+            text = outcome.get(path) or f"{FILE_STATUS['indexed']}（{n} シート）"
+        else:
+            text = FILE_STATUS.get(status, status)
+        why = reasons.get(path, "")
+        mark = "❌" if status == "failed" else ("⚠️" if status in ("skipped", "duplicate") else "✅")
+        yield f"- {mark} **{escape(name)}**: {escape(text)}" + (f" — {escape(why)}" if why else "")
+
+
+def indexed_outcome(sheet_ids: Iterable[str], before: dict[str, str], after: dict[str, str]) -> str:
+    """追加 / 更新 / 変更なし for one file's sheets, from the store's content hashes around an ingest."""
+    added = updated = same = 0
+    for sid in sheet_ids:
+        if sid not in before:
+            added += 1
+        elif before[sid] != after.get(sid):
+            updated += 1
+        else:
+            same += 1
+    parts = [f"{label} {n} シート" for label, n in (("追加", added), ("更新", updated), ("変更なし", same)) if n]
+    return "、".join(parts) or "取り込むシートはありませんでした"
