@@ -30,7 +30,9 @@ def check_sum(cells: Sequence[TableCell], parts: Sequence[str], total: str, what
         t = rows.get(total)
         if t is None or t.value is None:
             continue
-        present = [rows[p] for p in parts if p in rows and rows[p].value is not None]
+        if any(p in rows and rows[p].value is None for p in parts):
+            continue  # a blank part: the sheet does not state the sum, so there is nothing to check
+        present = [rows[p] for p in parts if p in rows]
         if not present:
             continue
         s = sum(c.value for c in present if c.value is not None)

@@ -213,7 +213,9 @@ def make_sheet_id(municipality: str, project_id: str, project_name: str, departm
     Without a project number the department is part of the identity: 神戸 has one 事業名 under
     two bureaus. Numbers are compared without leading zeros (0086 and 86 are one project).
     """
-    key = project_id.strip().lstrip("0") if project_id.strip() else f"{project_name}|{department}"
+    number = project_id.strip().lstrip("0")
+    # An all-zero id ('0', a form's placeholder) identifies nothing: fall back to name and department.
+    key = number if number else f"{project_name}|{department}"
     return stable_id(municipality, key, fiscal_year)
 
 
