@@ -54,8 +54,10 @@ class Answer(BaseModel):
 
 
 def _source(sheet: Sheet, locator: str) -> str:
+    """file#where: the record's own page/cell when it has one, else where the sheet sits in the file."""
     name = Path(sheet.source_file).name
-    where = " ".join(x for x in (sheet.locator, locator) if x)
+    where = locator if locator and (locator.startswith(("p.", "row")) or sheet.locator == "全体") else \
+        " ".join(x for x in (sheet.locator, locator) if x)
     return f"{name}#{where}" if where else name
 
 

@@ -82,7 +82,9 @@ class Assistant:
         return hits[:CANDIDATES]
 
     def _single(self, q: Question, hits: list[Hit]) -> Answer:
-        plans = [self._plan(q, h) for h in self._candidates(hits)]
+        cands = self._candidates(hits)
+        top = max(h.score for h in cands)
+        plans = [self._plan(q, h, top) for h in cands]
         plans = [p for p in plans if p is not None]
         if not plans:
             return Answer(status=Status.NOT_FOUND, answer="該当するシートを読み込めませんでした。")
@@ -96,7 +98,9 @@ class Assistant:
             return self._no_row(q, best.sheet)
         return self._narrative(q, best)
 
-    def _plan(self, q: Question, hit: Hit) -> _Plan | None:
+    def _plan(self, q: Question, hit: Hit, top_score: float) -> _Plan | None:
+        """How well this sheet can answer: the row (with the asked years) or the passages,
+        plus how strongly retrieval (name, and the fused ranking) points at it."""
         ps = self.store.sheet(hit.sheet.sheet_id)
         if ps is None:
             return None
@@ -104,10 +108,21 @@ class Assistant:
         row = rows[0] if rows and rows[0].score >= ROW_MATCH else None
         exclude = set(tokenize(f"{ps.sheet.project_name} {ps.sheet.municipality}"))
         passages = tuple(find_passages(ps, tokenize(q.text), q.sections, self.store.bm25.idf, exclude))
-        coverage = passages[0].coverage + (0.5 if passages and passages[0].routed else 0) if passages else 0
-        fig = row.score if (row and q.figure_hint) else 0.0
-        retrieval = hit.name / 100 + (0.3 if hit.ranks.get("bm25") == 1 else 0)
+        coverage = 0.0
+        if passages:
+            first = passages[0]
+            coverage = first.coverage + (0.5 if first.routed and not _says_nothing(first.quote) else 0.0)
+        fig = 0.0
+        if row is not None and q.figure_hint:
+            fig = row.score if self._has_years(q, ps, row) else row.score * 0.3
+        retrieval = hit.name / 100 + 0.3 * hit.score / top_score
         return _Plan(ps, hit, row, passages, max(fig, coverage) + retrieval)
+
+    def _has_years(self, q: Question, ps: ParsedSheet, row: RowMatch) -> bool:
+        available = {c.fiscal_year for c in row.cells if c.fiscal_year is not None}
+        absolute = [y for ref in q.years for y in ref.candidates()[:1] if ref.relative is None]
+        base = q.context_years[-1] if q.context_years else (absolute[0] if absolute else ps.sheet.fiscal_year)
+        return all(y in available for y in resolve_years(q.years, available, base))
 
     # --- answers ------------------------------------------------------------------------
     def _department(self, ps: ParsedSheet) -> Answer:
@@ -183,8 +198,8 @@ class Assistant:
         if not good:
             have = "、".join(dict.fromkeys(n.section.value for n in plan.sheet.narratives))
             return Answer(status=Status.NOT_FOUND, intent="out_of_scope",
-                          answer=f"お尋ねの内容は、見つかったシート（「{s.project_name}」など）に記載がありません。"
-                                 f"このシートにある欄: {have}")
+                          answer=f"お尋ねの内容は、取り込まれたシートに記載がありません。"
+                                 f"最も近いシート「{s.project_name}」にある欄: {have}")
         chosen = _pick_passages(good)
         cites = tuple(cite_narrative(i, s, p.record, p.quote) for i, p in enumerate(chosen, start=1))
         body = "\n".join(f"・{p.record.section.value}: 「{p.quote}」[{i}]" for i, p in enumerate(chosen, start=1))
@@ -213,6 +228,14 @@ def year_phrase(c: TableCell) -> str:
     """'30年度(実績)' as printed; the kind is added only where the label does not already say it."""
     kind = c.kind.value
     return c.fiscal_year_label if kind in c.fiscal_year_label or kind == "不明" else f"{c.fiscal_year_label}（{kind}）"
+
+
+_NOTHING = {"特になし", "なし", "該当なし", "特にない", "ない", "-", "―", "－", "無し", "特に無し"}
+
+
+def _says_nothing(text: str) -> bool:
+    """「特になし。」: the section is filled in, but says there is nothing to report."""
+    return text.strip().rstrip("。.").strip() in _NOTHING
 
 
 def _strong(hits: list[Hit]) -> bool:
