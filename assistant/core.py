@@ -7,6 +7,8 @@ says what the sheet does have.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ingest.records import ParsedSheet, TableCell
@@ -64,6 +66,17 @@ class Assistant:
         if q.list_ and not _strong(hits):
             return self._list(q, hits)
         return self._single(q, hits)
+
+    def ask_stream(self, question: str, history: list[dict] | None = None,
+                   filters: Filters | None = None) -> Iterator[str | Answer]:
+        """Text deltas as they are ready, then the final Answer (the UI streams the deltas).
+
+        The extractive answer is ready at once; it is streamed by sentence so both modes look alike."""
+        answer = self.ask(question, history, filters)
+        for piece in re.split(r"(?<=[。\n])", answer.answer):
+            if piece:
+                yield piece
+        yield answer
 
     # --- routing ------------------------------------------------------------------------
     def _municipality_filter(self, text: str, filters: Filters) -> Filters:
