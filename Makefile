@@ -32,6 +32,8 @@ eval: install
 	HYOKA_HOME=$${HYOKA_HOME:-.hyoka/eval} $(BIN)/hyoka ingest $(SHARED)/corpus
 	HYOKA_HOME=$${HYOKA_HOME:-.hyoka/eval} $(BIN)/hyoka eval $(SHARED)/eval/dev.jsonl --answers .hyoka/dev-answers.jsonl
 	$(PYTHON) $(SHARED)/eval/score.py $(SHARED)/eval/dev.jsonl .hyoka/dev-answers.jsonl
+	# Our own held-out questions (tests/data/heldout.jsonl), written from the sources by hand.
+	HYOKA_HOME=$${HYOKA_HOME:-.hyoka/eval} $(BIN)/hyoka eval tests/data/heldout.jsonl
 
 bench: install
 	$(BIN)/python bench/scale.py --sizes 1000 10000 50000

@@ -18,10 +18,11 @@ from vectorstore.tokens import tokenize
 from .answer import Answer, Citation, Status, cite_cell, cite_narrative, cite_sheet
 from .figures import RowMatch, cells_for, derive, match_rows, resolve_years, value_phrase
 from .narrative import Passage, find_passages
-from .understand import Question, parse_question, with_history
+from .understand import Question, answer_pattern, parse_question, with_history
 
 STRONG_NAME = 70.0     # the question names the project (see Store._name_scores)
 ROW_MATCH = 0.5        # a table row the question names
+STRONG_ROW = 0.75      # ... names without doubt
 COVERAGE = 0.5         # share (idf-weighted) of the question's content words a passage must hold
 CANDIDATES = 5
 
@@ -105,11 +106,19 @@ class Assistant:
         if q.department and not q.tables:
             return self._department(best.sheet)
         if best.row is not None and (q.figure_hint or best.row.score >= 1.0) and \
-                (best.row.score >= ROW_MATCH or not best.passages):
+                not self._narrative_fits_better(q, best):
             return self._figure(q, best.sheet, best.row)
         if q.figure_hint and q.tables and best.row is None:
             return self._no_row(q, best.sheet)
         return self._narrative(q, best)
+
+    def _narrative_fits_better(self, q: Question, plan: _Plan) -> bool:
+        """A quantity asked in words the table rows barely share, that a sentence states exactly
+        (「3人目以降の子にいくら分の商品券が…」): quote the sentence rather than a loosely matched row."""
+        if plan.row is None or plan.row.score >= STRONG_ROW or not plan.passages or q.tables:
+            return False
+        p = plan.passages[0]
+        return not p.routed and p.coverage >= 0.8 and p.answers
 
     def _plan(self, q: Question, hit: Hit, top_score: float) -> _Plan | None:
         """How well this sheet can answer: the row (with the asked years) or the passages,
@@ -120,7 +129,8 @@ class Assistant:
         rows = match_rows(ps, q, drop=ps.sheet.project_name)
         row = rows[0] if rows and rows[0].score >= ROW_MATCH else None
         exclude = set(tokenize(f"{ps.sheet.project_name} {ps.sheet.municipality}"))
-        passages = tuple(find_passages(ps, tokenize(q.text), q.sections, self.store.bm25.idf, exclude))
+        passages = tuple(find_passages(ps, tokenize(q.text), q.sections, self.store.bm25.idf, exclude,
+                                       answer_pattern(q.text)))
         coverage = 0.0
         if passages:
             first = passages[0]
@@ -156,10 +166,11 @@ class Assistant:
         quote = row_quote(row)
         if not years:
             return self._trend(head, s, row, quote)
-        picked: list[list[TableCell]] = [cells_for(row, y, q.kind) for y in years]
-        for y, cells in zip(years, picked, strict=True):
+        groups = self._pick_cells(q, row, years)
+        for y, cells in groups:
             if not cells:
                 return self._missing_year(head, s, row, y, quote)
+        picked = [cells for _, cells in groups]
         blank = [cells[0] for cells in picked if all(c.value is None for c in cells)]
         if blank:
             c = blank[0]
@@ -175,6 +186,15 @@ class Assistant:
                 parts.append(f"{year_phrase(c)}は {value_phrase(c)}[{len(cites)}]")
         return Answer(status=Status.ANSWERED, intent="figure", citations=tuple(cites),
                       answer=f"{head}は、{'、'.join(parts)}です。")
+
+    def _pick_cells(self, q: Question, row: RowMatch, years: list[int]) -> list[tuple[int, list[TableCell]]]:
+        """(year, cells) per year asked; a kind written right after a year applies to it alone.
+        One year and two kinds (予算と決算の差) gives one group per kind."""
+        if len(years) == 1 and len(q.kinds) >= 2 and q.derived:
+            return [(years[0], cells_for(row, years[0], k)) for k in q.kinds[:2]]
+        refs = list(q.years)
+        kinds = [(refs[i].kind if i < len(refs) and refs[i].kind else q.kind) for i in range(len(years))]
+        return [(y, cells_for(row, y, k)) for y, k in zip(years, kinds, strict=True)]
 
     def _trend(self, head: str, s, row: RowMatch, quote: str) -> Answer:
         filled = [c for c in row.cells if c.value is not None]
@@ -207,7 +227,7 @@ class Assistant:
 
     def _narrative(self, q: Question, plan: _Plan) -> Answer:
         s = plan.sheet.sheet
-        good = [p for p in plan.passages if p.routed or p.coverage >= COVERAGE]
+        good = [p for p in plan.passages if (p.routed or p.coverage >= COVERAGE) and p.answers]
         if not good:
             have = "、".join(dict.fromkeys(n.section.value for n in plan.sheet.narratives))
             return Answer(status=Status.NOT_FOUND, intent="out_of_scope",
@@ -256,9 +276,13 @@ def _strong(hits: list[Hit]) -> bool:
 
 
 def _pick_passages(good: list[Passage]) -> list[Passage]:
+    """The best passage, and a second one when it answers nearly as well (two sections often
+    say complementary things: 事業内容 and 手段・方法)."""
     if good[0].routed:
         routed = [p for p in good if p.routed]
         return routed[:2]
-    return good[:1] if len(good) < 2 or good[1].coverage < good[0].coverage else good[:2]
+    if len(good) >= 2 and good[1].coverage >= max(COVERAGE, 0.75 * good[0].coverage):
+        return good[:2]
+    return good[:1]
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from ingest.normalize import format_number
 from ingest.records import Kind, ParsedSheet, Table, TableCell
 
-from .understand import Question, YearRef
+from .understand import Question, YearRef, asked_unit
 
 _LETTER = re.compile(r"^[ア-ンA-Za-z]\s+")
 _MARKERS = re.compile(r"[（(][A-Za-z/＋+]+[）)]|[（）()「」・\s、。:：+＋]")
@@ -19,8 +19,9 @@ _TOTALS = ("トータルコスト", "合計", "計", "歳出", "事業費")
 
 
 def _core(text: str) -> str:
-    t = unicodedata.normalize("NFKC", text)
-    return _MARKERS.sub("", _LETTER.sub("", t))
+    """Label text compared without letters, markers or hiragana: 貸し出された ~ 貸出, の/を/は vanish."""
+    t = _MARKERS.sub("", _LETTER.sub("", unicodedata.normalize("NFKC", text)))
+    return "".join(ch for ch in t if not ("\u3041" <= ch <= "\u3096"))
 
 
 def _bigrams(text: str) -> set[str]:
@@ -62,6 +63,7 @@ def match_rows(ps: ParsedSheet, q: Question, drop: str = "") -> list[RowMatch]:
     rest = _remainder(text, drop or ps.sheet.project_name)
     rgrams = _bigrams(rest) if len(rest) >= 2 else set()
     quoted = [_core(x) for x in _QUOTED.findall(text)]
+    unit = asked_unit(text)
     out = []
     for (table, label), cells in ps.rows().items():
         if all(c.value is None for c in cells):
@@ -76,9 +78,27 @@ def match_rows(ps: ParsedSheet, q: Question, drop: str = "") -> list[RowMatch]:
         if any(x and (x in core or core in x) for x in quoted):
             score += 1.0
         score += _table_bonus(q, Table(table), core)
+        if unit and cells[0].unit.endswith(unit):
+            score += 0.1  # 何点 asks for the row counted in 点
         out.append(RowMatch(score, Table(table), label, tuple(cells)))
     out.sort(key=lambda r: -r.score)
+    if q.kinds and q.kinds[0] in _MONEY_KINDS and (not out or out[0].score < 0.5):
+        main = _main_cost_row(out)
+        if main is not None:  # 「予算はいくら」: the project's own total is what is asked
+            out.insert(0, RowMatch(0.55, main.table, main.row_label, main.cells))
     return out
+
+
+_MONEY_KINDS = (Kind.BUDGET, Kind.SETTLED, Kind.SETTLED_ESTIMATE)
+_MAIN_COST = ("トータルコスト", "事業費計", "事業費", "合計", "歳出", "経費")
+
+
+def _main_cost_row(rows: list[RowMatch]) -> RowMatch | None:
+    for word in _MAIN_COST:
+        for r in rows:
+            if r.table in (Table.COST, Table.TOTAL_COST) and _core(r.row_label).startswith(word):
+                return r
+    return None
 
 
 def _table_bonus(q: Question, table: Table, core: str) -> float:

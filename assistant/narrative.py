@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ class Passage:
     quote: str
     coverage: float      # idf-weighted share of the question's content words the quote holds
     routed: bool         # the section is the one the question asks about
+    answers: bool = True  # holds what the question asks for (a date for いつ, a count for 何人...)
 
 
 def sentences(text: str) -> list[str]:
@@ -28,8 +30,12 @@ def sentences(text: str) -> list[str]:
 
 
 def find_passages(ps: ParsedSheet, question_tokens: list[str], sections: tuple[Section, ...],
-                  idf: Callable[[str], float], exclude: set[str]) -> list[Passage]:
-    """Best passages: a whole routed section when the question names one, else the best sentences."""
+                  idf: Callable[[str], float], exclude: set[str],
+                  wants: re.Pattern[str] | None = None) -> list[Passage]:
+    """Best passages: a whole routed section when the question names one, else the best sentences.
+
+    With `wants` (what the answer must hold), a sentence that holds it is preferred and one that
+    does not is marked as not answering."""
     wanted = [t for t in informative_tokens(question_tokens) if t not in exclude]
     weight = sum(idf(t) for t in wanted) or 1.0
     out: list[Passage] = []
@@ -40,20 +46,27 @@ def find_passages(ps: ParsedSheet, question_tokens: list[str], sections: tuple[S
         for i, sent in enumerate(sents):
             toks = set(tokenize(sent))
             cov = sum(idf(t) for t in wanted if t in toks) / weight if wanted else 0.0
+            if wants is not None and not wants.search(unicodedata.normalize("NFKC", sent)):
+                cov *= 0.6
             scored.append((cov, i, sent))
         best = max(scored, default=(0.0, 0, ""))
         if routed:
             quote = _routed_quote(rec.text, scored)
             cov = max(best[0], sum(idf(t) for t in wanted if t in set(tokenize(rec.text))) / weight if wanted else 0)
-            out.append(Passage(rec, quote, cov, True))
+            out.append(Passage(rec, quote, cov, True, _holds(wants, quote)))
         elif best[2]:
-            out.append(Passage(rec, _with_neighbour(sents, best[1]), best[0], False))
+            quote = _with_neighbour(sents, best[1])
+            out.append(Passage(rec, quote, best[0], False, _holds(wants, quote)))
     rank = {s: i for i, s in enumerate(sections)}
     out.sort(key=lambda p: (not p.routed, rank.get(p.record.section, 99), -p.coverage))
     routed = [p for p in out if p.routed]
     if routed:
         return routed
     return sorted(out, key=lambda p: -p.coverage)
+
+
+def _holds(wants: re.Pattern[str] | None, text: str) -> bool:
+    return wants is None or bool(wants.search(unicodedata.normalize("NFKC", text)))
 
 
 def _routed_quote(text: str, scored: list[tuple[float, int, str]]) -> str:

@@ -23,12 +23,15 @@ _RELATIVE = [
 
 @dataclass(frozen=True)
 class YearRef:
-    """A year named in a question. `bare` years ('28年度') are read in the era the sheet uses."""
+    """A year named in a question. `bare` years ('28年度') are read in the era the sheet uses.
+
+    `kind` is the kind written right after the year ('R5決算', '令和6年度予算'), if any."""
 
     text: str
     western: int | None = None
     bare: int | None = None
     relative: int | None = None
+    kind: Kind | None = None
 
     def candidates(self) -> list[int]:
         if self.western is not None:
@@ -62,7 +65,12 @@ def find_years(text: str) -> list[YearRef]:
             if not any(a <= m.start() < b for a, b in taken):
                 found.append((m.start(), YearRef(m.group(0), relative=delta)))
                 taken.append(m.span())
-    return [y for _, y in sorted(found, key=lambda p: p[0])]
+    out = []
+    for pos, ref in sorted(found, key=lambda p: p[0]):
+        after = t[pos + len(ref.text): pos + len(ref.text) + 8]
+        kind = next((k for w, k in _KINDS if re.match(rf"\s*(?:年度|年)?\s*(?:の|度)?\s*{w}", after)), None)
+        out.append(replace(ref, kind=kind) if kind else ref)
+    return out
 
 
 # --- kinds, tables, sections -------------------------------------------------------------------
@@ -94,20 +102,58 @@ SECTION_WORDS: list[tuple[re.Pattern[str], tuple[Section, ...]]] = [
     (re.compile(r"取組|取り組|成果を|成果は"), (Section.ACTIVITIES, Section.MEANS_DONE, Section.RESULT)),
     (re.compile(r"手段|活動内容|何をして|具体的"), (Section.MEANS_DONE, Section.MEANS_PLAN, Section.MEANS)),
     (re.compile(r"目的|意図|ねらい|狙い|目指"), (Section.PURPOSE, Section.RESULT)),
-    (re.compile(r"対象者|誰を|だれを|対象は"), (Section.TARGET,)),
+    (re.compile(r"対象(?!指標)|誰を|だれを|どのような人|どんな人"), (Section.TARGET, Section.MEANS)),
     (re.compile(r"評価|妥当|有効性|効率性|達成状況"), (Section.EVALUATION,)),
     (re.compile(r"概要|どんな事業|どのような事業|何をする事業|事業内容"), (Section.OVERVIEW,)),
 ]
 _DEPARTMENT = re.compile(r"担当|所管|部署|どこの課|何課|どの課|課はどこ")
-_DERIVED = re.compile(r"差|違い|違う|違いますか|増減|増えた|減った|比べ|伸び|増加|減少|合計|合わせ|倍")
+_DERIVED = re.compile(r"差|違い|違う|増減|増え|減っ|減り|比べ|伸び|増加|減少|合計|合わせ|倍|少なかった|多かった|上回|下回")
 _RATE = re.compile(r"増減率|伸び率|何%|何％|割合|率は")
 _SUM = re.compile(r"合計|合わせ|総額|累計")
 _TREND = re.compile(r"推移|経年|毎年|各年度|年度ごと|年ごと|動き|変遷")
 _LIST = re.compile(r"(どの|どんな|何の|なんの)事業|事業(を|は)?(すべて|全て|一覧|挙げ|教えて)|一覧|事業が(あり|ある)|事業はいくつ"
                    r"|関する事業|関連する事業|事業(は|が)?何(件|個)?(あり|ある)")
-_FIGURE_HINT = re.compile(r"いくら|金額|何円|費|コスト|予算|決算|歳出|財源|何回|何件|何人|人数|回数|件数|指標|目標値|"
-                          r"実績値|値|数は|率|額")
+_COUNTER = r"(?:点|個|台|校|種類|か所|箇所|ヶ所|世帯|冊|件|回|人|円|団体|事業|施設|日|時間|%|％)"
+_FIGURE_HINT = re.compile(r"いくら|金額|費|コスト|予算|決算|歳出|財源|人数|回数|件数|指標|目標値|実績値|値|数は|率|額|"
+                          rf"いくつ|どれくらい|どのくらい|何{_COUNTER}")
+_ASKED_UNIT = re.compile(rf"何({_COUNTER})")
+
+
+def asked_unit(text: str) -> str:
+    """The counter a question asks in: 何点 -> 点, 何人 -> 人."""
+    m = _ASKED_UNIT.search(unicodedata.normalize("NFKC", text))
+    return m.group(1) if m else ""
 FOLLOWUP = re.compile(r"^(では|じゃあ|それでは|それ|その|この|あの|同じ|また|次|前)|その事業|この事業|同事業")
+
+
+def _KINDS_BY_POSITION(text: str) -> list[tuple[str, Kind]]:  # noqa: N802 - a table-like helper
+    """Kinds named in the text, in order, longest word first at each place (決算見込 before 決算)."""
+    found: list[tuple[int, str, Kind]] = []
+    taken: list[tuple[int, int]] = []
+    for w, k in sorted(_KINDS, key=lambda x: -len(x[0])):
+        for m in re.finditer(w, text):
+            if not any(a <= m.start() < b for a, b in taken):
+                found.append((m.start(), w, k))
+                taken.append(m.span())
+    return [(w, k) for _, w, k in sorted(found)]
+
+
+_ANSWER_TYPES = [
+    (re.compile(r"いつ|何年|何月|何日"), r"(?:\d+|元)\s*(?:年|月|日)"),
+    (re.compile(r"何人|人数"), r"\d+\s*人"), (re.compile(r"何回|回数"), r"\d+\s*回"),
+    (re.compile(r"何件|件数"), r"\d+\s*件"), (re.compile(r"何点"), r"\d+\s*点"),
+    (re.compile(r"いくら|何円|金額"), r"\d+\s*(?:円|万円|千円|億円)"),
+    (re.compile(r"いくつ|何か所|何箇所|何校|何種類|何台"), r"\d+\s*(?![年月日度])\S"),
+]
+
+
+def answer_pattern(text: str) -> re.Pattern[str] | None:
+    """What a sentence must hold to answer: a date for いつ, a counted number for 何人/いくら/いくつ..."""
+    t = unicodedata.normalize("NFKC", text)
+    for rx, pattern in _ANSWER_TYPES:
+        if rx.search(t):
+            return re.compile(pattern)
+    return None
 
 
 @dataclass(frozen=True)
@@ -116,6 +162,7 @@ class Question:
     subject: str                    # the text used to find the sheet (with a follow-up's context)
     years: tuple[YearRef, ...] = ()
     kind: Kind | None = None
+    kinds: tuple[Kind, ...] = ()    # every kind named, in the order written (予算と決算の差)
     tables: tuple[Table, ...] = ()
     sections: tuple[Section, ...] = ()
     department: bool = False
@@ -129,7 +176,8 @@ class Question:
 
 def parse_question(text: str) -> Question:
     t = unicodedata.normalize("NFKC", text).strip()
-    kind = next((k for w, k in _KINDS if w in t), None)
+    kinds = tuple(k for w, k in _KINDS_BY_POSITION(t))
+    kind = kinds[0] if kinds else None
     tables = tuple(dict.fromkeys(tab for w, tab in TABLE_WORDS if w in t))
     sections: list[Section] = []
     for rx, secs in SECTION_WORDS:
@@ -137,7 +185,7 @@ def parse_question(text: str) -> Question:
             sections += [s for s in secs if s not in sections]
     derived = "rate" if _RATE.search(t) and _DERIVED.search(t) else (
         "sum" if _SUM.search(t) else ("diff" if _DERIVED.search(t) else ""))
-    return Question(text=text, subject=t, years=tuple(find_years(t)), kind=kind, tables=tables,
+    return Question(text=text, subject=t, years=tuple(find_years(t)), kind=kind, kinds=kinds, tables=tables,
                     sections=tuple(sections), department=bool(_DEPARTMENT.search(t)) and not tables,
                     derived=derived, trend=bool(_TREND.search(t)), list_=bool(_LIST.search(t)),
                     figure_hint=bool(_FIGURE_HINT.search(t) or tables), followup=bool(FOLLOWUP.search(t)))
@@ -181,7 +229,7 @@ def informative_tokens(tokens: list[str]) -> list[str]:
     return [t for t in tokens if t not in _QUESTION_WORDS and not t.isdigit() and len(t) > 0]
 
 
-_QUESTION_WORDS = {"何", "なに", "なん", "いくら", "いくつ", "いつ", "どこ", "どう", "どの", "どんな", "誰", "だれ",
-                   "教える", "知る", "下さい", "ください", "何人", "何回", "何件", "何円", "年度", "年", "事業",
+_QUESTION_WORDS = {"何点", "何件", "何種類", "何", "なに", "なん", "いくら", "いくつ", "いつ", "どこ", "どう", "どの", "どんな", "誰", "だれ",
+                   "教える", "知る", "下さい", "ください", "何人", "何回", "何円", "年度", "年", "事業",
                    "ます", "です", "どれ", "どれだけ", "どのくらい", "どの位", "置く", "いる", "ある", "する",
                    "れる", "られる", "?", "？", "値", "は", "現在"}
