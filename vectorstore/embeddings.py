@@ -55,7 +55,9 @@ def build_embeddings(model: str) -> Embeddings:
     except ImportError as exc:  # pragma: no cover - installed by default
         raise UserInputError("sentence-transformers モデルには langchain-huggingface が必要です"
                              "（pip install langchain-huggingface）") from exc
-    kwargs: dict[str, Any] = {"model_name": model, "model_kwargs": {"device": "cpu"},
+    # local_files_only: a name resolves from files already on disk (a local copy or the HF cache);
+    # with no hub to reach, a download attempt would only hang in retries before failing.
+    kwargs: dict[str, Any] = {"model_name": model, "model_kwargs": {"device": "cpu", "local_files_only": True},
                               "encode_kwargs": {"normalize_embeddings": True}}
     if _e5_like(model):
         # e5/ruri models were trained with these prefixes; without them retrieval degrades.
