@@ -15,12 +15,11 @@ from pathlib import Path
 import pdfplumber
 
 from ..errors import NotASheet, SheetFileError
-from ..normalize import YearContext
 from ..records import ParsedSheet, Section, Table, tidy_text
 from ..textio import read_text
-from .labels import DEPARTMENT_LABELS, NAME_LABELS, sheet_era
+from .labels import DEPARTMENT_LABELS, NAME_LABELS
 from .text_sheet import TextDoc, build, parse_text
-from .xlsx_tabs import Grid, grid_header, grid_records, new_builder, workbook_grids
+from .xlsx_tabs import Grid, grid_header, read_tabs
 
 NAME = "generic"
 
@@ -94,18 +93,8 @@ def _inline_labels(doc: TextDoc, lines: list[str]) -> None:
 
 
 def _xlsx(path: Path) -> list[ParsedSheet]:
-    out = []
-    for title, grid in workbook_grids(path):
-        header = grid_header(grid)
-        if not header.name:
-            continue
-        b = new_builder(path, header, f"sheet {title}", NAME)
-        ctx = YearContext(era=sheet_era(" ".join(" ".join(r) for r in grid)))
-        grid_records(b, grid, _other, ctx, lambda r, c, t=title: f"{t}!R{r + 1}C{c + 1}", Table.OTHER)
-        out.append(b.build())
-    if not out:
-        raise NotASheet(_NOT_FOUND)
-    return out
+    return read_tabs(path, layout=NAME, sections=_other, default_table=Table.OTHER, checks=False,
+                     not_found=_NOT_FOUND)
 
 
 def _csv_grid(text: str, delimiter: str) -> Grid:

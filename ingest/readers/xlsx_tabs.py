@@ -66,18 +66,27 @@ def sniff(path: Path, head: bytes) -> bool:
 
 
 def read(path: Path) -> list[ParsedSheet]:
+    return read_tabs(path)
+
+
+def read_tabs(path: Path, *, layout: str = NAME, sections: SectionOf = section_for,
+              default_table: Table | None = None, checks: bool = True,
+              not_found: str = "どのシートにも事務事業名が見つかりません") -> list[ParsedSheet]:
+    """One sheet per worksheet tab that names a project; the generic reader uses it with OTHER."""
     out = []
     for title, grid in workbook_grids(path):
         header = grid_header(grid)
         if not header.name:
             continue
-        b = new_builder(path, header, f"sheet {title}", NAME)
+        b = new_builder(path, header, f"sheet {title}", layout)
         ctx = YearContext(era=sheet_era(" ".join(" ".join(r) for r in grid)))
-        grid_records(b, grid, section_for, ctx, lambda r, c, t=title: f"{t}!{get_column_letter(c + 1)}{r + 1}")
-        money_checks(b)
+        grid_records(b, grid, sections, ctx, lambda r, c, t=title: f"{t}!{get_column_letter(c + 1)}{r + 1}",
+                     default_table)
+        if checks:
+            money_checks(b)
         out.append(b.build())
     if not out:
-        raise NotASheet("どのシートにも事務事業名が見つかりません")
+        raise NotASheet(not_found)
     return out
 
 
