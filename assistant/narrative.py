@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ingest.records import NarrativeRecord, ParsedSheet, Section
 from vectorstore.tokens import tokenize
@@ -23,6 +24,12 @@ class Passage:
     coverage: float      # idf-weighted share of the question's content words the quote holds
     routed: bool         # the section is the one the question asks about
     answers: bool = True  # holds what the question asks for (a date for いつ, a count for 何人...)
+
+
+@lru_cache(maxsize=200_000)
+def _sentence_tokens(sentence: str) -> frozenset[str]:
+    """Tokens of a sentence, cached: the same candidate sheets come back query after query."""
+    return frozenset(tokenize(sentence))
 
 
 def sentences(text: str) -> list[str]:
@@ -44,7 +51,7 @@ def find_passages(ps: ParsedSheet, question_tokens: list[str], sections: tuple[S
         sents = sentences(rec.text)
         scored = []
         for i, sent in enumerate(sents):
-            toks = set(tokenize(sent))
+            toks = _sentence_tokens(sent)
             cov = sum(idf(t) for t in wanted if t in toks) / weight if wanted else 0.0
             if wants is not None and not wants.search(unicodedata.normalize("NFKC", sent)):
                 cov *= 0.6
@@ -52,7 +59,7 @@ def find_passages(ps: ParsedSheet, question_tokens: list[str], sections: tuple[S
         best = max(scored, default=(0.0, 0, ""))
         if routed:
             quote = _routed_quote(rec.text, scored)
-            cov = max(best[0], sum(idf(t) for t in wanted if t in set(tokenize(rec.text))) / weight if wanted else 0)
+            cov = max(best[0], sum(idf(t) for t in wanted if t in _sentence_tokens(rec.text)) / weight if wanted else 0)
             out.append(Passage(rec, quote, cov, True, _holds(wants, quote)))
         elif best[2]:
             quote = _with_neighbour(sents, best[1])

@@ -110,6 +110,7 @@ class Store:
         self._catalogue_gen = -1
         self._names: list[str] = []
         self._bigrams: dict[str, list[int]] = {}
+        self._by_id: dict[str, SheetRow] = {}
         self._lock = threading.Lock()
         self._sheet_cache: dict[str, tuple[str, ParsedSheet]] = {}
 
@@ -122,13 +123,14 @@ class Store:
                 self._catalogue = self.db.sheet_rows()
                 self._names = [norm_name(r.project_name) for r in self._catalogue]
                 self._bigrams = _bigram_postings(self._names)
+                self._by_id = {r.sheet_id: r for r in self._catalogue}
                 self._catalogue_gen = gen
                 self._sheet_cache.clear()
             return self._catalogue
 
     def sheet(self, sheet_id: str) -> ParsedSheet | None:
-        rows = {r.sheet_id: r for r in self.catalogue()}
-        row = rows.get(sheet_id)
+        self.catalogue()
+        row = self._by_id.get(sheet_id)
         if row is None:
             return None
         cached = self._sheet_cache.get(sheet_id)
@@ -148,7 +150,7 @@ class Store:
         rows = self.catalogue()
         if not rows:
             return []
-        by_id = {r.sheet_id: r for r in rows}
+        by_id = self._by_id
         name_scores = self._name_scores(query, rows, filters, k * 3)
         bm25 = [(i, s) for i, s in self.bm25.search(tokenize(query), k * 6)
                 if i in by_id and filters.allows(by_id[i])][: k * 3]
@@ -167,7 +169,12 @@ class Store:
         if len(q) < 2:
             return []
         counts: dict[int, int] = {}
-        for bg in {q[i:i + 2] for i in range(len(q) - 1)}:
+        common = max(500, len(rows) // 20)
+        grams = {q[i:i + 2] for i in range(len(q) - 1)}
+        rare = [g for g in grams if 0 < len(self._bigrams.get(g, ())) <= common]
+        # Bigrams in most names (事業, 推進) say little and cost much at 50,000 names: skip them
+        # unless the query has nothing rarer.
+        for bg in rare or grams:
             for idx in self._bigrams.get(bg, ()):
                 counts[idx] = counts.get(idx, 0) + 1
         top = sorted(counts, key=lambda i: -counts[i])[: k * 4]
