@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from ingest.records import ParsedSheet, TableCell
+from ingest.records import ParsedSheet, Section, TableCell
 from vectorstore.store import Filters, Hit, Store
 from vectorstore.tokens import tokenize
 
@@ -25,6 +25,7 @@ ROW_MATCH = 0.5        # a table row the question names
 STRONG_ROW = 0.75      # ... names without doubt
 COVERAGE = 0.5         # share (idf-weighted) of the question's content words a passage must hold
 CANDIDATES = 5
+_SECTIONS = {s.value for s in Section}
 
 
 def row_quote(row: RowMatch) -> str:
@@ -66,7 +67,7 @@ class Assistant:
             return Answer(status=Status.NOT_FOUND, answer="該当する事務事業のシートが見つかりません。")
         if q.list_ and not _strong(hits):
             return self._list(q, hits)
-        return self._single(q, hits)
+        return self._single(q, hits, filters)
 
     def ask_stream(self, question: str, history: list[dict] | None = None,
                    filters: Filters | None = None) -> Iterator[str | Answer]:
@@ -86,7 +87,7 @@ class Assistant:
         for m in self.store.municipalities():
             stem = m[:-1] if len(m) > 2 and m[-1] in "市町村区" else m
             if stem and stem in text:
-                return Filters(municipality=m, department=filters.department, fiscal_year=filters.fiscal_year)
+                return replace(filters, municipality=m)
         return filters
 
     def _candidates(self, hits: list[Hit]) -> list[Hit]:
@@ -95,10 +96,10 @@ class Assistant:
             return [h for h in hits if h.name >= top - 5][:CANDIDATES]
         return hits[:CANDIDATES]
 
-    def _single(self, q: Question, hits: list[Hit]) -> Answer:
+    def _single(self, q: Question, hits: list[Hit], filters: Filters) -> Answer:
         cands = self._candidates(hits)
         top = max(h.score for h in cands)
-        plans = [self._plan(q, h, top) for h in cands]
+        plans = [self._plan(q, h, top, filters) for h in cands]
         plans = [p for p in plans if p is not None]
         if not plans:
             return Answer(status=Status.NOT_FOUND, answer="該当するシートを読み込めませんでした。")
@@ -120,17 +121,24 @@ class Assistant:
         p = plan.passages[0]
         return not p.routed and p.coverage >= 0.8 and p.answers
 
-    def _plan(self, q: Question, hit: Hit, top_score: float) -> _Plan | None:
+    def _plan(self, q: Question, hit: Hit, top_score: float, filters: Filters) -> _Plan | None:
         """How well this sheet can answer: the row (with the asked years) or the passages,
         plus how strongly retrieval (name, and the fused ranking) points at it."""
         ps = self.store.sheet(hit.sheet.sheet_id)
         if ps is None:
             return None
-        rows = match_rows(ps, q, drop=ps.sheet.project_name)
-        row = rows[0] if rows and rows[0].score >= ROW_MATCH else None
+        rows = [r for r in match_rows(ps, q, drop=ps.sheet.project_name)
+                if not filters.table or r.table.value == filters.table]
+        # A chosen table with a single row: that row is what is asked, however the question words it.
+        chosen = bool(filters.table) and len(rows) == 1
+        row = rows[0] if rows and (rows[0].score >= ROW_MATCH or chosen) else None
         exclude = set(tokenize(f"{ps.sheet.project_name} {ps.sheet.municipality}"))
-        passages = tuple(find_passages(ps, tokenize(q.text), q.sections, self.store.bm25.idf, exclude,
-                                       answer_pattern(q.text)))
+        sections = (Section(filters.section),) if filters.section in _SECTIONS else q.sections
+        passages = tuple(p for p in find_passages(ps, tokenize(q.text), sections, self.store.bm25.idf, exclude,
+                                                  answer_pattern(q.text))
+                         if not filters.section or p.record.section.value == filters.section)
+        if filters.section and not filters.table:
+            row = None  # a section was chosen: the answer is text from it
         coverage = 0.0
         if passages:
             first = passages[0]

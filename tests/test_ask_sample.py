@@ -139,3 +139,15 @@ def test_ask_jsonl_contract(env):
     assert set(c) == {"n", "project_name", "municipality", "section", "label", "fiscal_year", "fiscal_year_label",
                       "kind", "value", "unit", "quote", "source"}
     assert (c["n"], c["fiscal_year"], c["value"], c["unit"]) == (1, 2018, "334", "千円")
+
+
+def test_section_and_table_filters_narrow_the_answer(env):
+    from vectorstore.store import Filters
+
+    a = env[2]
+    ans = a.ask("協議会参画事業について教えて", filters=Filters(section="関係者・市民意見"))
+    assert ans.status == "answered" and {c.section for c in ans.citations} == {"関係者・市民意見"}
+    fig = a.ask("協議会参画事業の30年度の値は？", filters=Filters(table="活動指標"))
+    assert fig.status == "answered" and fig.citations[0].section == "活動指標" and "11" in fig.answer
+    none = a.ask("協議会参画事業の30年度のトータルコストは？", filters=Filters(municipality="存在しない市"))
+    assert none.status == "not_found"

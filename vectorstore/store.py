@@ -26,11 +26,14 @@ RRF_K = 60
 
 @dataclass(frozen=True)
 class Filters:
-    """Narrow the search: exact municipality, department substring, evaluation fiscal year."""
+    """Narrow the search: exact municipality, department substring, evaluation fiscal year; and
+    within a sheet, a canonical section (e.g. 開始のきっかけ) or table (e.g. 成果指標)."""
 
     municipality: str = ""
     department: str = ""
     fiscal_year: int | None = None
+    section: str = ""
+    table: str = ""
 
     def allows(self, row: SheetRow) -> bool:
         return ((not self.municipality or row.municipality == self.municipality)
