@@ -145,6 +145,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     times.sort()
     print(f"latency p50 {times[len(times) // 2] * 1000:.0f} ms, p95 {times[int(len(times) * 0.95)] * 1000:.0f} ms")
     print(f"accuracy {sum(total) / len(total):.2f} ({sum(total)}/{len(total)})")
+    if hasattr(assistant, "fallbacks"):
+        print(f"llm fallbacks by cause: {dict(sorted(assistant.fallbacks.items()))}")
     return 0 if sum(total) / len(total) >= args.min else 1
 
 

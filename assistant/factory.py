@@ -1,13 +1,21 @@
-"""Build the real store and assistant from settings, in one place."""
+"""Build the real store, assistant and chat model from settings, in one place."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ingest.errors import UserInputError
 from vectorstore.chroma_index import ChromaConfig
 from vectorstore.embeddings import build_embeddings
 from vectorstore.store import Store
 
 from .core import Assistant
-from .settings import Settings
+from .settings import LLMSettings, Settings
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from .llm import LLMAssistant
 
 
 def build_store(settings: Settings) -> Store:
@@ -15,5 +23,48 @@ def build_store(settings: Settings) -> Store:
     return Store(settings.home, build_embeddings(settings.embedding.model), settings.embedding.model, chroma)
 
 
-def build_assistant(settings: Settings, store: Store | None = None) -> Assistant:
-    return Assistant(store or build_store(settings))
+def build_assistant(settings: Settings, store: Store | None = None) -> Assistant | LLMAssistant:
+    """The extractive Assistant, or (answer_mode "llm") an LLMAssistant wrapping it."""
+    extractive = Assistant(store or build_store(settings))
+    if settings.answer_mode != "llm":
+        return extractive
+    from .llm import LLMAssistant
+
+    return LLMAssistant(extractive, build_chat_model(settings.llm), deadline=settings.llm.timeout)
+
+
+def build_chat_model(llm: LLMSettings) -> BaseChatModel:
+    """ChatOpenAI for any OpenAI-compatible server (vLLM, llama.cpp, LM Studio, OpenAI), or ChatOllama.
+
+    Nothing is contacted here; the first question does. No retries: a failed call falls back to the
+    extractive answer at once instead of making the user wait several timeouts."""
+    if not llm.model:
+        raise UserInputError("LLM モードにはモデル名が必要です。HYOKA_LLM__MODEL を設定してください"
+                             "（例: HYOKA_LLM__MODEL=qwen2.5:7b-instruct）。")
+    if llm.provider == "ollama":
+        return _ollama(llm)
+    return _openai(llm)
+
+
+def _openai(llm: LLMSettings) -> BaseChatModel:
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError as exc:
+        raise UserInputError("OpenAI 互換サーバーを使うには langchain-openai が必要です: "
+                             "pip install langchain-openai") from exc
+    # ChatOpenAI renames max_tokens to max_completion_tokens in the request. vLLM, llama.cpp and
+    # LM Studio read max_tokens (some ignore the new name and never stop), so a self-hosted server
+    # (base_url set) gets both; api.openai.com gets only max_completion_tokens, which it requires.
+    extra = {"max_tokens": llm.max_tokens} if llm.base_url else None
+    return ChatOpenAI(model=llm.model, base_url=llm.base_url or None, api_key=llm.api_key,
+                      temperature=llm.temperature, max_tokens=llm.max_tokens, timeout=llm.timeout,
+                      max_retries=0, extra_body=extra)
+
+
+def _ollama(llm: LLMSettings) -> BaseChatModel:
+    try:
+        from langchain_ollama import ChatOllama
+    except ImportError as exc:
+        raise UserInputError("Ollama を使うには langchain-ollama が必要です: pip install langchain-ollama") from exc
+    return ChatOllama(model=llm.model, base_url=llm.base_url or None, temperature=llm.temperature,
+                      num_predict=llm.max_tokens, client_kwargs={"timeout": llm.timeout})
