@@ -107,8 +107,23 @@ class HyokaApp:
         yield chat + [{"role": "assistant", "content": "…"}], turns, P.turns_html(turns), ""
         history = [m for t in turns if t["answer"] for m in (
             {"role": "user", "content": t["question"]}, {"role": "assistant", "content": t["answer"]})]
+        turn = len(turns)
+        shown = ""
+        answer: Answer | None = None
         try:
-            answer = self.ask(question, history, parse_filters(municipality, department, fiscal_year))
+            # Deltas as the assistant streams them (an LLM's tokens, or the extractive answer's
+            # sentences); the final Answer's text replaces them, since a guard fallback may differ.
+            for item in self.assistant.ask_stream(question, history or [],
+                                                  parse_filters(municipality, department, fiscal_year)):
+                if isinstance(item, Answer):
+                    answer = item
+                    break
+                for piece in P.chunks(item):
+                    shown += piece
+                    yield chat + [{"role": "assistant", "content": P.chat_markdown(shown, turn, "")}], \
+                        turns, P.turns_html(turns), ""
+                    if self.stream_delay:
+                        time.sleep(self.stream_delay)
         except HyokaError as exc:
             yield self._error_turn(chat, turns, question, exc.message_ja)
             return
@@ -116,19 +131,14 @@ class HyokaApp:
             log.exception("answering %r failed", question)
             yield self._error_turn(chat, turns, question, UNEXPECTED)
             return
-        turn = len(turns)
+        if answer is None:
+            log.error("the assistant streamed no final answer for %r", question)
+            yield self._error_turn(chat, turns, question, UNEXPECTED)
+            return
         turns.append({"question": question, "answer": answer.answer,
                       "sources": P.sources_html(answer.citations, self.store.sheet, turn)})
-        panel = P.turns_html(turns)
-        shown = ""
-        for piece in P.chunks(answer.answer):
-            shown += piece
-            yield chat + [{"role": "assistant", "content": P.chat_markdown(shown, turn, answer.notice)}], \
-                turns, panel, ""
-            if self.stream_delay:
-                time.sleep(self.stream_delay)
         chat.append({"role": "assistant", "content": P.chat_markdown(answer.answer, turn, answer.notice)})
-        yield chat, turns, panel, ""
+        yield chat, turns, P.turns_html(turns), ""
 
     def _error_turn(self, chat: list[dict], turns: list[dict], question: str, message: str):
         # Recorded with an empty answer so it never becomes history for a follow-up.

@@ -114,6 +114,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(ans.contract(), ensure_ascii=False, indent=1))
     else:
+        if ans.notice:
+            print(f"（お知らせ: {ans.notice}）")
         print(ans.answer)
         for c in ans.citations:
             where = " ".join(x for x in (c.section, c.label, c.fiscal_year_label, c.kind) if x)

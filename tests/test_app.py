@@ -254,3 +254,21 @@ def test_served_app_answers_through_gradio_client(app):
         assert "<mark>" in result["sources_html"] and STARTED in result["sources_html"]
     finally:
         app.close()
+
+
+def test_llm_mode_streams_then_shows_the_guarded_fallback(indexed):
+    """The model streams a made-up figure: the chat ends with the extractive answer and the notice."""
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    from assistant.llm import LLMAssistant
+
+    settings, store = indexed
+    model = GenericFakeChatModel(messages=iter([AIMessage(content="トータルコストは 99,999千円です[1]。")]))
+    app = HyokaApp(LLMAssistant(Assistant(store), model), store, settings, stream_delay=0)
+    steps = list(app.respond("栃木県市町村情報化推進協議会参画事業の平成30年度のトータルコストは？", [], []))
+    streamed = [s[0][-1]["content"] for s in steps[1:-1]]
+    final = steps[-1][0][-1]["content"]
+    assert any("99" in s for s in streamed)          # the model's text was shown as it streamed
+    assert "99,999" not in final and "334" in final  # ... and replaced by the checked answer
+    assert "お知らせ" in final or "抽出" in final
