@@ -12,8 +12,8 @@ import json
 import sys
 import unicodedata
 
-from assistant.settings import Settings
 from assistant.factory import build_store
+from assistant.settings import Settings
 from vectorstore.store import Filters
 from vectorstore.tokens import tokenize
 
