@@ -30,7 +30,6 @@ def main(paths: list[str]) -> None:
     stats = {k: [0, 0] for k in ("name", "bm25", "dense", "fused")}
     for q in qs:
         want = _n(q["expect"]["sheet"])
-        ok = lambda ids: [want in _n(rows[i].project_name) for i in ids]  # noqa: E731
         ranked = {
             "name": [i for i, _ in store._name_scores(q["question"], store.catalogue(), Filters(), 10)],
             "bm25": [i for i, _ in store.bm25.search(tokenize(q["question"]), 10)],
@@ -38,7 +37,7 @@ def main(paths: list[str]) -> None:
             "fused": [h.sheet.sheet_id for h in store.search(q["question"], k=10)],
         }
         for k, ids in ranked.items():
-            hits = ok(ids)
+            hits = [want in _n(rows[i].project_name) for i in ids]
             stats[k][0] += bool(hits[:1] and hits[0])
             stats[k][1] += any(hits)
     print(f"{len(qs)} questions with an expected sheet, {len(rows)} sheets indexed")
