@@ -88,7 +88,20 @@ def parse_file(path: Path) -> FileResult:
         # for this file and go on with the others; nothing of this file is indexed.
         result.sheets = []
         result.error = f"{path}: 読み込みに失敗しました（{type(exc).__name__}: {exc}）"
+    if result.error and _password_protected_pdf(path):
+        result.error = f"{path}: パスワードで保護された PDF です。パスワードを解除して保存し直してから取り込んでください"
     return result
+
+
+def _password_protected_pdf(path: Path) -> bool:
+    """A PDF that failed to read and has an /Encrypt dictionary (one readable without a password
+    never gets here): say so, rather than the reader's generic "encrypted or broken"."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES)
+    except OSError:
+        return False
+    return data.startswith(b"%PDF") and b"/Encrypt" in data
 
 
 def parse_paths(paths: Iterable[str | Path]) -> ParseReport:

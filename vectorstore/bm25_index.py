@@ -10,19 +10,34 @@ import json
 import math
 import os
 import shutil
+import threading
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """One loaded index: ids, retriever, vocabulary and document frequencies belong together,
+    so a reader holds one snapshot for a whole query while a rebuild swaps in the next."""
+
+    mtime: float | None
+    ids: list[str]
+    retriever: Any
+    vocab: frozenset[str]
+    df: dict[str, int]
+
+
+_EMPTY = _Snapshot(None, [], None, frozenset(), {})
 
 
 class BM25Index:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._loaded_mtime: float | None = None
-        self._retriever = None
-        self._ids: list[str] = []
-        self._vocab: set[str] = set()
-        self._df: dict[str, int] = {}
+        self._snap = _EMPTY
+        self._lock = threading.Lock()
 
     def build(self, docs: list[tuple[str, list[str]]]) -> None:
         import bm25s
@@ -48,41 +63,46 @@ class BM25Index:
         os.replace(tmp, self.folder)
         shutil.rmtree(old, ignore_errors=True)
 
-    def _load(self) -> None:
+    def _snapshot(self) -> _Snapshot:
         marker = self.folder / "ids.json"
         if not marker.exists():
-            self._retriever, self._ids = None, []
-            return
+            return _EMPTY
         mtime = marker.stat().st_mtime
-        if mtime == self._loaded_mtime:
-            return
+        if mtime == self._snap.mtime:
+            return self._snap
+        with self._lock:
+            if mtime != self._snap.mtime:
+                self._snap = self._read(mtime)
+            return self._snap
+
+    def _read(self, mtime: float) -> _Snapshot:
         import bm25s
 
-        self._ids = json.loads(marker.read_text(encoding="utf-8"))
-        self._retriever = bm25s.BM25.load(str(self.folder / "bm25")) if self._ids else None
-        self._vocab = set(self._retriever.vocab_dict) if self._retriever is not None else set()
+        ids = json.loads((self.folder / "ids.json").read_text(encoding="utf-8"))
+        retriever = bm25s.BM25.load(str(self.folder / "bm25")) if ids else None
+        vocab = frozenset(retriever.vocab_dict) if retriever is not None else frozenset()
         df_path = self.folder / "df.json"
-        self._df = json.loads(df_path.read_text(encoding="utf-8")) if df_path.exists() else {}
-        self._loaded_mtime = mtime
+        df = json.loads(df_path.read_text(encoding="utf-8")) if df_path.exists() else {}
+        return _Snapshot(mtime, ids, retriever, vocab, df)
 
     def idf(self, token: str) -> float:
         """BM25's idf; a token no sheet contains gets the highest weight (the sheets lack it)."""
-        self._load()
-        n = max(len(self._ids), 1)
-        df = self._df.get(token, 0)
+        snap = self._snapshot()
+        n = max(len(snap.ids), 1)
+        df = snap.df.get(token, 0)
         return math.log((n - df + 0.5) / (df + 0.5) + 1.0)
 
     def search(self, tokens: list[str], k: int) -> list[tuple[str, float]]:
-        self._load()
-        if self._retriever is None:
+        snap = self._snapshot()
+        if snap.retriever is None:
             return []
-        known = [t for t in tokens if t in self._vocab]
+        known = [t for t in tokens if t in snap.vocab]
         if not known:
             return []
-        k = min(k, len(self._ids))
-        docs, scores = self._retriever.retrieve([known], k=k, show_progress=False, n_threads=1)
+        k = min(k, len(snap.ids))
+        docs, scores = snap.retriever.retrieve([known], k=k, show_progress=False, n_threads=1)
         out = []
         for idx, score in zip(np.asarray(docs)[0], np.asarray(scores)[0], strict=False):
             if score > 0:
-                out.append((self._ids[int(idx)], float(score)))
+                out.append((snap.ids[int(idx)], float(score)))
         return out

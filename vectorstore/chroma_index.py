@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from ingest.errors import StoreError
+from ingest.records import stable_id
 
 from .embeddings import model_slug
+
+PAGE = 5000
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,11 @@ class ChromaIndex:
             where = f"{config.host}:{config.port}" if config.mode == "server" else str(folder)
             raise StoreError(f"Chroma に接続できません（{where}）: {exc}") from exc
         self.name = f"hyoka-profiles-{model_slug(model)}"
+        if config.mode == "server":
+            # The records live in this HYOKA_HOME's SQLite, and reconcile() deletes every vector
+            # they don't know: two homes sharing one server collection would delete each other's
+            # vectors. One collection per home; processes sharing a home share it.
+            self.name += "-" + stable_id(str(folder.resolve()), length=10)
         self._col = self._client.get_or_create_collection(
             self.name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None,
             metadata={"embedding_model": model})
@@ -63,8 +71,13 @@ class ChromaIndex:
             self._col.delete(ids=ids)
 
     def hashes(self) -> dict[str, str]:
-        got = self._col.get(include=["metadatas"])  # type: ignore[list-item]
-        return {i: str((m or {}).get("content_hash", "")) for i, m in zip(got["ids"], got["metadatas"] or [], strict=False)}
+        # In pages: one get() of every id fails past ~32k vectors ("too many SQL variables").
+        out: dict[str, str] = {}
+        for offset in range(0, self._col.count(), PAGE):
+            got = self._col.get(include=["metadatas"], limit=PAGE, offset=offset)  # type: ignore[list-item]
+            out.update((i, str((m or {}).get("content_hash", "")))
+                       for i, m in zip(got["ids"], got["metadatas"] or [], strict=False))
+        return out
 
     def query(self, vector: list[float], k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
         n = self._col.count()

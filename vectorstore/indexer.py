@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from filelock import FileLock, Timeout
 
 from ingest import PARSER_VERSION
 from ingest.errors import StoreBusy
-from ingest.parse import FileResult, ParseReport, discover, drop_duplicates, parse_file
+from ingest.parse import MAX_FILE_BYTES, FileResult, ParseReport, discover, drop_duplicates, parse_file
 from ingest.records import ParsedSheet
 
 from .records_db import FileRow
@@ -63,6 +64,34 @@ class Indexer:
         self.db = store.db
 
     def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None) -> IngestSummary:
+        with self._locked():
+            return self._ingest(list(discover(paths)), progress)
+
+    def ingest_sheets(self, groups: Iterable[tuple[str, list[ParsedSheet]]],
+                      progress: Progress | None = None, total: int = 0) -> IngestSummary:
+        """Index already-parsed sheets, each group as if it were one file named by its source.
+
+        The same write path as `ingest` (embedding cache, one transaction per group, BM25 once at
+        the end); for generated or pre-parsed sheets, e.g. bench/scale.py."""
+        with self._locked():
+            t0 = time.perf_counter()
+            summary = IngestSummary()
+            changed = self.reconcile()
+            for i, (source, sheets) in enumerate(groups, start=1):
+                if progress:
+                    progress(i, total, source)
+                sha = hashlib.sha256("".join(ps.content_hash() for ps in sheets).encode()).hexdigest()
+                result = FileResult(path=source, sheets=list(sheets))
+                report = ParseReport(files=[result])
+                drop_duplicates(report)  # one id twice in a group would be refused by Chroma
+                summary.duplicates += report.duplicates
+                changed |= self._write_file(source, source, sha, result, summary)
+            self._refresh_bm25(changed)
+            summary.seconds = time.perf_counter() - t0
+            return summary
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
         lock = FileLock(str(self.store.home / "ingest.lock"))
         try:
             lock.acquire(timeout=0)
@@ -70,7 +99,7 @@ class Indexer:
             raise StoreBusy("別の取り込み（hyoka ingest）が実行中です。終わってから再実行してください"
                             f"（ロック: {lock.lock_file}）") from exc
         try:
-            return self._ingest(list(discover(paths)), progress)
+            yield
         finally:
             lock.release()
 
@@ -79,29 +108,51 @@ class Indexer:
         summary = IngestSummary()
         changed = self.reconcile()
         pending: list[tuple[Path, str, FileResult]] = []
+        seen: dict[str, str] = {}  # sha256 -> first file of this run with those bytes
         for i, path in enumerate(files, start=1):
             if progress:
                 progress(i, len(files), str(path))
+            if path.stat().st_size > MAX_FILE_BYTES:
+                # Refused by size before hashing it: reading 2 GB to say no would be wasted work.
+                result = parse_file(path)
+                summary.failed.append((str(path), result.error))
+                summary.files.append((str(path), "failed", 0))
+                continue
             sha = file_sha256(path)
             prev = self.db.file(_key(path))
             if prev and prev.sha256 == sha and prev.parser_version == PARSER_VERSION:
                 self._count_unchanged(prev, summary, str(path))
+                continue
+            twin = None if prev else (seen.get(sha) or self.db.indexed_file_with_sha(sha, _key(path)))
+            if twin:
+                # A new name for bytes already indexed: say so before spending a parse on it. (A known
+                # file whose bytes changed is parsed as usual, so its old sheets get replaced.)
+                summary.duplicates.append(f"{path} は {twin} と同じ内容のファイルです（重複のため取り込みません）")
+                summary.files.append((str(path), "duplicate", 0))
                 continue
             result = parse_file(path)
             if result.error:
                 summary.failed.append((str(path), result.error))
                 summary.files.append((str(path), "failed", 0))
                 continue
+            seen[sha] = str(path)
             pending.append((path, sha, result))
         report = ParseReport(files=[r for _, _, r in pending])
         drop_duplicates(report)
         summary.duplicates += report.duplicates
         for path, sha, result in pending:
-            changed |= self._write_file(path, sha, result, summary)
-        if changed or not (self.store.home / "bm25" / "ids.json").exists():
-            self.store.bm25.build(self.db.tokens())
+            changed |= self._write_file(_key(path), path.name, sha, result, summary)
+        self._refresh_bm25(changed)
         summary.seconds = time.perf_counter() - t0
         return summary
+
+    def _refresh_bm25(self, changed: bool) -> None:
+        """Rebuild BM25 when the records moved on since it was built: also after an ingest that was
+        killed between committing sheets and rebuilding BM25 (the next run finds nothing changed)."""
+        gen = str(self.db.generation())
+        if changed or self.db.meta("bm25_generation") != gen or not (self.store.home / "bm25" / "ids.json").exists():
+            self.store.bm25.build(self.db.tokens())
+            self.db.set_meta("bm25_generation", gen)
 
     def _count_unchanged(self, prev: FileRow, summary: IngestSummary, path: str) -> None:
         if prev.status == "indexed":
@@ -110,11 +161,11 @@ class Indexer:
             summary.skipped.append((path, prev.message))
         summary.files.append((path, "unchanged" if prev.status == "indexed" else prev.status, len(prev.sheet_ids)))
 
-    def _write_file(self, path: Path, sha: str, result: FileResult, summary: IngestSummary) -> bool:
-        key = _key(path)
+    def _write_file(self, key: str, name: str, sha: str, result: FileResult, summary: IngestSummary) -> bool:
         prev = self.db.file(key)
         old_ids = set(prev.sheet_ids) if prev else set()
-        hashes = self.db.sheet_hashes()
+        # Only this file's sheets: reading every hash per file made a 50,000-file ingest quadratic.
+        hashes = self.db.hashes_of({ps.sheet.sheet_id for ps in result.sheets})
         sheets = [ps for ps in result.sheets if self._wins(ps, key, summary)]
         new, same = [], 0
         for ps in sheets:
@@ -137,14 +188,14 @@ class Indexer:
         self.store.chroma.delete(removed)
         for ps in new:
             if ps.warnings:
-                summary.warnings[f"{ps.sheet.project_name}（{path.name}）"] = list(ps.warnings)
+                summary.warnings[f"{ps.sheet.project_name}（{name}）"] = list(ps.warnings)
         summary.added += sum(1 for ps in new if ps.sheet.sheet_id not in hashes)
         summary.updated += sum(1 for ps in new if ps.sheet.sheet_id in hashes)
         summary.unchanged += same
         summary.removed += len(removed)
         if result.skipped:
-            summary.skipped.append((str(path), result.skipped))
-        summary.files.append((str(path), status, len(sheets)))
+            summary.skipped.append((result.path, result.skipped))
+        summary.files.append((result.path, status, len(sheets)))
         return bool(new or removed)
 
     def _wins(self, ps: ParsedSheet, key: str, summary: IngestSummary) -> bool:

@@ -22,6 +22,7 @@ from .records_db import RecordsDB, SheetRow
 from .tokens import tokenize
 
 RRF_K = 60
+SHEET_CACHE = 512  # parsed sheets kept in memory for answering follow-ups quickly
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class Store:
         self._names: list[str] = []
         self._bigrams: dict[str, list[int]] = {}
         self._by_id: dict[str, SheetRow] = {}
+        self._municipalities: list[str] = []
         self._lock = threading.Lock()
         self._sheet_cache: dict[str, tuple[str, ParsedSheet]] = {}
 
@@ -127,6 +129,7 @@ class Store:
                 self._names = [norm_name(r.project_name) for r in self._catalogue]
                 self._bigrams = _bigram_postings(self._names)
                 self._by_id = {r.sheet_id: r for r in self._catalogue}
+                self._municipalities = sorted({r.municipality for r in self._catalogue if r.municipality})
                 self._catalogue_gen = gen
                 self._sheet_cache.clear()
             return self._catalogue
@@ -141,11 +144,14 @@ class Store:
             return cached[1]
         ps = self.db.sheet(sheet_id)
         if ps is not None:
+            if len(self._sheet_cache) >= SHEET_CACHE:
+                self._sheet_cache.pop(next(iter(self._sheet_cache)))  # oldest first: a bounded cache
             self._sheet_cache[sheet_id] = (row.content_hash, ps)
         return ps
 
     def municipalities(self) -> list[str]:
-        return sorted({r.municipality for r in self.catalogue() if r.municipality})
+        self.catalogue()
+        return self._municipalities
 
     # --- search -------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:

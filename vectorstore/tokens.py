@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 
@@ -11,11 +12,25 @@ _STOP = {"為る", "居る", "成る", "有る", "ある", "いる", "する", "
 _MAX_BYTES = 40000  # Sudachi refuses inputs over ~49 KB; split on sentence ends below that
 
 
-@lru_cache(maxsize=1)
-def _tokenizer():
-    from sudachipy import Dictionary, SplitMode
+_local = threading.local()
 
-    return Dictionary(dict="core").tokenizer(mode=SplitMode.C)
+
+@lru_cache(maxsize=1)
+def _dictionary():
+    from sudachipy import Dictionary
+
+    return Dictionary(dict="core")
+
+
+def _tokenizer():
+    """One tokenizer per thread: a Sudachi tokenizer refuses to be used by two threads at once
+    (「Tokenizer is already in use」), and Gradio answers each chat user in a thread of its own."""
+    tok = getattr(_local, "tokenizer", None)
+    if tok is None:
+        from sudachipy import SplitMode
+
+        tok = _local.tokenizer = _dictionary().tokenizer(mode=SplitMode.C)
+    return tok
 
 
 def _chunks(text: str) -> list[str]:
