@@ -89,8 +89,20 @@ def _header(lines: list[str]) -> dict[str, str]:
                         values.append(c)
                 if cell not in {"政策名", "施策名", "予算科目"}:
                     values = values[:1]
-                out[cell] = _strip_checkboxes(" ".join(values))
+                out[cell] = _chosen_option(" ".join(values))
     return out
+
+
+def _chosen_option(text: str) -> str:
+    """Checkbox options as exported ('<input…> 単年度のみ <input…> 単年度繰返（開始年度 平成 3 年度～）…').
+
+    The export loses which box was ticked; the one option whose blanks were filled in (a year) is
+    the chosen one. Otherwise all options are kept as printed."""
+    options = [tidy_text(o) for o in re.split(r"<input[^>]*>", text) if tidy_text(o)]
+    filled = [o for o in options if re.search(r"\d", o)]
+    if "<input" in text and len(options) > 1 and len(filled) == 1:
+        return filled[0]
+    return _strip_checkboxes(text)
 
 
 def _strip_checkboxes(text: str) -> str:
