@@ -20,6 +20,7 @@ from .figures import RowMatch, cells_for, derive, match_rows, resolve_years, val
 from .narrative import Passage, find_passages
 from .understand import Question, answer_pattern, parse_question, with_history
 
+AMBIGUOUS = 0.05      # two sheets whose answerability differs less than this are both shown
 STRONG_NAME = 70.0     # the question names the project (see Store._name_scores)
 ROW_MATCH = 0.5        # a table row the question names
 STRONG_ROW = 0.75      # ... names without doubt
@@ -111,6 +112,10 @@ class Assistant:
             return self._figure(q, best.sheet, best.row)
         if q.figure_hint and q.tables and best.row is None:
             return self._no_row(q, best.sheet)
+        rivals = [p for p in plans if p is not best and best.score - p.score < AMBIGUOUS
+                  and p.sheet.sheet.sheet_id != best.sheet.sheet.sheet_id and _answerable(p)]
+        if rivals and _answerable(best):
+            return self._narrative_several(best, rivals[0])
         return self._narrative(q, best)
 
     def _narrative_fits_better(self, q: Question, plan: _Plan) -> bool:
@@ -247,6 +252,20 @@ class Assistant:
         return Answer(status=Status.ANSWERED, intent="narrative", citations=cites,
                       answer=f"{_who(s)}のシートには、次のように記載されています。\n{body}")
 
+    def _narrative_several(self, *plans: _Plan) -> Answer:
+        """Two sheets answer (almost) equally well: show both, each named, rather than guess."""
+        cites: list[Citation] = []
+        parts = []
+        for plan in plans:
+            s = plan.sheet.sheet
+            lines = []
+            for p in _pick_passages([p for p in plan.passages if (p.routed or p.coverage >= COVERAGE) and p.answers]):
+                cites.append(cite_narrative(len(cites) + 1, s, p.record, p.quote))
+                lines.append(f"・{p.record.section.value}: 「{p.quote}」[{len(cites)}]")
+            parts.append(f"{_who(s)}:\n" + "\n".join(lines))
+        return Answer(status=Status.ANSWERED, intent="narrative", citations=tuple(cites),
+                      answer="該当する記載が複数のシートにあります。\n" + "\n".join(parts))
+
     def _list(self, q: Question, hits: list[Hit]) -> Answer:
         relevant = [h for h in hits if h.bm25 > 0 or h.name >= 50][:8] or hits[:5]
         cites = []
@@ -281,6 +300,11 @@ def _says_nothing(text: str) -> bool:
 
 def _strong(hits: list[Hit]) -> bool:
     return bool(hits) and max(h.name for h in hits) >= STRONG_NAME
+
+
+def _answerable(plan: _Plan) -> bool:
+    """A narrative plan with a passage good enough to quote (and no figure row in play)."""
+    return plan.row is None and any((p.routed or p.coverage >= COVERAGE) and p.answers for p in plan.passages)
 
 
 def _pick_passages(good: list[Passage]) -> list[Passage]:

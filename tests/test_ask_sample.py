@@ -151,3 +151,18 @@ def test_section_and_table_filters_narrow_the_answer(env):
     assert fig.status == "answered" and fig.citations[0].section == "活動指標" and "11" in fig.answer
     none = a.ask("協議会参画事業の30年度のトータルコストは？", filters=Filters(municipality="存在しない市"))
     assert none.status == "not_found"
+
+
+def test_two_sheets_that_answer_equally_are_both_shown(tmp_path_factory):
+    """Two projects whose sheets say the same about the question: the answer names both."""
+    from tests.helpers import BigramEmbeddings
+
+    folder = tmp_path_factory.mktemp("twins")
+    text = (SAMPLE_DIR / "tochigi-joho-kyogikai.txt").read_text(encoding="utf-8")
+    (folder / "a.txt").write_text(text.replace(NAME, "北地区情報化推進協議会参画事業", 1), encoding="utf-8")
+    (folder / "b.txt").write_text(text.replace(NAME, "南地区情報化推進協議会参画事業", 1), encoding="utf-8")
+    _, assistant = ingested(tmp_path_factory.mktemp("home"), [folder], BigramEmbeddings(), model="bigram")
+    ans = assistant.ask("情報化推進協議会参画事業の関係者からの意見は？")
+    assert ans.status == "answered"
+    assert {c.project_name for c in ans.citations} == {"北地区情報化推進協議会参画事業", "南地区情報化推進協議会参画事業"}
+    assert "複数のシート" in ans.answer
