@@ -59,7 +59,9 @@ class Assistant:
                           "`hyoka ingest フォルダ` で評価シートを取り込んでください。")
         q = parse_question(question)
         filters = self._municipality_filter(q.text, filters or Filters())
-        hits = self.store.search(q.subject, k=10, filters=filters)
+        # An explicit follow-up (「では…」「その事業の…」) is merged with the history at once; any other
+        # question with history is merged only if it does not name a project by itself.
+        hits = [] if history and q.followup else self.store.search(q.subject, k=10, filters=filters)
         if history and (q.followup or not _strong(hits)):
             q = with_history(q, history)
             filters = self._municipality_filter(q.subject, filters)
@@ -100,7 +102,8 @@ class Assistant:
     def _single(self, q: Question, hits: list[Hit], filters: Filters) -> Answer:
         cands = self._candidates(hits)
         top = max(h.score for h in cands)
-        plans = [self._plan(q, h, top, filters) for h in cands]
+        tokens, wants = tokenize(q.text), answer_pattern(q.text)
+        plans = [self._plan(q, h, top, filters, tokens, wants) for h in cands]
         plans = [p for p in plans if p is not None]
         if not plans:
             return Answer(status=Status.NOT_FOUND, answer="該当するシートを読み込めませんでした。")
@@ -126,7 +129,8 @@ class Assistant:
         p = plan.passages[0]
         return not p.routed and p.coverage >= 0.8 and p.answers
 
-    def _plan(self, q: Question, hit: Hit, top_score: float, filters: Filters) -> _Plan | None:
+    def _plan(self, q: Question, hit: Hit, top_score: float, filters: Filters, tokens: list[str],
+              wants: re.Pattern[str] | None) -> _Plan | None:
         """How well this sheet can answer: the row (with the asked years) or the passages,
         plus how strongly retrieval (name, and the fused ranking) points at it."""
         ps = self.store.sheet(hit.sheet.sheet_id)
@@ -139,8 +143,7 @@ class Assistant:
         row = rows[0] if rows and (rows[0].score >= ROW_MATCH or chosen) else None
         exclude = set(tokenize(f"{ps.sheet.project_name} {ps.sheet.municipality}"))
         sections = (Section(filters.section),) if filters.section in _SECTIONS else q.sections
-        passages = tuple(p for p in find_passages(ps, tokenize(q.text), sections, self.store.bm25.idf, exclude,
-                                                  answer_pattern(q.text))
+        passages = tuple(p for p in find_passages(ps, tokens, sections, self.store.bm25.idf, exclude, wants)
                          if not filters.section or p.record.section.value == filters.section)
         if filters.section and not filters.table:
             row = None  # a section was chosen: the answer is text from it
