@@ -110,6 +110,7 @@ class HyokaApp:
         turn = len(turns)
         shown = ""
         answer: Answer | None = None
+        panel = P.turns_html(turns)  # earlier turns' sources: unchanged while this answer streams
         try:
             # Deltas as the assistant streams them (an LLM's tokens, or the extractive answer's
             # sentences); the final Answer's text replaces them, since a guard fallback may differ.
@@ -121,7 +122,7 @@ class HyokaApp:
                 for piece in P.chunks(item):
                     shown += piece
                     yield chat + [{"role": "assistant", "content": P.chat_markdown(shown, turn, "")}], \
-                        turns, P.turns_html(turns), ""
+                        turns, panel, ""
                     if self.stream_delay:
                         time.sleep(self.stream_delay)
         except HyokaError as exc:

@@ -136,7 +136,7 @@ class Assistant:
         ps = self.store.sheet(hit.sheet.sheet_id)
         if ps is None:
             return None
-        rows = [r for r in match_rows(ps, q, drop=ps.sheet.project_name)
+        rows = [r for r in match_rows(ps, q)
                 if not filters.table or r.table.value == filters.table]
         # A chosen table with a single row: that row is what is asked, however the question words it.
         chosen = bool(filters.table) and len(rows) == 1
@@ -158,10 +158,8 @@ class Assistant:
         return _Plan(ps, hit, row, passages, max(fig, coverage) + retrieval)
 
     def _has_years(self, q: Question, ps: ParsedSheet, row: RowMatch) -> bool:
-        available = {c.fiscal_year for c in row.cells if c.fiscal_year is not None}
-        absolute = [y for ref in q.years for y in ref.candidates()[:1] if ref.relative is None]
-        base = q.context_years[-1] if q.context_years else (absolute[0] if absolute else ps.sheet.fiscal_year)
-        return all(y in available for y in resolve_years(q.years, available, base))
+        available = _available(row)
+        return all(y in available for y in _asked_years(q, row, ps.sheet.fiscal_year))
 
     # --- answers ------------------------------------------------------------------------
     def _department(self, ps: ParsedSheet) -> Answer:
@@ -174,10 +172,7 @@ class Assistant:
 
     def _figure(self, q: Question, ps: ParsedSheet, row: RowMatch) -> Answer:
         s = ps.sheet
-        available = {c.fiscal_year for c in row.cells if c.fiscal_year is not None}
-        absolute = [y for ref in q.years for y in ref.candidates()[:1] if ref.relative is None]
-        base = q.context_years[-1] if q.context_years else (absolute[0] if absolute else s.fiscal_year)
-        years = resolve_years(q.years, available, base)
+        years = _asked_years(q, row, s.fiscal_year)
         head = f"{_who(s)}の{row.row_label}"
         quote = row_quote(row)
         if not years:
@@ -243,7 +238,7 @@ class Assistant:
 
     def _narrative(self, q: Question, plan: _Plan) -> Answer:
         s = plan.sheet.sheet
-        good = [p for p in plan.passages if (p.routed or p.coverage >= COVERAGE) and p.answers]
+        good = _quotable(plan)
         if not good:
             have = "、".join(dict.fromkeys(n.section.value for n in plan.sheet.narratives))
             return Answer(status=Status.NOT_FOUND, intent="out_of_scope",
@@ -262,7 +257,7 @@ class Assistant:
         for plan in plans:
             s = plan.sheet.sheet
             lines = []
-            for p in _pick_passages([p for p in plan.passages if (p.routed or p.coverage >= COVERAGE) and p.answers]):
+            for p in _pick_passages(_quotable(plan)):
                 cites.append(cite_narrative(len(cites) + 1, s, p.record, p.quote))
                 lines.append(f"・{p.record.section.value}: 「{p.quote}」[{len(cites)}]")
             parts.append(f"{_who(s)}:\n" + "\n".join(lines))
@@ -305,9 +300,26 @@ def _strong(hits: list[Hit]) -> bool:
     return bool(hits) and max(h.name for h in hits) >= STRONG_NAME
 
 
+def _available(row: RowMatch) -> set[int]:
+    return {c.fiscal_year for c in row.cells if c.fiscal_year is not None}
+
+
+def _asked_years(q: Question, row: RowMatch, sheet_year: int | None) -> list[int]:
+    """The Western years asked, read against the row's columns. Relative years (前年度) count from
+    the year discussed earlier, else the year named in the question, else the sheet's own year."""
+    absolute = [y for ref in q.years for y in ref.candidates()[:1] if ref.relative is None]
+    base = q.context_years[-1] if q.context_years else (absolute[0] if absolute else sheet_year)
+    return resolve_years(q.years, _available(row), base)
+
+
+def _quotable(plan: _Plan) -> list[Passage]:
+    """Passages good enough to quote: the asked section, or sentences that hold the question."""
+    return [p for p in plan.passages if (p.routed or p.coverage >= COVERAGE) and p.answers]
+
+
 def _answerable(plan: _Plan) -> bool:
     """A narrative plan with a passage good enough to quote (and no figure row in play)."""
-    return plan.row is None and any((p.routed or p.coverage >= COVERAGE) and p.answers for p in plan.passages)
+    return plan.row is None and bool(_quotable(plan))
 
 
 def _pick_passages(good: list[Passage]) -> list[Passage]:

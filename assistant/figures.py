@@ -51,7 +51,7 @@ def _remainder(text: str, project_name: str) -> str:
     return _core(_ASKING.sub(" ", text))
 
 
-def match_rows(ps: ParsedSheet, q: Question, drop: str = "") -> list[RowMatch]:
+def match_rows(ps: ParsedSheet, q: Question) -> list[RowMatch]:
     """Rows of the sheet ranked by how well the question names them: the share of the row label
     the question holds, or the share of the question's own words (besides name and years) the
     label holds, whichever is larger."""
@@ -60,7 +60,7 @@ def match_rows(ps: ParsedSheet, q: Question, drop: str = "") -> list[RowMatch]:
         text = text.replace(unicodedata.normalize("NFKC", ref.text), " ")
     qcore = _core(text)
     qgrams = _bigrams(qcore)
-    rest = _remainder(text, drop or ps.sheet.project_name)
+    rest = _remainder(text, ps.sheet.project_name)
     rgrams = _bigrams(rest) if len(rest) >= 2 else set()
     quoted = [_core(x) for x in _QUOTED.findall(text)]
     unit = asked_unit(text)

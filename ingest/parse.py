@@ -112,7 +112,8 @@ def parse_paths(paths: Iterable[str | Path]) -> ParseReport:
     return report
 
 
-def _richness(ps: ParsedSheet) -> tuple[int, int]:
+def richness(ps: ParsedSheet) -> tuple[int, int]:
+    """Which copy of a sheet to keep: more records, then more sections."""
     return (len(ps.narratives) + len(ps.cells), len(ps.narratives))
 
 
@@ -122,7 +123,7 @@ def drop_duplicates(report: ParseReport) -> None:
     for f in report.files:
         for ps in f.sheets:
             key = ps.sheet.sheet_id
-            if key not in best or _richness(ps) > _richness(best[key][0]):
+            if key not in best or richness(ps) > richness(best[key][0]):
                 best[key] = (ps, f.path)
     for f in report.files:
         kept = []

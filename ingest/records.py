@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from enum import StrEnum
+from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -151,6 +152,11 @@ class ParsedSheet(BaseModel):
 
     def content_hash(self) -> str:
         """Hash of everything a user could see; unchanged sheets hash the same."""
+        return self._digest
+
+    @cached_property
+    def _digest(self) -> str:
+        # A full JSON dump: computed once per (frozen) sheet, though ingest asks for it three times.
         payload = self.model_dump_json(exclude={"sheet": {"source_file"}})
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
 

@@ -20,7 +20,15 @@ from filelock import FileLock, Timeout
 
 from ingest import PARSER_VERSION
 from ingest.errors import StoreBusy
-from ingest.parse import MAX_FILE_BYTES, FileResult, ParseReport, discover, drop_duplicates, parse_file
+from ingest.parse import (
+    MAX_FILE_BYTES,
+    FileResult,
+    ParseReport,
+    discover,
+    drop_duplicates,
+    parse_file,
+    richness,
+)
 from ingest.records import ParsedSheet
 
 from .records_db import FileRow
@@ -52,6 +60,11 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _failed(summary: IngestSummary, path: Path, error: str) -> None:
+    summary.failed.append((str(path), error))
+    summary.files.append((str(path), "failed", 0))
 
 
 def _key(path: Path) -> str:
@@ -114,9 +127,7 @@ class Indexer:
                 progress(i, len(files), str(path))
             if path.stat().st_size > MAX_FILE_BYTES:
                 # Refused by size before hashing it: reading 2 GB to say no would be wasted work.
-                result = parse_file(path)
-                summary.failed.append((str(path), result.error))
-                summary.files.append((str(path), "failed", 0))
+                _failed(summary, path, parse_file(path).error)
                 continue
             sha = file_sha256(path)
             prev = self.db.file(_key(path))
@@ -132,8 +143,7 @@ class Indexer:
                 continue
             result = parse_file(path)
             if result.error:
-                summary.failed.append((str(path), result.error))
-                summary.files.append((str(path), "failed", 0))
+                _failed(summary, path, result.error)
                 continue
             seen[sha] = str(path)
             pending.append((path, sha, result))
@@ -203,9 +213,7 @@ class Indexer:
         other = self.db.source_of(ps.sheet.sheet_id)
         if other is None or _key(Path(other)) == key:
             return True
-        mine = (len(ps.narratives) + len(ps.cells), len(ps.narratives))
-        theirs = self.db.richness(ps.sheet.sheet_id) or (0, 0)
-        if mine > theirs:
+        if richness(ps) > (self.db.richness(ps.sheet.sheet_id) or (0, 0)):
             return True
         summary.duplicates.append(f"{ps.sheet.source_file} の「{ps.sheet.project_name}」は {other} と"
                                   "同じシートのため取り込みません")

@@ -218,7 +218,7 @@ def _split_label(cell: str) -> tuple[str, str]:
 
 def _table_row(b: SheetBuilder, cells: list[str], table: Table, table_label: str, years: list[str],
                ctx: YearContext, n: int) -> None:
-    unit_at = _unit_index(cells, len(years))
+    unit_at = _unit_index(cells)
     if unit_at is None:
         return
     labels = [c for c in cells[:unit_at] if c]
@@ -239,7 +239,7 @@ def _table_row(b: SheetBuilder, cells: list[str], table: Table, table_label: str
                locator=f"行{n}")
 
 
-def _unit_index(cells: list[str], n_years: int) -> int | None:
+def _unit_index(cells: list[str]) -> int | None:
     """The unit column: the last non-numeric cell that is followed by the year columns."""
     for i in range(len(cells) - 1, -1, -1):
         c = cells[i]
