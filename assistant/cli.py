@@ -125,7 +125,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from .factory import build_assistant
-    from .scoring import score
+    from .scoring import score, summary_lines
 
     assistant = build_assistant(settings)
     questions = [json.loads(x) for x in Path(args.questions).read_text(encoding="utf-8").splitlines() if x.strip()]
@@ -141,12 +141,11 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     misses, by_type = score(questions, answers)
     for m in misses:
         print(m)
-    for t, oks in sorted(by_type.items()):
-        print(f"{t}: {sum(oks)}/{len(oks)}")
-    total = [ok for oks in by_type.values() for ok in oks]
     times.sort()
     print(f"latency p50 {times[len(times) // 2] * 1000:.0f} ms, p95 {times[int(len(times) * 0.95)] * 1000:.0f} ms")
-    print(f"accuracy {sum(total) / len(total):.2f} ({sum(total)}/{len(total)})")
+    for line in summary_lines(questions, answers):
+        print(line)
+    total = [ok for oks in by_type.values() for ok in oks]
     if hasattr(assistant, "fallbacks"):
         print(f"llm fallbacks by cause: {dict(sorted(assistant.fallbacks.items()))}")
     return 0 if sum(total) / len(total) >= args.min else 1
