@@ -57,9 +57,7 @@ def _print_sheet(ps) -> None:
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from vectorstore.indexer import Indexer
-
-    from .factory import build_store
+    from .factory import build_indexer, build_store
 
     store = build_store(settings)
     if args.if_empty and store.db.count() > 0:
@@ -72,7 +70,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         bar.set_postfix_str(Path(path).name[-30:])
         bar.update(1)
 
-    summary = Indexer(store).ingest(args.paths, progress)
+    summary = build_indexer(settings, store).ingest(args.paths, progress)
     bar.close()
     for path, msg in summary.failed:
         _err(msg if path in msg else f"{path}: {msg}")
@@ -110,6 +108,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if not args.question:
         _err("質問を指定してください（例: hyoka ask \"この事業の令和5年度のトータルコストは？\"）")
         return 2
+    if args.explain:
+        print(assistant.explain(args.question))
+        return 0
     ans = assistant.ask(args.question)
     if args.json:
         print(json.dumps(ans.contract(), ensure_ascii=False, indent=1))
@@ -171,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("question", nargs="?")
     sa.add_argument("--json", action="store_true")
     sa.add_argument("--jsonl", action="store_true", help="標準入力の JSON 行を順に答える")
+    sa.add_argument("--explain", action="store_true", help="答えの根拠の順位づけ（スコアの内訳）を表示する")
     se = sub.add_parser("eval", help="質問集で採点する")
     se.add_argument("questions")
     se.add_argument("--answers", help="答えを JSON 行で保存するファイル")

@@ -28,6 +28,7 @@ from ingest.normalize import western_to_wareki  # noqa: E402
 from ingest.records import Kind, ParsedSheet, Section, TableCell  # noqa: E402
 
 KANJI_DIGITS = "〇一二三四五六七八九"
+KIND_AND_TIME = {"予算", "決算", "実績", "見込み", "計画", "目標", "現在", "年度", "場合", "対象", "実施", "合計", "全体"}
 MONEY = ("千円", "円", "万円", "百万円")
 # A row's letter (ア, サ, A) or circled number before its label: followed by a space or by kanji.
 _LETTER = re.compile(r"^(?:[ア-ンA-Za-z①-⑳]\s+|[ア-ン](?=[\u4e00-\u9fff]))")
@@ -187,7 +188,7 @@ class Generator:
                       and c.kind is not Kind.ACHIEVEMENT]
             cell = r.choice(filled)
             label = r.choice(label_variants(cell.row_label))
-            if self.ambiguous(ps, cells, cell, clean_label(cell.row_label)):
+            if self.ambiguous(ps, cells, cell, clean_label(cell.row_label)) or self.ambiguous(ps, cells, cell, label):
                 continue
             same_year = [c for c in cells if c.fiscal_year == cell.fiscal_year and c.value is not None]
             kinds = {c.kind for c in same_year}
@@ -287,9 +288,11 @@ class Generator:
                 if len(nouns) < 2:
                     continue
                 if m and r.random() < 0.5:
-                    before = nfkc(sent)[: m.start()]
-                    head = [t for t in tokenize(before[-20:]) if len(t) >= 2 and not t[0].isdigit()]
-                    if not head:
+                    # The noun right before the count, in the same clause (「衛生監視員（34人）」).
+                    before = re.split(r"[、。,]", nfkc(sent)[: m.start()])[-1]
+                    head = [t for t in tokenize(before[-20:]) if len(t) >= 2 and not t[0].isdigit()
+                            and t not in KIND_AND_TIME]
+                    if not head or not before.rstrip("（( ").endswith(tuple(head[-1][:2])):
                         continue
                     q = f"{name}で、{head[-1]}は何{m.group(2)}ですか"
                     self.add(ps, "fc", "narrative", q, {"status": "answered", "sheet": s.project_name,
@@ -334,7 +337,7 @@ class Generator:
                      {"status": "not_found"})
             present = " ".join(c[0].row_label for c in ps.rows().values()) + " ".join(n.text for n in ps.narratives)
             absent = [w for w in ("延べ業務時間", "国庫支出金", "地方債", "正規職員従事人数", "物件費", "受益者負担率",
-                                  "市民一人あたり", "減価償却費", "達成率", "歳出")
+                                  "市民一人あたり", "減価償却費", "達成率")
                       if w[:3] not in present]
             if absent:
                 w = r.choice(absent)

@@ -1,7 +1,10 @@
-"""Ingest: files -> parsed sheets -> SQLite records + Chroma profile vectors + BM25.
+"""Ingest: files -> parsed sheets -> SQLite records + Chroma profile vectors + BM25 over every unit.
 
 - Unchanged files (same SHA-256, same parser version) are not even parsed.
-- Embeddings are cached by content hash: a sheet whose profile did not change is never re-embedded.
+- Every evidence unit (ingest/units.py) is tokenised for BM25. Profiles are embedded into Chroma to
+  find sheets; the unit kinds chosen in settings (rows, passages) are embedded into the cache, to
+  weigh units of candidate sheets at question time.
+- Embeddings are cached by content hash: a text embedded once is never embedded again.
 - Each file's sheets are written in one SQLite transaction after their vectors are in Chroma, and
   a failed file writes nothing. After a crash, `reconcile` brings Chroma back in line with SQLite.
 - One ingest at a time: a lock file under HYOKA_HOME.
@@ -30,9 +33,11 @@ from ingest.parse import (
     richness,
 )
 from ingest.records import ParsedSheet
+from ingest.units import UnitKind, profile_text, units_of
 
-from .records_db import FileRow
-from .store import Store, profile_text, sheet_tokens
+from .records_db import STORE_FORMAT, FileRow
+from .store import Store, text_hash
+from .tokens import tokenize
 
 Progress = Callable[[int, int, str], None]
 EMBED_BATCH = 32
@@ -71,10 +76,17 @@ def _key(path: Path) -> str:
     return str(path.resolve())
 
 
+def unit_tokens(ps: ParsedSheet) -> list[list[str]]:
+    """BM25 tokens of each of the sheet's units, in unit order."""
+    return [tokenize(u.search_text()) for u in units_of(ps)]
+
+
 class Indexer:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, embed_units: tuple[str, ...] = ()) -> None:
+        """`embed_units`: unit kinds ("row", "passage") embedded besides the profiles."""
         self.store = store
         self.db = store.db
+        self.embed_units = tuple(UnitKind(k) for k in embed_units)
 
     def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None) -> IngestSummary:
         with self._locked():
@@ -89,7 +101,7 @@ class Indexer:
         with self._locked():
             t0 = time.perf_counter()
             summary = IngestSummary()
-            changed = self.reconcile()
+            changed = self.migrate() | self.reconcile()
             for i, (source, sheets) in enumerate(groups, start=1):
                 if progress:
                     progress(i, total, source)
@@ -119,7 +131,7 @@ class Indexer:
     def _ingest(self, files: list[Path], progress: Progress | None) -> IngestSummary:
         t0 = time.perf_counter()
         summary = IngestSummary()
-        changed = self.reconcile()
+        changed = self.migrate() | self.reconcile()
         pending: list[tuple[Path, str, FileResult]] = []
         seen: dict[str, str] = {}  # sha256 -> first file of this run with those bytes
         for i, path in enumerate(files, start=1):
@@ -152,6 +164,7 @@ class Indexer:
         summary.duplicates += report.duplicates
         for path, sha, result in pending:
             changed |= self._write_file(_key(path), path.name, sha, result, summary)
+        self.embed_missing_units(summary)
         self._refresh_bm25(changed)
         summary.seconds = time.perf_counter() - t0
         return summary
@@ -161,7 +174,7 @@ class Indexer:
         killed between committing sheets and rebuilding BM25 (the next run finds nothing changed)."""
         gen = str(self.db.generation())
         if changed or self.db.meta("bm25_generation") != gen or not (self.store.home / "bm25" / "ids.json").exists():
-            self.store.bm25.build(self.db.tokens())
+            self.store.bm25.build(self.db.unit_tokens())
             self.db.set_meta("bm25_generation", gen)
 
     def _count_unchanged(self, prev: FileRow, summary: IngestSummary, path: str) -> None:
@@ -190,7 +203,7 @@ class Indexer:
         message = result.skipped or ("重複のため取り込みません" if not sheets else "")
         with self.db.transaction() as con:
             for ps in new:
-                self.db.put_sheet(con, ps, sheet_tokens(ps), profile_text(ps))
+                self.db.put_sheet(con, ps, unit_tokens(ps), profile_text(ps))
             self.db.delete_sheets(con, removed)
             self.db.put_file(con, FileRow(key, sha, PARSER_VERSION, status, message, tuple(sorted(keep_ids))))
             if new or removed:
@@ -223,6 +236,10 @@ class Indexer:
         if not sheets:
             return
         texts = [profile_text(ps) for ps in sheets]
+        if self.embed_units:
+            # Units first, profiles last: the profiles' vectors are then cached too, and Chroma gets them.
+            self._vectors([u.embedding_text() for ps in sheets for u in units_of(ps) if u.kind in self.embed_units],
+                          summary)
         vectors = self._vectors(texts, summary)
         metas = [{"municipality": ps.sheet.municipality, "department": ps.sheet.department,
                   "fiscal_year": ps.sheet.fiscal_year, "project_name": ps.sheet.project_name,
@@ -231,7 +248,7 @@ class Indexer:
 
     def _vectors(self, texts: list[str], summary: IngestSummary) -> list[list[float]]:
         model = self.store.model
-        hashes = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
+        hashes = [text_hash(t) for t in texts]
         cached = self.db.cached_vectors(model, list(set(hashes)))
         todo = sorted({h: t for h, t in zip(hashes, texts, strict=True) if h not in cached}.items())
         t0 = time.perf_counter()
@@ -244,6 +261,37 @@ class Indexer:
         summary.embed_seconds += time.perf_counter() - t0
         summary.embedded += len(todo)
         return [cached[h] for h in hashes]
+
+    def migrate(self) -> bool:
+        """Bring a store written in an older format up to this one, from its stored records alone
+        (nothing is parsed again). True if it changed anything."""
+        if self.db.meta("store_format") == STORE_FORMAT:
+            return False
+        ids = self.db.sheet_ids()
+        for i in range(0, len(ids), 200):
+            with self.db.transaction() as con:
+                for sid in ids[i:i + 200]:
+                    ps = self.db.sheet(sid)
+                    if ps is not None:
+                        self.db.set_tokens(con, sid, unit_tokens(ps))
+                if ids:
+                    self.db.bump_generation(con)
+        self.db.set_meta("store_format", STORE_FORMAT)
+        return bool(ids)
+
+    def embed_missing_units(self, summary: IngestSummary) -> None:
+        """Embed the chosen unit kinds of stored sheets that lack them (the setting was changed)."""
+        want = ",".join(sorted(self.embed_units))
+        if self.db.meta("embedded_units") == want:
+            return
+        if not self.embed_units:
+            self.db.set_meta("embedded_units", want)
+            return
+        texts = [u.embedding_text() for sid in self.db.sheet_ids()
+                 for ps in [self.db.sheet(sid)] if ps is not None
+                 for u in units_of(ps) if u.kind in self.embed_units]
+        self._vectors(texts, summary)
+        self.db.set_meta("embedded_units", want)
 
     def reconcile(self) -> bool:
         """Make Chroma match SQLite (after a crash between the two writes). True if it changed."""
