@@ -125,7 +125,7 @@ def test_generic_reads_a_real_pdf() -> None:
     (ps,) = generic.read(corpus_file("real/kobe/kobe-r25-001.pdf"))
     assert ps.sheet.project_name == "庁舎設備管理業務"
     assert ps.cells and all(c.table.value == "その他" for c in ps.cells)
-    assert {c.fiscal_year for c in ps.cells if c.fiscal_year_label.startswith("20年度")} == {2008}
+    assert {c.fiscal_year for c in ps.cells if c.printed_year_label.startswith("20年度")} == {2008}
 
 
 def test_title_list_is_skipped() -> None:
