@@ -216,9 +216,9 @@ def describe_unknown(path: str, n_municipality: int, n_year: int) -> list[str]:
     """Japanese lines for an ingest report: which file's sheets are unknown, and how to say it."""
     out = []
     if n_municipality:
-        out.append(f"{path}: 自治体名がシートに記載されていません（{n_municipality} シート、{UNKNOWN}として取り込み）。"
-                   "hyoka ingest --municipality 自治体名 で指定できます（再解析はしません）")
+        out.append(f"{path}: 自治体名がシートに記載されていません（{n_municipality} シートは「{UNKNOWN}」）。"
+                   "--municipality 自治体名 で指定できます（取り込み済みのファイルは再解析せずに設定されます）")
     if n_year:
-        out.append(f"{path}: 評価年度がシートから読み取れません（{n_year} シート、{UNKNOWN}として取り込み）。"
-                   "hyoka ingest --fiscal-year 年度 で指定できます（再解析はしません）")
+        out.append(f"{path}: 評価年度がシートから読み取れません（{n_year} シートは「{UNKNOWN}」）。"
+                   "--fiscal-year 年度 で指定できます（取り込み済みのファイルは再解析せずに設定されます）")
     return out
