@@ -146,3 +146,20 @@ def test_unrecognised_json_is_not_a_sheet(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     path.write_text('{"theme": "dark"}', encoding="utf-8")
     assert parse_file(path).skipped
+
+
+@pytest.mark.parametrize(("title", "city"), [
+    ("令和6年度 事務事業評価シート（サンプル市）", "サンプル市"),
+    ("第７次池田市総合計画 前期基本計画 事務事業評価（令和６年度実施事業）", "池田市"),
+    ("平成25年度神戸市事務事業評価シート", "神戸市"),
+    ("岩手県大船渡市 行政評価", "大船渡市"),
+    ("津市の事務事業評価", "津市"),
+    # Words ending in 市/町 that name no municipality.
+    ("栃木県市町村情報化推進協議会参画事業", ""),
+    ("政令指定都市 20都市中", ""),
+    ("令和５年度新規・充実事業の取組状況について", ""),
+])
+def test_municipality_named_by_a_title(title, city):
+    from ingest.readers.labels import city_in
+
+    assert city_in(title) == city

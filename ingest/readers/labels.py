@@ -166,7 +166,7 @@ def cell_number(value: object) -> float | None:
 # prefecture, standing alone or followed by what a title says of it (役所, 総合計画, の, 事務事業…).
 # Words that end in 市 or 町 without naming one (都市, 市町村, 政令市, 本市) are not municipalities.
 _CITY_RE = re.compile(
-    r"(?:^|(?<=[\s　（(「『【・、:：]|次|第))(?:[^\s\d　（）()「」【】]{2,3}[都道府県])?"
+    r"(?:^|(?<=[\s　（(「『【・、:：度次]))(?:[^\s\d　（）()「」【】]{2,3}[都道府県])?"
     r"([^\s\d　（）()「」『』【】、。・:：]{1,6}?[市町村区])"
     r"(?=役所|役場|長|総合計画|議会|の|事務事業|行政評価|政策評価|施策評価|評価|[\s　)）」』】、・]|$)")
 _NOT_CITIES = ("都市", "市町村", "区市町村", "市区町村", "政令市", "指定市", "中核市", "本市", "全市", "各市",
