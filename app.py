@@ -22,6 +22,7 @@ from assistant.answer import Answer
 from assistant.core import Assistant
 from assistant.settings import Settings
 from ingest.errors import HyokaError
+from ingest.labelling import Labeller, Labels, check_municipality
 from vectorstore.indexer import Indexer, IngestSummary
 from vectorstore.store import Filters, Store
 
@@ -176,13 +177,20 @@ class HyokaApp:
                 gr.update(choices=P.year_choices(rows)))
 
     # --- upload -------------------------------------------------------------------------
-    def upload(self, files: list[str] | None, progress: Progress | None = None) -> str:
-        """Copy the uploaded files under HYOKA_HOME/uploads, ingest them, report file by file."""
+    def upload(self, files: list[str] | None, progress: Progress | None = None, municipality: str = "") -> str:
+        """Copy the uploaded files under HYOKA_HOME/uploads, ingest them, report file by file.
+
+        `municipality` (the field beside the upload) names the city of sheets that do not name it
+        themselves; the folder the files are kept in never does."""
         if not self.settings.upload_enabled():
             return "アップロードは無効です。管理者が HYOKA_ALLOW_UPLOAD=1 を設定すると使えます。"
         paths = [Path(f) for f in (files or [])]
         if not paths:
             return "取り込むファイルを選んでください。"
+        try:
+            labels = Labels(check_municipality(municipality, "自治体名") if (municipality or "").strip() else "")
+        except HyokaError as exc:
+            return f"### 取り込み結果\n- 【失敗】{P.md_escape(exc.message_ja)}"
         lines: list[str] = []
         accepted: list[Path] = []
         folder = self.settings.home / "uploads"
@@ -198,17 +206,17 @@ class HyokaApp:
                 shutil.copyfile(p, dest)
             accepted.append(dest)
         if accepted:
-            lines += self._ingest_report(accepted, progress)
+            lines += self._ingest_report(accepted, progress, labels)
         return "### 取り込み結果\n" + "\n".join(lines)
 
-    def _ingest_report(self, paths: list[Path], progress: Progress | None) -> list[str]:
+    def _ingest_report(self, paths: list[Path], progress: Progress | None, labels: Labels | None = None) -> list[str]:
         def step(i: int, n: int, path: str) -> None:
             if progress is not None:
                 progress((i - 1, n), desc=f"{Path(path).name} を読み込み中（{i}/{n}）")
 
         before = self.store.db.sheet_hashes()
         try:
-            summary = Indexer(self.store).ingest(paths, step)
+            summary = Indexer(self.store).ingest(paths, step, Labeller(paths, labels or Labels()))
         except HyokaError as exc:
             return [f"- 【失敗】{P.md_escape(exc.message_ja)}"]
         except Exception:
@@ -231,6 +239,16 @@ class HyokaApp:
         lines += [f"- 【重複】{P.md_escape(self._shown_text(d))}" for d in summary.duplicates]
         for project, warnings in summary.warnings.items():
             lines.append(f"- 【確認】{P.md_escape(project)}: 数値の食い違い {len(warnings)} 件（{P.md_escape(warnings[0])}）")
+        lines += [f"- 【確認】{P.md_escape(self._shown_text(n))}" for n in summary.notes]
+        for path, (n_muni, n_year) in summary.unknown.items():
+            name = P.md_escape(Path(path).name)
+            if n_muni:
+                lines.append(f"- 【確認】**{name}**: 自治体名がシートに記載されていません（{n_muni} シートを「不明」として"
+                             "取り込みました）。「自治体名」欄に入れて同じファイルをもう一度取り込むと設定されます")
+            if n_year:
+                lines.append(f"- 【確認】**{name}**: 評価年度がシートから読み取れません（{n_year} シート、「不明」）")
+        if summary.relabelled:
+            lines.append(f"- 【完了】自治体名を設定しました（{summary.relabelled} シート）")
         return lines
 
     def _shown_text(self, text: str) -> str:
@@ -254,8 +272,11 @@ class HyokaApp:
                     reload_btn = gr.Button("一覧を更新", size="sm")
                 if upload:
                     with gr.Tab("シートを追加"):
-                        files = gr.File(label=f"評価シートのファイル（{' '.join(P.SUPPORTED_SUFFIXES)}）",
-                                        file_count="multiple", file_types=list(P.SUPPORTED_SUFFIXES))
+                        with gr.Row():
+                            files = gr.File(label=f"評価シートのファイル（{' '.join(P.SUPPORTED_SUFFIXES)}）",
+                                            file_count="multiple", file_types=list(P.SUPPORTED_SUFFIXES), scale=3)
+                            upload_city = gr.Textbox(label="自治体名（シートに記載がない場合）", placeholder="例: 神戸市",
+                                                     elem_id="hyoka-upload-municipality", scale=1)
                         ingest_btn = gr.Button("取り込む", variant="primary")
                         report = gr.Markdown(elem_id="hyoka-upload-report")
             municipality, year = chat_parts["municipality"], chat_parts["year"]
@@ -263,7 +284,8 @@ class HyokaApp:
             demo.load(self.refresh, outputs=refresh_outputs, api_visibility="private")
             reload_btn.click(self.refresh, outputs=refresh_outputs, api_visibility="private")
             if upload:
-                ingest_btn.click(self._upload_event, inputs=[files], outputs=[report], api_visibility="private") \
+                ingest_btn.click(self._upload_event, inputs=[files, upload_city], outputs=[report],
+                                 api_visibility="private") \
                     .then(self.refresh, outputs=refresh_outputs, api_visibility="private")
             gr.api(self.api_ask, api_name="ask")
         self.demo = demo
@@ -304,8 +326,9 @@ class HyokaApp:
         chatbot.clear(lambda: ([], P.NO_SOURCES), outputs=[turns, sources], api_visibility="private")
         return {"municipality": municipality, "year": year}
 
-    def _upload_event(self, files: list[str] | None, progress=gr.Progress()) -> str:  # noqa: B008 (Gradio's idiom)
-        return self.upload(files, progress)
+    def _upload_event(self, files: list[str] | None, municipality: str = "",
+                      progress=gr.Progress()) -> str:  # noqa: B008 (Gradio's idiom)
+        return self.upload(files, progress, municipality)
 
     # --- serving ------------------------------------------------------------------------
     def auth(self) -> tuple[str, str] | None:

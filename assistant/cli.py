@@ -17,13 +17,31 @@ def _err(msg: str) -> None:
     print(f"エラー: {msg}", file=sys.stderr)
 
 
+def _labeller(args: argparse.Namespace, paths: list[str]):
+    """What the user states of the files (--municipality, --fiscal-year, --manifest): see ingest.labelling."""
+    from ingest.labelling import Labeller, Labels, Manifest, check_fiscal_year, check_municipality
+
+    default = Labels(check_municipality(args.municipality) if args.municipality is not None else "",
+                     check_fiscal_year(args.fiscal_year) if args.fiscal_year is not None else None)
+    manifest = Manifest.load(args.manifest) if args.manifest else None
+    return Labeller(paths, default, manifest)
+
+
+def _shown(ps) -> dict:
+    """How the CLI and UI show a sheet's municipality and year (「不明」, 「令和2年度（32年度見込）」)."""
+    from ingest.years import show_municipality, show_year
+
+    return {"municipality": show_municipality(ps.sheet.municipality), "fiscal_year": show_year(ps.sheet)}
+
+
 def cmd_parse(args: argparse.Namespace) -> int:
     from ingest.parse import parse_paths
 
     t0 = time.perf_counter()
-    report = parse_paths(args.files)
+    labeller = _labeller(args, args.files)
+    report = parse_paths(args.files, labeller)
     if args.json:
-        out = [{"file": f.path, "reader": f.reader, **ps.model_dump(mode="json")}
+        out = [{"file": f.path, "reader": f.reader, "shown": _shown(ps), **ps.model_dump(mode="json")}
                for f in report.files for ps in f.sheets]
         print(json.dumps(out, ensure_ascii=False, indent=1))
     else:
@@ -37,18 +55,44 @@ def cmd_parse(args: argparse.Namespace) -> int:
             _err(f.error)
     for d in report.duplicates:
         print(f"重複: {d}", file=sys.stderr)
+    _print_labels_report([n for f in report.files for n in (f"{f.path}: {x}" for x in f.notes)],
+                         {f.path: _unknown(f.sheets) for f in report.files if f.sheets}, labeller.unused())
     n = len(report.sheets)
     print(f"{n} シート / {len(report.files)} ファイル（{time.perf_counter() - t0:.1f} 秒）", file=sys.stderr)
     return 1 if report.failed else 0
 
 
+def _unknown(sheets) -> tuple[int, int]:
+    from ingest.labelling import unknown_counts
+
+    return unknown_counts(sheets)
+
+
+def _print_labels_report(notes: list[str], unknown: dict[str, tuple[int, int]], unused: list[str]) -> None:
+    """What nobody stated (municipality, year), where the user's labels disagree with a sheet, and
+    manifest entries that matched no file: on stderr, like the other reports."""
+    from ingest.labelling import describe_unknown
+
+    for note in notes:
+        print(f"注意: {note}", file=sys.stderr)
+    for path, (n_muni, n_year) in unknown.items():
+        for line in describe_unknown(path, n_muni, n_year):
+            print(f"不明: {line}", file=sys.stderr)
+    for entry in unused:
+        print(f"注意: マニフェストの path = \"{entry}\" に当たるファイルがありません（パスは取り込むフォルダからの相対パスです）",
+              file=sys.stderr)
+
+
 def _print_sheet(ps) -> None:
-    s = ps.sheet
-    print(f"■ {s.project_name}  [{s.municipality} / {s.department} / {s.fiscal_year_label}]  {s.source_file}#{s.locator}")
+    from ingest.years import show_year
+
+    s, shown = ps.sheet, _shown(ps)
+    print(f"■ {s.project_name}  [{shown['municipality']} / {s.department} / {shown['fiscal_year']}]  "
+          f"{s.source_file}#{s.locator}")
     for n in ps.narratives:
         print(f"  〔{n.section.value}〕{n.label}: {n.text[:80]}{'…' if len(n.text) > 80 else ''}")
     for (table, label), cells in ps.rows().items():
-        vals = " / ".join(f"{c.fiscal_year_label}={c.value_text or '空欄'}" for c in cells)
+        vals = " / ".join(f"{show_year(c)}={c.value_text or '空欄'}" for c in cells)
         print(f"  《{table}》{label} ({cells[0].unit}): {vals}")
     for w in ps.warnings:
         print(f"  ⚠ {w}")
@@ -59,6 +103,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
     from .factory import build_indexer, build_store
 
+    labeller = _labeller(args, args.paths)
     store = build_store(settings)
     if args.if_empty and store.db.count() > 0:
         print(f"索引にはすでに {store.db.count()} シートあります（{settings.home}）。取り込みは省略します。", file=sys.stderr)
@@ -70,7 +115,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         bar.set_postfix_str(Path(path).name[-30:])
         bar.update(1)
 
-    summary = build_indexer(settings, store).ingest(args.paths, progress)
+    summary = build_indexer(settings, store).ingest(args.paths, progress, labeller)
     bar.close()
     for path, msg in summary.failed:
         _err(msg if path in msg else f"{path}: {msg}")
@@ -83,6 +128,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     for name, warns in summary.warnings.items():
         for w in warns:
             print(f"検算の警告: {name}: {w}", file=sys.stderr)
+    _print_labels_report(summary.notes, summary.unknown, labeller.unused())
+    if summary.relabelled:
+        print(f"自治体名・年度を設定: {summary.relabelled} シート（再解析なし）", file=sys.stderr)
     print(f"追加 {summary.added} / 更新 {summary.updated} / 変更なし {summary.unchanged} / 削除 {summary.removed}"
           f" / 失敗 {len(summary.failed)} ファイル（{summary.seconds:.1f} 秒、うち埋め込み {summary.embed_seconds:.1f} 秒、"
           f"{summary.embedded} 件）")
@@ -90,6 +138,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.years import show_municipality, show_year
+
     from .factory import build_assistant
 
     assistant = build_assistant(settings)
@@ -119,8 +169,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             print(f"（お知らせ: {ans.notice}）")
         print(ans.answer)
         for c in ans.citations:
-            where = " ".join(x for x in (c.section, c.label, c.fiscal_year_label, c.kind) if x)
-            print(f"  [{c.n}] {c.project_name}（{c.municipality}）{where} — {c.source}")
+            where = " ".join(x for x in (c.section, c.label, show_year(c) if c.fiscal_year_label else "", c.kind)
+                             if x)
+            print(f"  [{c.n}] {c.project_name}（{show_municipality(c.municipality)}）{where} — {c.source}")
     return 0 if ans.status.value == "answered" else 3
 
 
@@ -164,8 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("parse", help="シートを読み、記録を表示する（索引はしない）")
     sp.add_argument("files", nargs="+")
     sp.add_argument("--json", action="store_true")
+    _label_options(sp)
     si = sub.add_parser("ingest", help="ファイルやフォルダを取り込み、索引を作る")
     si.add_argument("paths", nargs="+")
+    _label_options(si)
     si.add_argument("--quiet", action="store_true")
     si.add_argument("--if-empty", action="store_true", help="索引が空のときだけ取り込む（make run 用）")
     sa = sub.add_parser("ask", help="質問する")
@@ -181,6 +234,15 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--host")
     sv.add_argument("--port", type=int)
     return p
+
+
+def _label_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--municipality", metavar="自治体名",
+                   help="シートに記載のない自治体名（例: 神戸市）。シートに記載があればそちらを使う")
+    p.add_argument("--fiscal-year", metavar="年度",
+                   help="シートから読み取れない評価年度（例: 2013、平成25年度、R7）")
+    p.add_argument("--manifest", metavar="FILE",
+                   help="フォルダ・ファイルごとの自治体名と年度を書いた TOML（パスは取り込むフォルダからの相対パス）")
 
 
 def main(argv: list[str] | None = None) -> int:

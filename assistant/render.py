@@ -6,6 +6,7 @@ from __future__ import annotations
 from ingest.normalize import format_number
 from ingest.records import Kind, ParsedSheet, Sheet, TableCell
 from ingest.units import Unit
+from ingest.years import show_year
 from vectorstore.store import Filters, SheetRow
 
 from .answer import Answer, Citation, Status, cite_cell, cite_narrative, cite_sheet
@@ -34,14 +35,16 @@ def value_phrase(cell: TableCell) -> str:
 
 
 def year_phrase(c: TableCell) -> str:
-    """'30年度(実績)' as printed; the kind is added only where the label does not already say it."""
+    """「令和2年度（32年度見込）」: the year as staff write it, then as printed (ingest.years.show_year);
+    the kind is added only where neither says it."""
+    shown = show_year(c)
     kind = c.kind.value
-    return c.fiscal_year_label if kind in c.fiscal_year_label or kind == "不明" else f"{c.fiscal_year_label}（{kind}）"
+    return shown if kind in shown or kind == "不明" else f"{shown}（{kind}）"
 
 
 def row_quote(label: str, cells: tuple[TableCell, ...]) -> str:
     """The whole row with all its years: the UI highlights the cited one."""
-    return f"{label}: " + " / ".join(f"{c.fiscal_year_label} {value_phrase(c)}" for c in cells)
+    return f"{label}: " + " / ".join(f"{show_year(c)} {value_phrase(c)}" for c in cells)
 
 
 def cells_for(cells: tuple[TableCell, ...], year: int, kind: Kind | None) -> list[TableCell]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import NotASheet, SheetFileError
+from .labelling import NO_LABELS, Labeller, Labels, apply_labels
 from .readers import pick_reader
 from .records import ParsedSheet
 
@@ -24,6 +25,7 @@ class FileResult:
     skipped: str = ""   # why the file is not a sheet (Japanese)
     error: str = ""     # why it failed (Japanese), names the file
     reader: str = ""
+    notes: list[str] = field(default_factory=list)  # where the user's labels disagree with the sheet
 
 
 @dataclass
@@ -59,8 +61,9 @@ def _ignored(path: Path) -> bool:
             or path.suffix.lower() in _IGNORED_SUFFIXES)
 
 
-def parse_file(path: Path) -> FileResult:
-    """Parse one file; never raises for a bad file, reports it instead."""
+def parse_file(path: Path, labels: Labels | None = None) -> FileResult:
+    """Parse one file; never raises for a bad file, reports it instead. `labels` fill in what the
+    sheets do not state (municipality, year: see labelling)."""
     result = FileResult(path=str(path))
     try:
         size = path.stat().st_size
@@ -78,6 +81,8 @@ def parse_file(path: Path) -> FileResult:
         result.sheets = list(reader.read(path))
         if not result.sheets:
             raise NotASheet("評価シートが見つかりません")
+        if labels:
+            result.sheets, result.notes = apply_labels(result.sheets, labels)
     except NotASheet as exc:
         result.sheets = []
         result.skipped = exc.reason_ja
@@ -104,10 +109,10 @@ def _password_protected_pdf(path: Path) -> bool:
     return data.startswith(b"%PDF") and b"/Encrypt" in data
 
 
-def parse_paths(paths: Iterable[str | Path]) -> ParseReport:
+def parse_paths(paths: Iterable[str | Path], labeller: Labeller = NO_LABELS) -> ParseReport:
     report = ParseReport()
     for path in discover(paths):
-        report.files.append(parse_file(path))
+        report.files.append(parse_file(path, labeller(path)))
     drop_duplicates(report)
     return report
 

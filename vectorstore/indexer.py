@@ -23,6 +23,7 @@ from filelock import FileLock, Timeout
 
 from ingest import PARSER_VERSION
 from ingest.errors import StoreBusy
+from ingest.labelling import NO_LABELS, Labeller, Labels, apply_labels, inherit_labels, unknown_counts
 from ingest.parse import (
     MAX_FILE_BYTES,
     FileResult,
@@ -57,6 +58,10 @@ class IngestSummary:
     seconds: float = 0.0
     embed_seconds: float = 0.0
     warnings: dict[str, list[str]] = field(default_factory=dict)  # project -> arithmetic warnings
+    # path -> (sheets without a municipality, sheets without a year), for files of this run
+    unknown: dict[str, tuple[int, int]] = field(default_factory=dict)
+    relabelled: int = 0  # stored sheets given a municipality or year without re-parsing
+    notes: list[str] = field(default_factory=list)  # the user's labels vs what sheets state
 
 
 def file_sha256(path: Path) -> str:
@@ -88,9 +93,12 @@ class Indexer:
         self.db = store.db
         self.embed_units = tuple(UnitKind(k) for k in embed_units)
 
-    def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None) -> IngestSummary:
+    def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None,
+               labeller: Labeller = NO_LABELS) -> IngestSummary:
+        """Index the files under the paths. `labeller` gives, per file, the municipality and year the
+        user states for sheets that do not state them (an unchanged file is relabelled, not re-parsed)."""
         with self._locked():
-            return self._ingest(list(discover(paths)), progress)
+            return self._ingest(list(discover(paths)), progress, labeller)
 
     def ingest_sheets(self, groups: Iterable[tuple[str, list[ParsedSheet]]],
                       progress: Progress | None = None, total: int = 0) -> IngestSummary:
@@ -128,7 +136,7 @@ class Indexer:
         finally:
             lock.release()
 
-    def _ingest(self, files: list[Path], progress: Progress | None) -> IngestSummary:
+    def _ingest(self, files: list[Path], progress: Progress | None, labeller: Labeller) -> IngestSummary:
         t0 = time.perf_counter()
         summary = IngestSummary()
         changed = self.migrate() | self.reconcile()
@@ -143,17 +151,24 @@ class Indexer:
                 continue
             sha = file_sha256(path)
             prev = self.db.file(_key(path))
+            labels = labeller(path)
             if prev and prev.sha256 == sha and prev.parser_version == PARSER_VERSION:
+                changed |= self._relabel(prev, labels, summary, str(path))
                 self._count_unchanged(prev, summary, str(path))
                 continue
             twin = None if prev else (seen.get(sha) or self.db.indexed_file_with_sha(sha, _key(path)))
             if twin:
                 # A new name for bytes already indexed: say so before spending a parse on it. (A known
-                # file whose bytes changed is parsed as usual, so its old sheets get replaced.)
+                # file whose bytes changed is parsed as usual, so its old sheets get replaced.) What the
+                # user states of the copy applies to the sheets already indexed from the original.
                 summary.duplicates.append(f"{path} は {twin} と同じ内容のファイルです（重複のため取り込みません）")
                 summary.files.append((str(path), "duplicate", 0))
+                original = self.db.file(twin)
+                if original is not None:
+                    changed |= self._relabel(original, labels, summary, str(path))
                 continue
-            result = parse_file(path)
+            result = parse_file(path, labels)
+            summary.notes += [f"{path}: {n}" for n in result.notes]
             if result.error:
                 _failed(summary, path, result.error)
                 continue
@@ -177,8 +192,29 @@ class Indexer:
             self.store.bm25.build(self.db.unit_tokens())
             self.db.set_meta("bm25_generation", gen)
 
+    def _relabel(self, prev: FileRow, labels: Labels, summary: IngestSummary, path: str) -> bool:
+        """Give an unchanged file's stored sheets the municipality or year the user states now,
+        without parsing it again (only the changed profiles are embedded again)."""
+        if not labels or prev.status != "indexed":
+            return False
+        stored = [ps for ps in (self.db.sheet(i) for i in prev.sheet_ids) if ps is not None]
+        sheets, notes = apply_labels(stored, labels)
+        summary.notes += [f"{path}: {n}" for n in notes]
+        changed = [new for new, old in zip(sheets, stored, strict=True) if new is not old]
+        if not changed:
+            return False
+        self._embed_and_upsert(changed, summary)
+        with self.db.transaction() as con:
+            for ps in changed:
+                self.db.put_sheet(con, ps, unit_tokens(ps), profile_text(ps))
+            self.db.bump_generation(con)
+        summary.relabelled += len(changed)
+        return True
+
     def _count_unchanged(self, prev: FileRow, summary: IngestSummary, path: str) -> None:
         if prev.status == "indexed":
+            labels = self.db.sheet_labels(prev.sheet_ids).values()
+            summary.unknown[path] = (sum(not m for m, _ in labels), sum(y is None for _, y in labels))
             summary.unchanged += len(prev.sheet_ids)
         else:
             summary.skipped.append((path, prev.message))
@@ -189,6 +225,7 @@ class Indexer:
         old_ids = set(prev.sheet_ids) if prev else set()
         # Only this file's sheets: reading every hash per file made a 50,000-file ingest quadratic.
         hashes = self.db.hashes_of({ps.sheet.sheet_id for ps in result.sheets})
+        result.sheets = [self._inherit(ps) if ps.sheet.sheet_id in hashes else ps for ps in result.sheets]
         sheets = [ps for ps in result.sheets if self._wins(ps, key, summary)]
         new, same = [], 0
         for ps in sheets:
@@ -218,8 +255,17 @@ class Indexer:
         summary.removed += len(removed)
         if result.skipped:
             summary.skipped.append((result.path, result.skipped))
+        if sheets:
+            summary.unknown[result.path] = unknown_counts(sheets)
         summary.files.append((result.path, status, len(sheets)))
         return bool(new or removed)
+
+    def _inherit(self, ps: ParsedSheet) -> ParsedSheet:
+        """A stored sheet's municipality or year that the user gave survives a re-parse of its file."""
+        if ps.sheet.municipality and ps.sheet.fiscal_year is not None:
+            return ps
+        stored = self.db.sheet(ps.sheet.sheet_id)
+        return inherit_labels(ps, stored) if stored is not None else ps
 
     def _wins(self, ps: ParsedSheet, key: str, summary: IngestSummary) -> bool:
         """A sheet already indexed from another file is replaced only by a richer copy."""

@@ -167,6 +167,17 @@ class RecordsDB:
         row = self._conn().execute("SELECT source_file FROM sheets WHERE sheet_id=?", (sheet_id,)).fetchone()
         return row[0] if row else None
 
+    def sheet_labels(self, sheet_ids: Iterable[str]) -> dict[str, tuple[str, int | None]]:
+        """sheet_id -> (municipality, fiscal_year) of the given stored sheets ('' / None = unknown)."""
+        ids = list(sheet_ids)
+        out: dict[str, tuple[str, int | None]] = {}
+        con = self._conn()
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            q = f"SELECT sheet_id, municipality, fiscal_year FROM sheets WHERE sheet_id IN ({','.join('?' * len(part))})"
+            out.update({sid: (m, y) for sid, m, y in con.execute(q, part)})
+        return out
+
     def richness(self, sheet_id: str) -> tuple[int, int] | None:
         row = self._conn().execute(
             "SELECT n_narratives + n_cells, n_narratives FROM sheets WHERE sheet_id=?", (sheet_id,)).fetchone()
