@@ -16,6 +16,7 @@ Deterministic: every ranking breaks ties by stable ids.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -44,6 +45,7 @@ from .state import State, Turn, read_turn
 CANDIDATES = 8
 MAX_QUESTION = 1000
 STRONG_NAME = 90.0  # a store name score this high means the question spells out a sheet's name
+ROW_NAMED = 0.8     # a row label this well covered names the quantity asked
 NAMES_SHEET = 70.0  # ... this high: 7 characters of a name, or all of a short one (vectorstore.store)
 
 
@@ -117,6 +119,9 @@ class Assistant:
         qvec_list = self.store.embed_query(q.norm)
         qvec = np.asarray(qvec_list, dtype=np.float32)
         hits = self.store.search(q.norm, k=12, filters=filters, tokens=list(q.tokens), vector=qvec_list)
+        spelled = [_spelled(q.norm, h.sheet.project_name) for h in hits if h.name >= NAMES_SHEET]
+        if any(spelled):  # read the question's intent again with the sheets' names masked
+            q = parse(text, tuple(self.store.municipalities()), mask=tuple(x for x in spelled if x))
         named, fits = self._named(q, hits, filters)
         q = q.with_(named=tuple(p for p in q.named if names_something(p, self.store.name_idf)))
         names_other = bool(state.sheet_id) and (
@@ -164,6 +169,11 @@ class Assistant:
                 q = q.with_(answer=AnswerType.TEXT, sections=((Section.OVERVIEW, 1.0), (Section.PURPOSE, 0.6)))
             else:
                 return self._topic(q, scored, state)
+        if not q.numeric and not q.sections and (any(y.relative is None for y in q.years) or q.op is not Op.VALUE) \
+                and any(ss.rows and ss.rows[0].parts["label"] >= ROW_NAMED for ss in scored):
+            # 「3年度のその他は前年度より増えた？」: a row's label holds the question's words, and it asks
+            # about years: the evidence says figure, whatever the wording.
+            q = q.with_(numeric=True, answer=AnswerType.NUMBER)
         if q.numeric or turn.row is not None:
             out = self._figure(q, turn, scored, state, filters)
             if out is not None:
@@ -203,7 +213,7 @@ class Assistant:
                     named: str | None) -> list[tuple[str, Hit | None, float, float]]:
         if turn.follows:
             return [(state.sheet_id, None, 1.0, 1.0)]
-        top = max((h.score for h in hits), default=1.0) or 1.0
+        prior = _priors(hits)
         out: dict[str, tuple[str, Hit | None, float, float]] = {}
         if fits and named is not None:
             best = max(fits.values())
@@ -211,19 +221,18 @@ class Assistant:
             by_id = {h.sheet.sheet_id: h for h in hits}
             for sid in sorted(keep, key=lambda s: (-fits[s], s)):
                 h = by_id.get(sid)
-                out[sid] = (sid, h, 0.6 * fits[sid] + 0.4 * ((h.score / top) if h else 0.5), fits[sid])
+                out[sid] = (sid, h, max(fits[sid], prior.get(sid, 0.0)), fits[sid])
         else:
             # A question that spells out a sheet's name is about that sheet (or its namesakes): a
             # look-alike elsewhere must not answer for it.
             strongest = max((h.name for h in hits), default=0.0)
             pool = [h for h in hits if h.name >= strongest - 5] if strongest >= NAMES_SHEET else hits
-            for h in pool[:CANDIDATES]:
-                fit = h.name / 100.0
-                out[h.sheet.sheet_id] = (h.sheet.sheet_id, h, 0.6 * fit + 0.4 * h.score / top, fit)
+            for h in pool[:CANDIDATES + 6]:
+                out[h.sheet.sheet_id] = (h.sheet.sheet_id, h, prior[h.sheet.sheet_id], h.name / 100.0)
         if turn.continues and state.sheet_id:
             sid, h, prior, fit = out.get(state.sheet_id, (state.sheet_id, None, 0.0, 0.0))
             out[state.sheet_id] = (sid, h, max(prior, 0.7), fit)
-        return sorted(out.values(), key=lambda c: (-c[2], c[0]))[:CANDIDATES + 1]
+        return sorted(out.values(), key=lambda c: (-c[2], c[0]))[:CANDIDATES + 4]
 
     def _score(self, q: Query, sid: str, hit: Hit | None, prior: float, fit: float,
                qvec: np.ndarray) -> SheetScore | None:
@@ -289,6 +298,9 @@ class Assistant:
     def _passage(self, q: Query, scored: list[SheetScore], state: State, filters: Filters) -> Outcome:
         def usable(ss: SheetScore) -> list[Scored]:
             out = [p for p in ss.passages if not filters.section or p.unit.section.value == filters.section]
+            if not q.sections and any(y.relative is None for y in q.years):
+                # 「H25年度の…は？」 with no section named: only a passage that speaks of that year answers.
+                out = [p for p in out if p.parts.get("years", 1.0) > 0]
             if q.answer is AnswerType.DATE:
                 dated = [p for p in out if p.parts.get("type", 0.0) > 0]
                 out = dated or out
@@ -332,6 +344,28 @@ class Assistant:
     def _absent(self, q: Query, hits: list[Hit], state: State) -> Outcome:
         closest = hits[0].sheet if hits else None
         return Outcome(render.absent(q.named[0], closest), State(absent=q.named[0]))
+
+
+def _spelled(text: str, project_name: str) -> str:
+    """The run of the question that spells the project's name (3 characters or more), if any."""
+    from difflib import SequenceMatcher
+
+    name = unicodedata.normalize("NFKC", project_name)
+    m = SequenceMatcher(None, text, name, autojunk=False).find_longest_match(0, len(text), 0, len(name))
+    return text[m.a:m.a + m.size] if m.size >= 3 else ""
+
+
+def _priors(hits: list[Hit]) -> dict[str, float]:
+    """How strongly retrieval points at each sheet, in [0, 1]: how much of its name the question holds,
+    its best units' BM25 against the best sheet's, its profile's similarity against the best's."""
+    top_bm = max((h.bm25 for h in hits), default=0.0) or 1.0
+    dense = [h.dense for h in hits if h.dense]
+    lo, hi = (min(dense), max(dense)) if dense else (0.0, 1.0)
+    out = {}
+    for h in hits:
+        d = (h.dense - lo) / (hi - lo) if h.dense and hi > lo else 0.0
+        out[h.sheet.sheet_id] = 0.5 * h.name / 100.0 + 0.3 * h.bm25 / top_bm + 0.2 * d
+    return out
 
 
 def _fmt(parts: dict[str, float]) -> str:

@@ -119,7 +119,10 @@ def name_fit(phrase: str, project_name: str, name_idf) -> float:
         elif w >= SPECIFIC:
             foreign = True
     cov = got / total if total else 0.0
-    return min(cov, 0.5) if foreign else cov
+    if foreign:
+        return min(cov, 0.5)
+    # Spelled out exactly (「就農応援事業（農の応援）」) beats sharing every word with a longer name.
+    return cov if norm_name(phrase) in text else min(cov, 0.95)
 
 
 def names_something(phrase: str, name_idf) -> bool:

@@ -158,7 +158,7 @@ _TOPIC = re.compile(r"(?:事業|業務|取り?組み?|シート|施策)(?:は|�
 _DIFF = re.compile(r"差|違い|違う|増減|どれだけ増|どれだけ減|どのくらい増|どのくらい減|いくら増|いくら減|何件増|何人増|"
                    r"何件減|何人減|上回|下回|多かった|少なかった|増えた|減った|伸び")
 _CHANGE = re.compile(r"増えた|減った|増加|減少|伸び|変わ|変化|推移|比べ|比較|より多|より少|上回|下回|前年度より|前年より")
-_SUM = re.compile(r"合計|合わせ|足す|足した|足すと|累計|計は")
+_SUM = re.compile(r"合計|合わせ|足す|足した|足すと|累計")
 _RATE = re.compile(r"率|何%|何％|割合|何割|パーセント")
 _TREND = re.compile(r"推移|経年|毎年|各年度|年度ごと|年ごと|変遷|年度別|年別|これまでの")
 _COMPARE = re.compile(r"比べ|比較|対して|と比")
@@ -201,7 +201,7 @@ TABLE_CUES: tuple[tuple[str, Table], ...] = (
 # A project named in a question: a run of name characters ending with 事業/業務/事務
 # (「不法投棄対策事業」「税務事務」), or anything in 「」. A run right after a verb or adjective
 # (「関する事業」「している事業」) is a description, not a name; so are generic heads (各種事業).
-_NAMED = re.compile(r"[「『]([^」』]{2,60})[」』]|([^\s、。,.?？!！「」『』()（）はがをにでとのもへやか]{2,60}?(?:事業|業務|事務)"
+_NAMED = re.compile(r"[「『]([^」』]{2,60})[」』]|([^\s、。,.?？!！「」『』()（）はがをにでとのもへやか]{2,60}(?:事業|業務|事務)"
                     r"(?:\s?[（(][^）)]{1,24}[）)])?)(?!費|計|者|所|体|量|数|名|の数)")
 _GENERIC_HEAD = re.compile(r"^(?:各種|関連|同|本|当|その|この|あの|全|他|主な|主要|新規|既存|継続|当該|類似|関係|個別|全て|すべて)"
                            r"(?:事業|業務|事務)$")
@@ -262,7 +262,7 @@ def _stands_alone(t: str, a: int, b: int) -> bool:
     before = t[a - 1] if a > 0 else ""
     after = t[b] if b < len(t) else ""
     joined_before = bool(before and _KANJI.match(before)) and not re.search(r"(?:年度|年|当初|\d)$", t[max(0, a - 3):a])
-    joined_after = bool(after and _KANJI.match(after)) and after not in "額値分"
+    joined_after = bool(after and _KANJI.match(after)) and after not in "額値分案現"
     return not (joined_before or joined_after)
 
 
@@ -310,12 +310,12 @@ def _op(t: str, years: list[YearRef], kinds: tuple[Kind, ...], year_range: bool)
     two = len(years) >= 2 or (len(years) == 1 and len(set(kinds)) >= 2)
     if _RATE.search(t) and _DIFF.search(t):
         return Op.RATE
+    if two and _DIFF.search(t):
+        return Op.DIFF
     if _SUM.search(t) and two:
         return Op.SUM
     if _TREND.search(t) and len(years) < 2:
         return Op.TREND
-    if two and _DIFF.search(t):
-        return Op.DIFF
     if two and (year_range or _CHANGE.search(t)):
         return Op.CHANGE
     if any(y.relative is not None for y in years) and _CHANGE.search(t):
@@ -327,29 +327,35 @@ def _op(t: str, years: list[YearRef], kinds: tuple[Kind, ...], year_range: bool)
     return Op.VALUE
 
 
-def parse(text: str, municipalities: tuple[str, ...] = ()) -> Query:
+def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...] = ()) -> Query:
+    """The typed query. Names (a project's name the question spells out, and `mask`: names found by
+    the store) are masked before the question's intent is read: 「職員健康管理事業の環境変化」 asks
+    about a change, not about 職員; 「…補助金交付事業の経緯」 about a history, not a 補助金."""
     t = normalize(text)
-    years = find_years(t)
-    kinds = _kinds_in_order(t)
-    year_range = is_range(t, years)
-    counter_m = _ASK_COUNT.search(t)
-    counter = counter_m.group(1) if counter_m and counter_m.lastindex else ""
-    money = bool(_ASK_MONEY.search(t))
-    tables = tuple(dict.fromkeys(tab for w, tab in TABLE_CUES if w in t))
-    numeric = bool(counter_m or money or tables or re.search(r"何\s*%|何割|率は|割合", t)
-                   or (years and (_FIGURE_WORDS.search(t) or kinds)))
-    if _ASK_DATE.search(t) and not (money or tables):
-        numeric = False  # 「いつ設立」 asks for a date, even with a year-like word nearby
-    answer = _answer_type(t, numeric)
-    op = _op(t, years, kinds, year_range)
-    if op in (Op.DIFF, Op.SUM, Op.RATE, Op.CHANGE, Op.TREND, Op.COMPARE) and (tables or _FIGURE_WORDS.search(t)):
-        numeric, answer = True, AnswerType.NUMBER
     quoted = tuple(m.group(1) for m in _NAMED.finditer(t) if m.group(1))
     muni = next((m for m in municipalities if _stem(m) and _stem(m) in t), "")
-    sections, cues = section_priors(t)
-    cm = re.search(r"(?:いくつ|幾つ|何)の([\u4e00-\u9fff\u30a0-\u30ff]{1,8})", t)
     named = tuple(dict.fromkeys(n for m in _NAMED.finditer(t) if m.group(2)
                                 for n in [_drop_prefix(m.group(2), muni)] if _names_a_project(t, m.start(2), n)))
+    m_ = t
+    for name in sorted({*named, *(normalize(x) for x in mask if x)}, key=len, reverse=True):
+        m_ = m_.replace(name, "＿" * len(name))  # same length: positions of years stay put
+    years = find_years(m_)
+    kinds = _kinds_in_order(m_)
+    year_range = is_range(m_, years)
+    counter_m = _ASK_COUNT.search(m_)
+    counter = counter_m.group(1) if counter_m and counter_m.lastindex else ""
+    money = bool(_ASK_MONEY.search(m_))
+    tables = tuple(dict.fromkeys(tab for w, tab in TABLE_CUES if w in m_))
+    numeric = bool(counter_m or money or tables or re.search(r"何\s*%|何割|率は|割合", m_)
+                   or (years and (_FIGURE_WORDS.search(m_) or kinds)))
+    if _ASK_DATE.search(m_) and not (money or tables):
+        numeric = False  # 「いつ設立」 asks for a date, even with a year-like word nearby
+    answer = _answer_type(m_, numeric)
+    op = _op(m_, years, kinds, year_range)
+    if op in (Op.DIFF, Op.SUM, Op.RATE, Op.CHANGE, Op.TREND, Op.COMPARE) and (tables or _FIGURE_WORDS.search(m_)):
+        numeric, answer = True, AnswerType.NUMBER
+    sections, cues = section_priors(m_)
+    cm = re.search(r"(?:いくつ|幾つ|何)の([\u4e00-\u9fff\u30a0-\u30ff]{1,8})", m_)
     sm = re.match(r"^(.{2,40}?)(?:って|とは|は)", t)
     return Query(text=text, norm=t, subject=sm.group(1) if sm else "", tokens=tuple(tokenize(t)), years=tuple(years), year_range=year_range,
                  kinds=kinds, answer=answer, op=op, counter=counter, counted=cm.group(1) if cm else "",

@@ -31,7 +31,10 @@ def who(s: Sheet) -> str:
 
 
 def value_phrase(cell: TableCell) -> str:
-    return f"{cell.value_text}{cell.unit}" if cell.value_text else "空欄"
+    """The value as printed with its unit; a value printed with its unit (「666.0人」) keeps it once."""
+    if not cell.value_text:
+        return "空欄"
+    return cell.value_text if cell.unit and cell.value_text.endswith(cell.unit) else f"{cell.value_text}{cell.unit}"
 
 
 def year_phrase(c: TableCell) -> str:

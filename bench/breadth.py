@@ -336,7 +336,9 @@ class Generator:
             self.add(ps, "ry", "refusal", f"{s.project_name}の{r.choice(year_phrases(missing, era)[:3])}の{label}は？",
                      {"status": "not_found"})
             present = " ".join(c[0].row_label for c in ps.rows().values()) + " ".join(n.text for n in ps.narratives)
-            absent = [w for w in ("延べ業務時間", "国庫支出金", "地方債", "正規職員従事人数", "物件費", "受益者負担率",
+            # Quantities some forms print and others lack (not ones every form has under another name:
+            # 国県支出金 is 神戸's 国庫支出金, 従事人員 its 職員数).
+            absent = [w for w in ("延べ業務時間", "地方債", "物件費", "受益者負担率",
                                   "市民一人あたり", "減価償却費", "達成率")
                       if w[:3] not in present]
             if absent:
