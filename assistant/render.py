@@ -212,7 +212,7 @@ def combine(answers: list[Answer]) -> Answer:
     for a in answers:
         shift = len(cites)
         cites += [c.model_copy(update={"n": c.n + shift}) for c in a.citations]
-        parts.append("・" + re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + shift}]", a.answer))
+        parts.append("・" + re.sub(r"\[(\d+)\]", lambda m, k=shift: f"[{int(m.group(1)) + k}]", a.answer))
     status = Status.ANSWERED if any(a.status is Status.ANSWERED for a in answers) else Status.NOT_FOUND
     return Answer(status=status, intent=answers[0].intent, citations=tuple(cites),
                   answer=f"お尋ねの名前に当たるシートが{len(answers)}件あります。\n" + "\n".join(parts))
