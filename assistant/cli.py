@@ -156,7 +156,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(out, ensure_ascii=False), flush=True)
         return 0
     if not args.question:
-        _err("質問を指定してください（例: hyoka ask \"この事業の令和5年度のトータルコストは？\"）")
+        _err("質問を指定してください（例: hyoka ask \"〇〇事業の事業費の推移は？\"）")
         return 2
     if args.explain:
         print(assistant.explain(args.question))
