@@ -320,6 +320,7 @@ class Indexer:
                     ps = self.db.sheet(sid)
                     if ps is not None:
                         self.db.set_tokens(con, sid, unit_tokens(ps))
+                        self.db.set_tables(con, ps)
                 if ids:
                     self.db.bump_generation(con)
         self.db.set_meta("store_format", STORE_FORMAT)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest.meta import sheet_meta
 from ingest.records import ParsedSheet
 
 _SCHEMA = """
@@ -35,12 +36,24 @@ CREATE INDEX IF NOT EXISTS files_by_sha ON files(sha256);
 CREATE TABLE IF NOT EXISTS embed_cache (
   model TEXT NOT NULL, text_hash TEXT NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (model, text_hash));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cells (
+  sheet_id TEXT NOT NULL, n INTEGER NOT NULL, record_id TEXT NOT NULL, tbl TEXT NOT NULL,
+  row_label TEXT NOT NULL, unit TEXT NOT NULL, fiscal_year INTEGER, kind TEXT NOT NULL,
+  value REAL, value_text TEXT NOT NULL, PRIMARY KEY (sheet_id, n));
+CREATE INDEX IF NOT EXISTS cells_by_label ON cells(row_label, fiscal_year);
+CREATE TABLE IF NOT EXISTS departments (
+  sheet_id TEXT NOT NULL, n INTEGER NOT NULL, level TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (sheet_id, n));
+CREATE INDEX IF NOT EXISTS departments_by_name ON departments(name);
+CREATE TABLE IF NOT EXISTS policies (
+  sheet_id TEXT NOT NULL, n INTEGER NOT NULL, level TEXT NOT NULL, label TEXT NOT NULL, text TEXT NOT NULL,
+  PRIMARY KEY (sheet_id, n));
 """
 
 
-# What the tokens column holds: "units-1" = one line of tokens per evidence unit. Stores written
-# before it hold one line per sheet; `hyoka ingest` re-derives them (Indexer.migrate).
-STORE_FORMAT = "units-1"
+# The store's format: "units-1" = one line of tokens per evidence unit; "units-2" adds the cells,
+# departments and policies tables. Older stores are brought up to date by `hyoka ingest`
+# (Indexer.migrate), from their stored records alone.
+STORE_FORMAT = "units-2"
 
 
 def _join_units(units: list[list[str]]) -> str:
@@ -111,9 +124,26 @@ class RecordsDB:
             (s.sheet_id, ps.content_hash(), s.source_file, s.project_name, s.municipality, s.department,
              s.fiscal_year, s.fiscal_year_label, s.locator, s.layout, len(ps.narratives), len(ps.cells),
              len(ps.warnings), _join_units(units), profile, ps.model_dump_json()))
+        self._put_tables(con, ps)
+
+    def _put_tables(self, con: sqlite3.Connection, ps: ParsedSheet) -> None:
+        """The sheet's cells, department levels and policy hierarchy as rows, for questions across sheets."""
+        sid = ps.sheet.sheet_id
+        for table in ("cells", "departments", "policies"):
+            con.execute(f"DELETE FROM {table} WHERE sheet_id=?", (sid,))
+        con.executemany("INSERT INTO cells VALUES (?,?,?,?,?,?,?,?,?,?)", [
+            (sid, i, c.record_id, c.table.value, c.row_label, c.unit, c.fiscal_year, c.kind.value, c.value, c.value_text)
+            for i, c in enumerate(ps.cells)])
+        meta = sheet_meta(ps)
+        con.executemany("INSERT INTO departments VALUES (?,?,?,?)",
+                        [(sid, i, level, name) for i, (level, name) in enumerate(meta.parts)])
+        con.executemany("INSERT INTO policies VALUES (?,?,?,?,?)",
+                        [(sid, i, level, label, text) for i, (level, label, text) in enumerate(meta.policy)])
 
     def delete_sheets(self, con: sqlite3.Connection, sheet_ids: Iterable[str]) -> None:
-        con.executemany("DELETE FROM sheets WHERE sheet_id=?", [(i,) for i in sheet_ids])
+        ids = [(i,) for i in sheet_ids]
+        for table in ("sheets", "cells", "departments", "policies"):
+            con.executemany(f"DELETE FROM {table} WHERE sheet_id=?", ids)
 
     def sheet(self, sheet_id: str) -> ParsedSheet | None:
         row = self._conn().execute("SELECT data FROM sheets WHERE sheet_id=?", (sheet_id,)).fetchone()
@@ -154,6 +184,9 @@ class RecordsDB:
 
     def set_tokens(self, con: sqlite3.Connection, sheet_id: str, units: list[list[str]]) -> None:
         con.execute("UPDATE sheets SET tokens=? WHERE sheet_id=?", (_join_units(units), sheet_id))
+
+    def set_tables(self, con: sqlite3.Connection, ps: ParsedSheet) -> None:
+        self._put_tables(con, ps)
 
     def sheet_ids(self) -> list[str]:
         return [r[0] for r in self._conn().execute("SELECT sheet_id FROM sheets ORDER BY sheet_id")]
