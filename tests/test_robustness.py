@@ -174,7 +174,7 @@ def test_same_file_under_another_name_is_a_duplicate_without_parsing(tmp_path: P
 
     parsed: list[str] = []
     real = indexer_module.parse_file
-    monkeypatch.setattr(indexer_module, "parse_file", lambda p: parsed.append(p.name) or real(p))
+    monkeypatch.setattr(indexer_module, "parse_file", lambda p, *a: parsed.append(p.name) or real(p, *a))
     s = Indexer(store).ingest([corpus])
     assert parsed == []  # neither the unchanged a.txt nor its copy b.txt was parsed
     [dup] = s.duplicates
