@@ -15,6 +15,7 @@ from .records import ParsedSheet
 
 log = logging.getLogger("hyoka.ingest")
 MAX_FILE_BYTES = DEFAULT_LIMITS.file_mb * MIB
+SUPPORTED_SUFFIXES = (".pdf", ".xlsx", ".json", ".txt", ".md", ".tsv", ".csv")
 _IGNORED_SUFFIXES = {".md5", ".sha256", ".lock", ".tmp"}
 _IGNORED_NAMES = {"SOURCES.md", "README.md", "LICENSE", ".DS_Store"}
 

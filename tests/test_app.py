@@ -170,9 +170,9 @@ def test_empty_question_does_nothing(app):
 # --- catalogue, empty store, upload ---------------------------------------------------------------
 def test_catalogue_lists_the_sheets(app):
     rows = app.catalogue()
-    assert rows == [[PROJECT, "—", "総務部 情報政策課 情報管理係", "平成32年度", "tochigi-joho-kyogikai.txt"]]
+    assert rows == [[PROJECT, "—", "総務部 情報政策課 情報管理係", "平成32年度", "tochigi-joho-kyogikai.txt", "公式"]]
     assert app.empty_notice() == ""
-    notice, table, _, years = app.refresh()
+    notice, table, _, _, years, *_ = app.refresh()
     assert notice["visible"] is False and table == rows
     assert ("2020年度（平成32年度）", "2020") in years["choices"]
 

@@ -128,6 +128,10 @@ class ProvenanceTable:
             out.update((r[0], Provenance(*r)) for r in con.execute(q, part))
         return out
 
+    def origins(self) -> dict[str, tuple[str, str]]:
+        """sheet id -> (origin, uploader) of every sheet with a provenance row."""
+        return {sid: (o, u) for sid, o, u in self._conn().execute("SELECT sheet_id, origin, uploader FROM provenance")}
+
     # --- what each file yielded ---------------------------------------------------------------
     def put_produced(self, con: sqlite3.Connection, path: str, sheet_ids: Iterable[str]) -> None:
         con.execute("INSERT OR REPLACE INTO file_produced VALUES (?, ?)", (path, json.dumps(sorted(sheet_ids))))
