@@ -81,7 +81,9 @@ td.hyoka-cited mark { background: transparent; }
 .hyoka-unofficial-note { border: 2px solid #c0392b; padding: 6px 8px; border-radius: 6px; margin-bottom: 8px; }
 .hyoka-hidden { display: none !important; }
 #hyoka-examples button { white-space: normal; text-align: left; height: auto; }
+#hyoka-chat .icon-button-wrapper.top-panel { display: none; }  /* its clear icon sat over the first message */
 @media (max-width: 640px) {
+  .tab-container button { padding-left: 6px !important; padding-right: 6px !important; }
   #hyoka-chat { height: 60vh !important; }
   .hyoka-src-where { display: block; margin-left: 0; }
 }
@@ -119,6 +121,45 @@ document.addEventListener("click", function (ev) {
   el.scrollIntoView({behavior: "smooth", block: "center"});
   el.classList.add("hyoka-flash"); setTimeout(function () { el.classList.remove("hyoka-flash"); }, 1500);
 }, true);
+</script>
+"""
+
+# Gradio's own labels that its Japanese translation lacks (the rest it has), by its i18n keys.
+GRADIO_JA = {
+    "chatbot.copy_message": "メッセージをコピー", "chatbot.copied_message": "コピーしました",
+    "chatbot.complete": "完了", "common.complete": "完了", "chat_interface.conversation": "会話", "chat_interface.chatbot": "チャット",
+    "common.progress": "進み具合", "common.download_all": "すべてダウンロード",
+    "dataframe.filter": "絞り込み", "dataframe.clear_filter": "絞り込みを解除",
+    "status.queue_position": "順番待ち: {size} 件中 {position} 番目",
+}
+# Labels Gradio writes into the page without a translation key: rewritten as they appear.
+ARIA_JA = """
+<script>
+(function () {
+  const fixed = {"More tabs": "ほかのタブ", "chatbot conversation": "会話", "Copy message": "メッセージをコピー"};
+  const roles = [[/^user's message: /, "質問: "], [/^bot's message: /, "回答: "]];
+  function fix(el) {
+    for (const attr of ["aria-label", "title"]) {
+      const v = el.getAttribute && el.getAttribute(attr);
+      if (!v) continue;
+      let w = fixed[v] || v;
+      for (const [re, ja] of roles) w = w.replace(re, ja);
+      if (w !== v) el.setAttribute(attr, w);
+    }
+  }
+  function sweep(root) {
+    if (root.nodeType !== 1) return;
+    fix(root);
+    root.querySelectorAll("[aria-label],[title]").forEach(fix);
+  }
+  new MutationObserver(function (records) {
+    for (const r of records) {
+      if (r.type === "attributes") fix(r.target); else r.addedNodes.forEach(sweep);
+    }
+  }).observe(document.documentElement, {subtree: true, childList: true, attributes: true,
+                                         attributeFilter: ["aria-label", "title"]});
+  document.addEventListener("DOMContentLoaded", function () { sweep(document.body); });
+})();
 </script>
 """
 
@@ -394,7 +435,7 @@ class HyokaApp:
             with gr.Tabs(selected="ask") as tabs:
                 with gr.Tab("質問する", id="ask"):
                     chat_parts = self._build_chat()
-                with gr.Tab("取り込み済みのシート", id="catalogue"):
+                with gr.Tab("シート一覧", id="catalogue"):
                     table_rows, table_ids = self._catalogue()
                     gr.Markdown("行を選ぶと、そのシート全体を「シートを読む」タブに表示します。")
                     table = gr.Dataframe(value=table_rows, headers=P.CATALOGUE_HEADERS, interactive=False,
@@ -405,15 +446,16 @@ class HyokaApp:
                 with gr.Tab("シートを読む", id="viewer"):
                     picker = gr.Dropdown(V.choices(self.store.catalogue(), self.store.db.provenance.unofficial()),
                                          value=None, label="シートを選ぶ", elem_id="hyoka-viewer-pick")
-                    viewer = gr.HTML(V.EMPTY, elem_id="hyoka-viewer")
+                    viewer = gr.HTML(V.EMPTY, label="シート", elem_id="hyoka-viewer")
                 if upload:
-                    with gr.Tab("シートを追加", id="upload"):
+                    with gr.Tab("追加", id="upload"):
                         up_municipality = gr.Textbox(label="自治体名（シートに書かれていないとき）", placeholder="例: 大船渡市")
                         files = gr.File(label=f"評価シートのファイル（{' '.join(P.SUPPORTED_SUFFIXES)}）",
                                         file_count="multiple", file_types=list(P.SUPPORTED_SUFFIXES))
                         ingest_btn = gr.Button("取り込む", variant="primary")
                         report = gr.Markdown(elem_id="hyoka-upload-report")
-            open_request = gr.Textbox(elem_id="hyoka-open-request", elem_classes=["hyoka-hidden"], show_label=False)
+            open_request = gr.Textbox(label="シートを開く", elem_id="hyoka-open-request",
+                                      elem_classes=["hyoka-hidden"], show_label=False)
             c = chat_parts
             refresh_outputs = [notice, table, ids, c["municipality"], c["year"], picker, c["examples"], *c["buttons"]]
             demo.load(self.refresh, outputs=refresh_outputs, api_visibility="private")
@@ -437,11 +479,11 @@ class HyokaApp:
         examples = self.examples()
         with gr.Row():
             with gr.Column(scale=3, min_width=300):
-                chatbot = gr.Chatbot(show_label=False, height=480, elem_id="hyoka-chat", buttons=["copy"],
+                chatbot = gr.Chatbot(label="会話", show_label=False, height=480, elem_id="hyoka-chat", buttons=["copy"],
                                      placeholder="下の欄に質問を入力するか、質問例を押してください。",
                                      feedback_options=None)
                 with gr.Row():
-                    box = gr.Textbox(placeholder="例: この事業はいつ始まったのですか", show_label=False, scale=5,
+                    box = gr.Textbox(label="質問", placeholder="例: この事業はいつ始まったのですか", show_label=False, scale=5,
                                      elem_id="hyoka-question", lines=1, max_lines=4, submit_btn=False)
                     send = gr.Button("送信", variant="primary", scale=1, min_width=80, elem_id="hyoka-send")
                 with gr.Column(visible=bool(examples), elem_id="hyoka-examples") as example_box:
@@ -458,7 +500,7 @@ class HyokaApp:
                 clear = gr.Button("会話を消去", size="sm")
             with gr.Column(scale=2, min_width=300):
                 gr.Markdown("### 出典")
-                sources = gr.HTML(P.NO_SOURCES, elem_id="hyoka-sources", max_height=720)
+                sources = gr.HTML(P.NO_SOURCES, label="出典", elem_id="hyoka-sources", max_height=720)
         turns = gr.State([])
         inputs = [box, chatbot, turns, municipality, department, year]
         outputs = [chatbot, turns, sources, box]
@@ -493,7 +535,8 @@ class HyokaApp:
         demo.launch(server_name=host or self.settings.ui.host, server_port=port or self.settings.ui.port,
                     auth=checker(pair) if pair else None, auth_message="ユーザー名とパスワードを入力してください。",
                     prevent_thread_lock=not block, show_error=False, quiet=True, ssr_mode=False,
-                    mcp_server=False, theme=_theme(), css=CSS, head=HEAD, footer_links=[],
+                    mcp_server=False, theme=_theme(), css=CSS, head=HEAD + ARIA_JA, footer_links=[],
+                    i18n=gr.I18n(ja=GRADIO_JA),
                     allowed_paths=[], max_file_size=f"{self.limits.file_mb}mb", app_kwargs={"middleware": [guard]})
         return demo
 

@@ -204,7 +204,7 @@ def municipality_choices(names: Iterable[str]) -> list[tuple[str, str]]:
 
 
 def empty_store_markdown(upload: bool) -> str:
-    how = ("- このページの「シートを追加」タブから、ファイルをアップロードして取り込むこともできます。\n"
+    how = ("- このページの「追加」タブから、ファイルをアップロードして取り込むこともできます。\n"
            if upload else "")
     return ("### まだシートが取り込まれていません\n"
             "質問に答えるには、先に事務事業評価シートを取り込んでください。\n\n"

@@ -18,7 +18,7 @@ from vectorstore.provenance import Unofficial
 from vectorstore.records_db import SheetRow
 
 UNOFFICIAL_PREFIX = "u:"
-EMPTY = '<div class="hyoka-viewer-empty">「取り込み済みのシート」の一覧で行を選ぶか、上でシートを選ぶと、ここにシート全体が表示されます。</div>'
+EMPTY = '<div class="hyoka-viewer-empty">「シート一覧」タブで行を選ぶか、上でシートを選ぶと、ここにシート全体が表示されます。</div>'
 
 
 def record_anchor(record_id: str) -> str:

@@ -10,6 +10,10 @@ response headers, and the checks made before listening.
   the upload limit is refused before it is read.
 - Every response says `img-src 'self' data: blob:` (no remote image loads, whatever a sheet's text
   holds) and `Referrer-Policy: no-referrer`.
+- The page is Japanese whatever the browser's language: the HTML says lang="ja" (screen readers and
+  the CJK font choice read it) and, before Gradio's scripts run, the browser's language list is
+  made Japanese, so Gradio's own labels come from its Japanese translations (see app.GRADIO_JA for
+  the ones it lacks).
 - Listening beyond loopback without a login prints a warning; with uploads on it needs an explicit
   option (HYOKA_UI__ALLOW_ANONYMOUS=1 or `hyoka serve --allow-anonymous-upload`).
 """
@@ -32,6 +36,9 @@ ASGI = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[
 
 HEADERS = [(b"content-security-policy", b"img-src 'self' data: blob:"),
            (b"referrer-policy", b"no-referrer"), (b"x-content-type-options", b"nosniff")]
+JAPANESE_FIRST = (b"<script>(function(){var l=['ja'];try{Object.defineProperty(navigator,'languages',"
+                  b"{get:function(){return l;}});Object.defineProperty(navigator,'language',"
+                  b"{get:function(){return 'ja';}});}catch(e){}})();</script>")
 
 
 def login_pair(user: str, password: str) -> tuple[str, str] | None:
@@ -139,6 +146,9 @@ class Guard:
         if scope.get("method") == "POST" and path.endswith("/login"):
             await self._login(scope, receive, send)
             return
+        if scope.get("method") == "GET" and (path == "" or path.endswith("/login")):
+            await self.app(scope, receive, _japanese_page(_with_headers(send)))
+            return
         await self.app(scope, receive, _with_headers(send))
 
     def _upload_refusal(self, scope: Scope) -> tuple[int, str] | None:
@@ -180,6 +190,36 @@ def _with_headers(send: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awa
             message = dict(message)
             message["headers"] = list(message.get("headers", [])) + [h for h in HEADERS if h[0] not in names]
         await send(message)
+
+    return wrapped
+
+
+def _japanese_page(send: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
+    """The page's HTML with lang="ja" and JAPANESE_FIRST at the top of <head>; other responses as they are."""
+    start: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    async def wrapped(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            headers = dict(message.get("headers", []))
+            if not headers.get(b"content-type", b"").startswith(b"text/html"):
+                start["pass"] = True
+                await send(message)
+                return
+            start["message"] = message
+            return
+        if start.get("pass") or message["type"] != "http.response.body":
+            await send(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body"):
+            return
+        html = b"".join(chunks).replace(b'<html lang="en"', b'<html lang="ja"', 1)
+        html = html.replace(b"<head>", b"<head>" + JAPANESE_FIRST, 1)
+        head = start["message"]
+        headers = [(k, v) for k, v in head.get("headers", []) if k.lower() != b"content-length"]
+        await send({**head, "headers": [*headers, (b"content-length", str(len(html)).encode())]})
+        await send({"type": "http.response.body", "body": html})
 
     return wrapped
 
