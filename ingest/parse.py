@@ -138,7 +138,7 @@ def parse_file(path: Path, limits: FileLimits = DEFAULT_LIMITS) -> FileResult:
         # A reader tripped on content it did not expect (BadZipFile, a pdfminer error...): report it
         # for this file and go on with the others; nothing of this file is indexed. What tripped is
         # for the log: users get what it means, not a class name.
-        log.warning("%s: reader failed: %s: %s", path, type(exc).__name__, exc)
+        log.info("%s: reader failed: %s: %s", path, type(exc).__name__, exc)
         result.sheets = []
         result.error = f"{path}: 読み込みに失敗しました（ファイルの内容を解釈できません。壊れているか、対応していない作りのファイルです）"
     if result.error and _password_protected_pdf(path):

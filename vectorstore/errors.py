@@ -23,6 +23,8 @@ READ_ONLY = ("索引の保存先（HYOKA_HOME）に書き込めません。読�
 FULL = ("索引の保存先（HYOKA_HOME）に空きがありません。ディスクの空きを増やしてから再実行してください"
         "（途中まで書いた内容は取り消され、索引は元のままです）")
 BROKEN = "索引を開けません。保存先（HYOKA_HOME）のファイルが壊れているか、別の形式です"
+WRITE_FAILED = ("索引の保存先（HYOKA_HOME）への書き込みに失敗しました。ディスクの空きやファイルサイズの上限、"
+                "ディスクの故障を確認してください（途中まで書いた内容は取り消され、索引は元のままです）")
 
 _READ_ONLY_ERRNO = {errno.EROFS, errno.EACCES, errno.EPERM}
 _FULL_ERRNO = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
@@ -51,6 +53,8 @@ def classify(exc: BaseException) -> str | None:
         return FULL
     if any(w in text for w in _READ_ONLY_WORDS):
         return READ_ONLY
+    if "disk i/o error" in text or (isinstance(exc, OSError) and exc.errno == errno.EIO):
+        return WRITE_FAILED
     if isinstance(exc, sqlite3.DatabaseError) and ("not a database" in text or "malformed" in text):
         return BROKEN
     return None
@@ -67,5 +71,5 @@ def store_errors(home: Path | None = None) -> Iterator[None]:
         message = classify(exc)
         if message is None:
             raise
-        log.warning("store at %s: %s: %s", home, type(exc).__name__, exc)
+        log.info("store at %s: %s: %s", home, type(exc).__name__, exc)
         raise StoreUnwritable(message, home) from exc
