@@ -90,18 +90,17 @@ td.hyoka-cited mark { background: transparent; }
 """
 
 # Citation links scroll the sources panel instead of navigating (Gradio's Markdown opens links in a
-# new tab); 「シート全体を見る」 asks the server for the viewer through a hidden textbox, then scrolls
-# the viewer to the cited record once it is shown.
+# new tab); 「シート全体を見る」 asks the server for the viewer through a hidden button (whose event
+# reads the request from window.hyokaOpenRequest), then scrolls the viewer to the cited record.
 HEAD = """
 <script>
 document.addEventListener("click", function (ev) {
   const open = ev.target.closest && ev.target.closest("a.hyoka-open-sheet");
   if (open) {
     ev.preventDefault(); ev.stopPropagation();
-    const box = document.querySelector("#hyoka-open-request textarea");
-    if (!box) return;
-    box.value = JSON.stringify({sheet: open.dataset.sheet, record: open.dataset.record || "", t: Date.now()});
-    box.dispatchEvent(new Event("input", {bubbles: true}));
+    window.hyokaOpenRequest = JSON.stringify({sheet: open.dataset.sheet, record: open.dataset.record || ""});
+    const btn = document.getElementById("hyoka-open-btn");
+    if (btn) btn.click();
     const rec = open.dataset.record;
     if (rec) {
       let tries = 0;
@@ -136,7 +135,11 @@ GRADIO_JA = {
 ARIA_JA = """
 <script>
 (function () {
-  const fixed = {"More tabs": "ほかのタブ", "chatbot conversation": "会話", "Copy message": "メッセージをコピー"};
+  const fixed = {"More tabs": "ほかのタブ", "chatbot conversation": "会話", "Copy message": "メッセージをコピー",
+    "Open cell menu": "セルのメニューを開く", "File upload": "ファイルのアップロード",
+    "Click to upload or drop files": "クリックしてファイルを選ぶか、ここにドロップしてください",
+    "Remove": "削除", "Clear": "クリア", "Download": "ダウンロード", "Fullscreen": "全画面表示",
+    "Exit fullscreen mode": "全画面表示を終了", "Copy": "コピー", "Copied!": "コピーしました"};
   const roles = [[/^user's message: /, "質問: "], [/^bot's message: /, "回答: "]];
   function fix(el) {
     for (const attr of ["aria-label", "title"]) {
@@ -456,14 +459,15 @@ class HyokaApp:
                         report = gr.Markdown(elem_id="hyoka-upload-report")
             open_request = gr.Textbox(label="シートを開く", elem_id="hyoka-open-request",
                                       elem_classes=["hyoka-hidden"], show_label=False)
+            open_btn = gr.Button("シートを開く", elem_id="hyoka-open-btn", elem_classes=["hyoka-hidden"])
             c = chat_parts
             refresh_outputs = [notice, table, ids, c["municipality"], c["year"], picker, c["examples"], *c["buttons"]]
             demo.load(self.refresh, outputs=refresh_outputs, api_visibility="private")
             reload_btn.click(self.refresh, outputs=refresh_outputs, api_visibility="private")
             picker.input(lambda v: self.sheet_view(v), inputs=[picker], outputs=[viewer], api_visibility="private")
             table.select(self._catalogue_select, inputs=[ids], outputs=[picker, viewer, tabs], api_visibility="private")
-            open_request.input(self._open_request, inputs=[open_request], outputs=[picker, viewer, tabs],
-                               api_visibility="private")
+            open_btn.click(self._open_request, inputs=[open_request], outputs=[picker, viewer, tabs],
+                           js="(x) => window.hyokaOpenRequest || ''", api_visibility="private")
             if upload:
                 ingest_btn.click(self._upload_event, inputs=[files, up_municipality], outputs=[report],
                                  api_visibility="private", concurrency_limit=1, concurrency_id="ingest") \

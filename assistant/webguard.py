@@ -23,6 +23,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -214,7 +215,7 @@ def _japanese_page(send: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Aw
         chunks.append(message.get("body", b""))
         if message.get("more_body"):
             return
-        html = b"".join(chunks).replace(b'<html lang="en"', b'<html lang="ja"', 1)
+        html = re.sub(rb'(<html\s+)lang="en"', rb'\1lang="ja"', b"".join(chunks), count=1)
         html = html.replace(b"<head>", b"<head>" + JAPANESE_FIRST, 1)
         head = start["message"]
         headers = [(k, v) for k, v in head.get("headers", []) if k.lower() != b"content-length"]
