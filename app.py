@@ -401,8 +401,9 @@ class HyokaApp:
                 "files": [{"name": o.name, "status": o.status, "message": o.message} for o in outcomes],
                 "report": report_markdown(outcomes) if outcomes else "取り込むファイルを指定してください。"}
 
-    def _upload_event(self, files: list[str] | None, municipality: str, request: gr.Request,
+    def _upload_event(self, files: list[str] | None, request: gr.Request, municipality: str = "",
                       progress=gr.Progress()) -> str:  # noqa: B008 (Gradio's idiom)
+        # municipality: the field beside the upload belongs to issue 10 (what it means for a sheet).
         incoming, refused = self._incoming([{"path": f, "orig_name": Path(f).name} for f in files or []])
         try:
             outcomes = refused + self._receive(incoming, progress, municipality, _user(request))
@@ -452,7 +453,6 @@ class HyokaApp:
                     viewer = gr.HTML(V.EMPTY, label="シート", elem_id="hyoka-viewer")
                 if upload:
                     with gr.Tab("追加", id="upload"):
-                        up_municipality = gr.Textbox(label="自治体名（シートに書かれていないとき）", placeholder="例: 大船渡市")
                         files = gr.File(label=f"評価シートのファイル（{' '.join(P.SUPPORTED_SUFFIXES)}）",
                                         file_count="multiple", file_types=list(P.SUPPORTED_SUFFIXES))
                         ingest_btn = gr.Button("取り込む", variant="primary")
@@ -469,7 +469,7 @@ class HyokaApp:
             open_btn.click(self._open_request, inputs=[open_request], outputs=[picker, viewer, tabs],
                            js="(x) => window.hyokaOpenRequest || ''", api_visibility="private")
             if upload:
-                ingest_btn.click(self._upload_event, inputs=[files, up_municipality], outputs=[report],
+                ingest_btn.click(self._upload_event, inputs=[files], outputs=[report],
                                  api_visibility="private", concurrency_limit=1, concurrency_id="ingest") \
                     .then(lambda: None, outputs=[files], api_visibility="private") \
                     .then(self.refresh, outputs=refresh_outputs, api_visibility="private")

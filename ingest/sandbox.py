@@ -77,12 +77,16 @@ def _decode(payload: bytes, path: str) -> Isolated:
                     int(data.get("peak_kib", 0)))
 
 
-def _vm_bytes() -> int:
+def _status_kib(field: str) -> int:
     with open("/proc/self/status", encoding="ascii") as fh:
         for line in fh:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
     return 0
+
+
+def _vm_bytes() -> int:
+    return _status_kib("VmSize") * 1024
 
 
 def _main(argv: list[str]) -> int:
@@ -99,7 +103,9 @@ def _main(argv: list[str]) -> int:
         result = FileResult(path=path, error=f"{path}: 読み込みに必要なメモリが上限（{memory_mb} MB）を超えたため中止しました")
     out = {"result": {"sheets": [ps.model_dump(mode="json") for ps in result.sheets], "skipped": result.skipped,
                       "error": result.error, "reader": result.reader},
-           "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+           # VmHWM belongs to this program's memory map; ru_maxrss would count the parent's
+           # resident size at fork, which a server of a few hundred MB would dominate.
+           "peak_kib": _status_kib("VmHWM")}
     sys.stdout.buffer.write(json.dumps(out, ensure_ascii=False).encode("utf-8"))
     return 0
 

@@ -60,9 +60,11 @@ def test_listening_beyond_loopback():
     assert "警告" in listen_check("0.0.0.0", False, True, True)
 
 
-def _serve(home: Path, port: int, **env: str) -> subprocess.Popen:
+def _serve(home: Path, port: int, log: Path | None = None, **env: str) -> subprocess.Popen:
     full = {**os.environ, "HYOKA_HOME": str(home), "HYOKA_UI__PORT": str(port), **env}
-    return subprocess.Popen([str(HYOKA), "serve"], env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out = log.open("w") if log else subprocess.PIPE  # a long-running server writes to a file, not a pipe
+    return subprocess.Popen([str(HYOKA), "serve"], env=full, stdout=out, stderr=subprocess.STDOUT if log else
+                            subprocess.PIPE, text=True)
 
 
 def test_half_configured_login_refuses_to_start(tmp_path: Path):
@@ -131,8 +133,8 @@ def server(tmp_path_factory):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     port = free_port()
-    proc = _serve(home, port, HYOKA_ALLOW_UPLOAD="1", HYOKA_UI__USER=USER, HYOKA_UI__PASSWORD=PASSWORD,
-                  HYOKA_LIMITS__LOGIN_WINDOW_SECONDS="3")
+    proc = _serve(home, port, root / "server.log", HYOKA_ALLOW_UPLOAD="1", HYOKA_UI__USER=USER,
+                  HYOKA_UI__PASSWORD=PASSWORD, HYOKA_LIMITS__LOGIN_WINDOW_SECONDS="3")
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -143,7 +145,7 @@ def server(tmp_path_factory):
             break
         except OSError:
             if proc.poll() is not None:
-                pytest.fail(proc.stderr.read())
+                pytest.fail((root / "server.log").read_text(encoding="utf-8"))
             time.sleep(0.3)
     yield url, proc, home, root
     proc.terminate()

@@ -231,12 +231,13 @@ class Indexer:
         if not ids:
             return True
         present = self.db.hashes_of(ids)
-        owners = self._owners(ids)
+        owners = self._owners(set(present))
         return set(present) == ids and all(owners[sid].origin == ADMIN for sid in ids if sid in owners)
 
     def _owners(self, sheet_ids: set[str]) -> dict[str, Provenance]:
-        """Who holds each indexed sheet. Sheets indexed before provenance was kept are inferred from
-        where their file lives: under HYOKA_HOME/uploads is an upload, anything else the administrator's."""
+        """Who holds each of these indexed sheets. Sheets indexed before provenance was kept are
+        inferred from where their file lives: under HYOKA_HOME/uploads is an upload, else the
+        administrator's. Pass only ids that are indexed (the inference reads each one's row)."""
         found = self.db.provenance.of(sheet_ids)
         missing = [sid for sid in sheet_ids if sid not in found]
         uploads = str((self.store.home / "uploads").resolve())
@@ -271,7 +272,7 @@ class Indexer:
         produced = {ps.sheet.sheet_id for ps in result.sheets}
         # Only this file's sheets: reading every hash per file made a 50,000-file ingest quadratic.
         hashes = self.db.hashes_of(produced | old_ids)
-        owners = self._owners(produced | old_ids)
+        owners = self._owners(set(hashes))
         decided = [(ps, self._decide(ps, key, result.path, origin, hashes, owners, summary)) for ps in result.sheets]
         taken = [ps for ps, d in decided if d == _TAKE]
         unofficial = [ps for ps, d in decided if d == _UNOFFICIAL]
