@@ -107,15 +107,25 @@ def _check_worksheets(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipIn
 
 
 def _check_inflated(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: FileLimits) -> None:
-    """Inflate every part and count the bytes (the directory's sizes may be forged)."""
+    """Inflate every part and count the bytes (the directory's sizes may be forged), and the rows
+    of each worksheet (a writer need not declare its dimension)."""
     budget = limits.inflated_mb * MIB
     total = 0
     for info in infos:
+        worksheet = info.filename.startswith("xl/worksheets/")
+        rows, tail = 0, b""
         with zf.open(info) as fh:
             while block := fh.read(_CHUNK):
                 total += len(block)
                 if total > budget:
                     raise _too_big(path, f"展開後のサイズが上限（{limits.inflated_mb} MB）を超えます")
+                if worksheet:
+                    joined = tail + block
+                    rows += joined.count(b"<row ") + joined.count(b"<row>") - tail.count(b"<row ") - tail.count(b"<row>")
+                    tail = block[-5:]
+        if rows > limits.worksheet_rows:
+            raise LimitExceeded(str(path), f"ワークシートの行が多すぎます（{info.filename.rsplit('/', 1)[-1]}: "
+                                           f"{rows} 行、上限 {limits.worksheet_rows} 行）")
 
 
 # --- PDF ----------------------------------------------------------------------------------------

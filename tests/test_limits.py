@@ -77,7 +77,15 @@ def test_too_many_worksheets_and_rows(tmp_path: Path):
     path = tmp_path / "多数.xlsx"
     wb.save(path)
     assert "ワークシートが多すぎます" in parse_file(path, FileLimits(sheets_per_file=3)).error
-    assert "行が多すぎます" in parse_file(path, FileLimits(worksheet_rows=20)).error
+    assert "行が多すぎます" in parse_file(path, FileLimits(worksheet_rows=20)).error  # as declared
+    streamed = openpyxl.Workbook(write_only=True)  # writes no <dimension>: the rows are counted
+    ws = streamed.create_sheet("データ")
+    for i in range(50):
+        ws.append(["令和6年度", f"第{i}事業"])
+    path = tmp_path / "行.xlsx"
+    streamed.save(path)
+    r = parse_file(path, FileLimits(worksheet_rows=40))
+    assert "行が多すぎます" in r.error and "50 行、上限 40 行" in r.error, r.error
 
 
 def test_pdf_of_many_pages_is_refused_by_its_page_count(pages: Path):
