@@ -28,8 +28,10 @@ test-fast: install
 	$(BIN)/python -m pytest -m "not slow and not browser"
 
 # Full-corpus figures: ingest the whole shared corpus into its own store, then score the dev questions.
+# Files that do not name their municipality get it from a manifest, as a user would write it.
+MANIFEST := tests/data/shared-corpus-manifest.toml
 eval: install
-	HYOKA_HOME=$${HYOKA_HOME:-.hyoka/eval} $(BIN)/hyoka ingest $(SHARED)/corpus
+	HYOKA_HOME=$${HYOKA_HOME:-.hyoka/eval} $(BIN)/hyoka ingest --manifest $(MANIFEST) $(SHARED)/corpus
 	HYOKA_HOME=$${HYOKA_HOME:-.hyoka/eval} $(BIN)/hyoka eval $(SHARED)/eval/dev.jsonl --answers .hyoka/dev-answers.jsonl
 	$(PYTHON) $(SHARED)/eval/score.py $(SHARED)/eval/dev.jsonl .hyoka/dev-answers.jsonl
 	# Our own held-out questions (tests/data/heldout.jsonl), written from the sources by hand.

@@ -32,7 +32,7 @@ from assistant.answer import Answer, Status
 from assistant.bounds import QuestionRefused, call_within, check_question, stream_within, trim_history
 from assistant.core import Assistant
 from assistant.examples import example_questions
-from assistant.intake import Intake, Outcome, report_markdown
+from assistant.intake import Intake, Outcome, Received, report_markdown
 from assistant.settings import Settings
 from assistant.webguard import Guard, LoginLimiter, checker, listen_check, login_pair
 from ingest.errors import HyokaError
@@ -181,7 +181,8 @@ class HyokaApp:
         self.stream_delay = stream_delay
         self.demo: gr.Blocks | None = None
         self.intake = Intake(store, settings.limits.files(), settings.limits.sandbox(),
-                             settings.limits.upload_files, settings.limits.upload_wait_seconds)
+                             settings.limits.upload_files, settings.limits.upload_wait_seconds,
+                             settings.embedding.unit_kinds())
         self._examples: tuple[int, list[str]] = (-1, [])
 
     # --- asking -------------------------------------------------------------------------
@@ -366,50 +367,53 @@ class HyokaApp:
     # --- upload -------------------------------------------------------------------------
     def upload(self, files: list[str] | list[tuple[Path, str]] | None, progress: Progress | None = None,
                municipality: str = "", user: str = "") -> str:
-        """Store the files by content hash, ingest them, report file by file (Markdown)."""
+        """Store the files by content hash, ingest them, report file by file (Markdown).
+
+        `municipality` (the field beside the upload) names the city of sheets that do not name it
+        themselves; the folder the files are kept in never does."""
         if not self.settings.upload_enabled():
             return "アップロードは無効です。管理者が HYOKA_ALLOW_UPLOAD=1 を設定すると使えます。"
-        outcomes = self._receive(files, progress, municipality, user)
-        if not outcomes:
-            return "取り込むファイルを選んでください。"
-        return report_markdown(outcomes)
+        got = self._receive(files, progress, municipality, user)
+        return report_markdown(got) if got.outcomes else "取り込むファイルを選んでください。"
 
-    def _receive(self, files, progress: Progress | None, municipality: str, user: str) -> list[Outcome]:
+    def _receive(self, files, progress: Progress | None, municipality: str, user: str,
+                 refused: list[Outcome] | None = None) -> Received:
         incoming = [(Path(f), Path(f).name) if isinstance(f, str | Path) else (Path(f[0]), f[1]) for f in files or []]
         if not incoming:
-            return []
+            return Received(list(refused or []))
 
         def step(fraction: float, desc: str) -> None:
             if progress is not None:
                 progress(fraction, desc=desc)
 
-        return self.intake.receive(incoming, user, (municipality or "").strip(), step)
+        got = self.intake.receive(incoming, user, (municipality or "").strip(), step)
+        return Received(list(refused or []) + got.outcomes, got.notes)
 
     def api_upload(self, files: list[FileData], municipality: str = "", request: gr.Request = None) -> dict:  # type: ignore[assignment]
-        """Ingest sheet files: {"status", "files": [{"name", "status", "message"}], "report"}.
+        """Ingest sheet files: {"status", "files": [{"name", "status", "message"}], "notes", "report"}.
 
         municipality: the municipality the files belong to, when the sheets do not say."""
         if not self.settings.upload_enabled():
-            return {"status": "error", "files": [], "report": "アップロードは無効です。"}
+            return {"status": "error", "files": [], "notes": [], "report": "アップロードは無効です。"}
         incoming, refused = self._incoming(files)
         try:
-            outcomes = refused + self._receive(incoming, None, municipality, _user(request))
+            got = self._receive(incoming, None, municipality, _user(request), refused)
         finally:
             _discard(incoming)
-        failed = any(o.status == "failed" for o in outcomes)
-        return {"status": "error" if failed or not outcomes else "ok",
-                "files": [{"name": o.name, "status": o.status, "message": o.message} for o in outcomes],
-                "report": report_markdown(outcomes) if outcomes else "取り込むファイルを指定してください。"}
+        failed = any(o.status == "failed" for o in got.outcomes)
+        return {"status": "error" if failed or not got.outcomes else "ok",
+                "files": [{"name": o.name, "status": o.status, "message": o.message} for o in got.outcomes],
+                "notes": got.notes,
+                "report": report_markdown(got) if got.outcomes else "取り込むファイルを指定してください。"}
 
-    def _upload_event(self, files: list[str] | None, request: gr.Request, municipality: str = "",
+    def _upload_event(self, files: list[str] | None, municipality: str, request: gr.Request,
                       progress=gr.Progress()) -> str:  # noqa: B008 (Gradio's idiom)
-        # municipality: the field beside the upload belongs to issue 10 (what it means for a sheet).
         incoming, refused = self._incoming([{"path": f, "orig_name": Path(f).name} for f in files or []])
         try:
-            outcomes = refused + self._receive(incoming, progress, municipality, _user(request))
+            got = self._receive(incoming, progress, municipality, _user(request), refused)
         finally:
             _discard(incoming)
-        return report_markdown(outcomes) if outcomes else "取り込むファイルを選んでください。"
+        return report_markdown(got) if got.outcomes else "取り込むファイルを選んでください。"
 
     def _incoming(self, files: list) -> tuple[list[tuple[Path, str]], list[Outcome]]:
         """Files Gradio received, by path and original name. Only files inside Gradio's upload
@@ -453,8 +457,11 @@ class HyokaApp:
                     viewer = gr.HTML(V.EMPTY, label="シート", elem_id="hyoka-viewer")
                 if upload:
                     with gr.Tab("追加", id="upload"):
-                        files = gr.File(label=f"評価シートのファイル（{' '.join(P.SUPPORTED_SUFFIXES)}）",
-                                        file_count="multiple", file_types=list(P.SUPPORTED_SUFFIXES))
+                        with gr.Row():
+                            files = gr.File(label=f"評価シートのファイル（{' '.join(P.SUPPORTED_SUFFIXES)}）",
+                                            file_count="multiple", file_types=list(P.SUPPORTED_SUFFIXES), scale=3)
+                            upload_city = gr.Textbox(label="自治体名（シートに記載がない場合）", placeholder="例: 神戸市",
+                                                     elem_id="hyoka-upload-municipality", scale=1)
                         ingest_btn = gr.Button("取り込む", variant="primary")
                         report = gr.Markdown(elem_id="hyoka-upload-report")
             open_request = gr.Textbox(label="シートを開く", elem_id="hyoka-open-request",
@@ -469,7 +476,7 @@ class HyokaApp:
             open_btn.click(self._open_request, inputs=[open_request], outputs=[picker, viewer, tabs],
                            js="(x) => window.hyokaOpenRequest || ''", api_visibility="private")
             if upload:
-                ingest_btn.click(self._upload_event, inputs=[files], outputs=[report],
+                ingest_btn.click(self._upload_event, inputs=[files, upload_city], outputs=[report],
                                  api_visibility="private", concurrency_limit=1, concurrency_id="ingest") \
                     .then(lambda: None, outputs=[files], api_visibility="private") \
                     .then(self.refresh, outputs=refresh_outputs, api_visibility="private")

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.records import NarrativeRecord, Sheet, TableCell
+from ingest.years import show_year
 
 
 class Status(StrEnum):
@@ -26,7 +27,7 @@ class Citation(BaseModel):
     section: str = Field(description="Canonical section or table")
     label: str = Field(description="Section label or table row label as printed")
     fiscal_year: int | None = None
-    fiscal_year_label: str = ""
+    fiscal_year_label: str = Field(default="", description="The year in the era in force, e.g. 令和2年度")
     kind: str = ""
     value: str = Field(default="", description="The figure as printed")
     unit: str = ""
@@ -34,6 +35,7 @@ class Citation(BaseModel):
     source: str = Field(description="file#locator")
     sheet_id: str = ""
     record_id: str = ""
+    printed_year_label: str = Field(default="", description="The year as the sheet prints it (for show_year)")
 
 
 class Answer(BaseModel):
@@ -49,7 +51,8 @@ class Answer(BaseModel):
         """The stable JSON object of `hyoka ask --json/--jsonl`."""
         out: dict = {} if qid is None else {"id": qid}
         out.update(status=self.status.value, answer=self.answer,
-                   citations=[c.model_dump(exclude={"sheet_id", "record_id"}) for c in self.citations])
+                   citations=[c.model_dump(exclude={"sheet_id", "record_id", "printed_year_label"})
+                              for c in self.citations])
         return out
 
 
@@ -65,20 +68,22 @@ def cite_cell(n: int, sheet: Sheet, cell: TableCell, quote: str = "") -> Citatio
     return Citation(n=n, project_name=sheet.project_name, municipality=sheet.municipality,
                     section=cell.table.value, label=cell.row_label, fiscal_year=cell.fiscal_year,
                     fiscal_year_label=cell.fiscal_year_label, kind=cell.kind.value, value=cell.value_text,
-                    unit=cell.unit, quote=quote or f"{cell.row_label} {cell.fiscal_year_label}: "
+                    unit=cell.unit, quote=quote or f"{cell.row_label} {show_year(cell)}: "
                     f"{cell.value_text or '（空欄）'}{cell.unit if cell.value_text else ''}",
-                    source=_source(sheet, cell.locator), sheet_id=sheet.sheet_id, record_id=cell.record_id)
+                    source=_source(sheet, cell.locator), sheet_id=sheet.sheet_id, record_id=cell.record_id,
+                    printed_year_label=cell.printed_year_label)
 
 
 def cite_narrative(n: int, sheet: Sheet, rec: NarrativeRecord, quote: str) -> Citation:
     return Citation(n=n, project_name=sheet.project_name, municipality=sheet.municipality,
                     section=rec.section.value, label=rec.label, fiscal_year=sheet.fiscal_year,
                     fiscal_year_label=sheet.fiscal_year_label, quote=quote,
-                    source=_source(sheet, rec.locator), sheet_id=sheet.sheet_id, record_id=rec.record_id)
+                    source=_source(sheet, rec.locator), sheet_id=sheet.sheet_id, record_id=rec.record_id,
+                    printed_year_label=sheet.printed_year_label)
 
 
 def cite_sheet(n: int, sheet: Sheet) -> Citation:
     return Citation(n=n, project_name=sheet.project_name, municipality=sheet.municipality,
                     section="事務事業名", label=sheet.department, fiscal_year=sheet.fiscal_year,
                     fiscal_year_label=sheet.fiscal_year_label, quote=sheet.project_name,
-                    source=_source(sheet, ""), sheet_id=sheet.sheet_id)
+                    source=_source(sheet, ""), sheet_id=sheet.sheet_id, printed_year_label=sheet.printed_year_label)

@@ -41,13 +41,31 @@ def _json(obj: object, indent: int | None = None) -> str:
     return escape_invisible(json.dumps(obj, ensure_ascii=False, indent=indent))
 
 
+def _labeller(args: argparse.Namespace, paths: list[str]):
+    """What the user states of the files (--municipality, --fiscal-year, --manifest): see ingest.labelling."""
+    from ingest.labelling import Labeller, Labels, Manifest, check_fiscal_year, check_municipality
+
+    default = Labels(check_municipality(args.municipality) if args.municipality is not None else "",
+                     check_fiscal_year(args.fiscal_year) if args.fiscal_year is not None else None)
+    manifest = Manifest.load(args.manifest) if args.manifest else None
+    return Labeller(paths, default, manifest)
+
+
+def _shown(ps) -> dict:
+    """How the CLI and UI show a sheet's municipality and year (「不明」, 「令和2年度（32年度見込）」)."""
+    from ingest.years import show_municipality, show_year
+
+    return {"municipality": show_municipality(ps.sheet.municipality), "fiscal_year": show_year(ps.sheet)}
+
+
 def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.parse import parse_paths
 
     t0 = time.perf_counter()
-    report = parse_paths(args.files, settings.limits.files(), follow_symlinks=args.follow_symlinks)
+    labeller = _labeller(args, args.files)
+    report = parse_paths(args.files, labeller, settings.limits.files(), follow_symlinks=args.follow_symlinks)
     if args.json:
-        out = [{"file": f.path, "reader": f.reader, **ps.model_dump(mode="json")}
+        out = [{"file": f.path, "reader": f.reader, "shown": _shown(ps), **ps.model_dump(mode="json")}
                for f in report.files for ps in f.sheets]
         print(_json(out, indent=1))
     else:
@@ -61,18 +79,44 @@ def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
             _err(f.error)
     for d in report.duplicates:
         say(f"重複: {d}", err=True)
+    _print_labels_report([n for f in report.files for n in (f"{f.path}: {x}" for x in f.notes)],
+                         {f.path: _unknown(f.sheets) for f in report.files if f.sheets}, labeller.unused())
     n = len(report.sheets)
     say(f"{n} シート / {len(report.files)} ファイル（{time.perf_counter() - t0:.1f} 秒）", err=True)
     return 1 if report.failed else 0
 
 
+def _unknown(sheets) -> tuple[int, int]:
+    from ingest.labelling import unknown_counts
+
+    return unknown_counts(sheets)
+
+
+def _print_labels_report(notes: list[str], unknown: dict[str, tuple[int, int]], unused: list[str]) -> None:
+    """What nobody stated (municipality, year), where the user's labels disagree with a sheet, and
+    manifest entries that matched no file: on stderr, like the other reports."""
+    from ingest.labelling import describe_unknown
+
+    for note in notes:
+        say(f"注意: {note}", err=True)
+    for path, (n_muni, n_year) in unknown.items():
+        for line in describe_unknown(path, n_muni, n_year):
+            say(f"不明: {line}", err=True)
+    for entry in unused:
+        say(f"注意: マニフェストの path = \"{entry}\" に当たるファイルがありません（パスは取り込むフォルダからの相対パスです）",
+            err=True)
+
+
 def _print_sheet(ps) -> None:
-    s = ps.sheet
-    say(f"■ {s.project_name}  [{s.municipality} / {s.department} / {s.fiscal_year_label}]  {s.source_file}#{s.locator}")
+    from ingest.years import show_year
+
+    s, shown = ps.sheet, _shown(ps)
+    say(f"■ {s.project_name}  [{shown['municipality']} / {s.department} / {shown['fiscal_year']}]  "
+        f"{s.source_file}#{s.locator}")
     for n in ps.narratives:
         say(f"  〔{n.section.value}〕{n.label}: {n.text[:80]}{'…' if len(n.text) > 80 else ''}")
     for (table, label), cells in ps.rows().items():
-        vals = " / ".join(f"{c.fiscal_year_label}={c.value_text or '空欄'}" for c in cells)
+        vals = " / ".join(f"{show_year(c)}={c.value_text or '空欄'}" for c in cells)
         say(f"  《{table}》{label} ({cells[0].unit}): {vals}")
     for w in ps.warnings:
         say(f"  ⚠ {w}")
@@ -101,18 +145,17 @@ class _Bar:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from vectorstore.indexer import Indexer
+    from .factory import build_indexer, build_store
 
-    from .factory import build_store
-
+    labeller = _labeller(args, args.paths)
     store = build_store(settings)
     if args.if_empty and store.db.count() > 0:
         say(f"索引にはすでに {store.db.count()} シートあります（{settings.home}）。取り込みは省略します。", err=True)
         return 0
     bar = _Bar(args.quiet)
     try:
-        summary = Indexer(store, settings.limits.files()).ingest(
-            args.paths, bar, follow_symlinks=args.follow_symlinks)
+        summary = build_indexer(settings, store).ingest(args.paths, bar, labeller,
+                                                        follow_symlinks=args.follow_symlinks)
     finally:
         bar.close()
     for path, msg in summary.failed:
@@ -126,6 +169,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     for name, warns in summary.warnings.items():
         for w in warns:
             say(f"検算の警告: {name}: {w}", err=True)
+    _print_labels_report(summary.notes, summary.unknown, labeller.unused())
+    if summary.relabelled:
+        say(f"自治体名・年度を設定: {summary.relabelled} シート（再解析なし）", err=True)
     restored = f" / 復元 {summary.restored}" if summary.restored else ""
     say(f"追加 {summary.added} / 更新 {summary.updated} / 変更なし {summary.unchanged} / 削除 {summary.removed}{restored}"
         f" / 失敗 {len(summary.failed)} ファイル（{summary.seconds:.1f} 秒、うち埋め込み {summary.embed_seconds:.1f} 秒、"
@@ -134,6 +180,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.years import show_municipality, show_year
+
     from .bounds import check_question
     from .factory import build_assistant
 
@@ -143,7 +191,11 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         _err("質問を指定してください（例: hyoka ask \"この事業の令和5年度のトータルコストは？\"）")
         return 2
     question = check_question(args.question, settings.limits.question_chars)
-    ans = build_assistant(settings).ask(question)
+    assistant = build_assistant(settings)
+    if args.explain:
+        say(assistant.explain(question))
+        return 0
+    ans = assistant.ask(question)
     if args.json:
         print(_json(ans.contract(), indent=1))
     else:
@@ -151,8 +203,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             say(f"（お知らせ: {ans.notice}）")
         say(ans.answer)
         for c in ans.citations:
-            where = " ".join(x for x in (c.section, c.label, c.fiscal_year_label, c.kind) if x)
-            who = f"（{c.municipality}）" if c.municipality else ""
+            where = " ".join(x for x in (c.section, c.label, show_year(c) if c.fiscal_year_label else "", c.kind)
+                             if x)
+            who = f"（{show_municipality(c.municipality)}）" if c.municipality else ""
             say(f"  [{c.n}] {c.project_name}{who} {where} — {c.source}")
     return 0 if ans.status.value == "answered" else 3
 
@@ -181,7 +234,7 @@ def _stdin_lines():
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from .factory import build_assistant
-    from .scoring import score
+    from .scoring import score, summary_lines
 
     assistant = build_assistant(settings)
     questions = [json.loads(x) for x in Path(args.questions).read_text(encoding="utf-8").splitlines() if x.strip()]
@@ -197,12 +250,11 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     misses, by_type = score(questions, answers)
     for m in misses:
         print(m)
-    for t, oks in sorted(by_type.items()):
-        print(f"{t}: {sum(oks)}/{len(oks)}")
-    total = [ok for oks in by_type.values() for ok in oks]
     times.sort()
     print(f"latency p50 {times[len(times) // 2] * 1000:.0f} ms, p95 {times[int(len(times) * 0.95)] * 1000:.0f} ms")
-    print(f"accuracy {sum(total) / len(total):.2f} ({sum(total)}/{len(total)})")
+    for line in summary_lines(questions, answers):
+        print(line)
+    total = [ok for oks in by_type.values() for ok in oks]
     if hasattr(assistant, "fallbacks"):
         print(f"llm fallbacks by cause: {dict(sorted(assistant.fallbacks.items()))}")
     return 0 if sum(total) / len(total) >= args.min else 1
@@ -226,16 +278,19 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("files", nargs="+", metavar="ファイル", help="読むファイルまたはフォルダ（フォルダは中を再帰的に）")
     sp.add_argument("--json", action="store_true", help="記録を JSON で出力する")
     sp.add_argument("--follow-symlinks", action="store_true", help=_SYMLINKS)
+    _label_options(sp)
     si = sub.add_parser("ingest", help="ファイルやフォルダを取り込み、索引を作る")
     si.add_argument("paths", nargs="+", metavar="パス", help="取り込むファイルまたはフォルダ（フォルダは中を再帰的に）")
     si.add_argument("--quiet", action="store_true", help="進み具合の表示を出さない")
     si.add_argument("--if-empty", action="store_true", help="索引が空のときだけ取り込む（make run 用）")
     si.add_argument("--follow-symlinks", action="store_true", help=_SYMLINKS)
+    _label_options(si)
     sa = sub.add_parser("ask", help="質問する")
     sa.add_argument("question", nargs="?", metavar="質問", help="日本語の質問（--jsonl のときは不要）")
     sa.add_argument("--json", action="store_true", help="回答を JSON で出力する（--jsonl と同じ項目）")
     sa.add_argument("--jsonl", action="store_true",
                     help="標準入力の JSON 行を順に答え、1 行に 1 行で出力する（失敗した行があれば終了コード 1）")
+    sa.add_argument("--explain", action="store_true", help="答えの根拠の順位づけ（スコアの内訳）を表示する")
     se = sub.add_parser("eval", help="質問集で採点する")
     se.add_argument("questions", metavar="質問集", help="JSON 行の質問集（id, question, history, 正解）")
     se.add_argument("--answers", help="答えを JSON 行で保存するファイル")
@@ -246,6 +301,15 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--allow-anonymous-upload", action="store_true",
                     help="ログインなしで外部に公開し、しかもアップロードを許す（既定では起動を拒否）")
     return p
+
+
+def _label_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--municipality", metavar="自治体名",
+                   help="シートに記載のない自治体名（例: 神戸市）。シートに記載があればそちらを使う")
+    p.add_argument("--fiscal-year", metavar="年度",
+                   help="シートから読み取れない評価年度（例: 2013、平成25年度、R7）")
+    p.add_argument("--manifest", metavar="FILE",
+                   help="フォルダ・ファイルごとの自治体名と年度を書いた TOML（パスは取り込むフォルダからの相対パス）")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,54 +1,83 @@
-"""question (+history) -> Answer: find the sheet, then the cell or the sentences, and cite them.
+"""question (+history) -> Answer, by ranked evidence.
 
-Extractive and deterministic: every figure in an answer is a cell of a sheet, every quote a
-section's text. When the records don't hold the answer the status is not_found, and the answer
-says what the sheet does have.
+1. The history's user turns are replayed into a conversation State (assistant/state.py).
+2. The question becomes a typed Query (assistant/query.py) and is read against the state.
+3. Candidate sheets come from the store (names, BM25 over every unit, dense profiles); a project the
+   question names must exist, or the answer is not_found (with the closest sheet suggested).
+4. Every unit of every candidate is scored (assistant/evidence.py); the best evidence for what is
+   asked wins: a row for a figure, passages for a text, sheets for a topic.
+5. The answer is rendered from the chosen evidence only (assistant/render.py): every figure a cell,
+   every quote a section's text. Below the calibrated thresholds the answer is not_found, and says
+   what the sheet does have.
+
+Deterministic: every ranking breaks ties by stable ids.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from ingest.records import ParsedSheet, Section, TableCell
+import numpy as np
+
+from ingest.records import Kind, Section, Table, TableCell
+from ingest.units import UnitKind
 from vectorstore.store import Filters, Hit, Store
-from vectorstore.tokens import tokenize
 
-from .answer import Answer, Citation, Status, cite_cell, cite_narrative, cite_sheet
-from .figures import RowMatch, cells_for, derive, match_rows, resolve_years, value_phrase
-from .narrative import Passage, find_passages
-from .understand import Question, answer_pattern, parse_question, with_history
+from . import render
+from .answer import Answer, Status
+from .evidence import (
+    Scored,
+    Scorer,
+    SheetScore,
+    W,
+    Weights,
+    counted,
+    main_cost_row,
+    name_fit,
+    names_something,
+)
+from .query import AnswerType, Op, Query, parse
+from .state import State, Turn, read_turn
 
-AMBIGUOUS = 0.05      # two sheets whose answerability differs less than this are both shown
-STRONG_NAME = 70.0     # the question names the project (see Store._name_scores)
-ROW_MATCH = 0.5        # a table row the question names
-STRONG_ROW = 0.75      # ... names without doubt
-COVERAGE = 0.5         # share (idf-weighted) of the question's content words a passage must hold
-CANDIDATES = 5
-_SECTIONS = {s.value for s in Section}
-
-
-def row_quote(row: RowMatch) -> str:
-    """The whole row with all its years: the UI highlights the cited one."""
-    cells = " / ".join(f"{c.fiscal_year_label} {value_phrase(c)}" for c in row.cells)
-    return f"{row.row_label}: {cells}"
+CANDIDATES = 8
+MAX_QUESTION = 1000
+STRONG_NAME = 90.0  # a store name score this high means the question spells out a sheet's name
+ROW_NAMED = 0.8     # a row label this well covered names the quantity asked
+NAMES_SHEET = 70.0  # ... this high: 7 characters of a name, or all of a short one (vectorstore.store)
 
 
 @dataclass(frozen=True)
-class _Plan:
-    sheet: ParsedSheet
-    hit: Hit
-    row: RowMatch | None
-    passages: tuple[Passage, ...]
-    score: float
+class Outcome:
+    answer: Answer
+    state: State
 
 
 class Assistant:
     """Answers from the store; the LLM mode (if any) wraps this and falls back to it."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, weights: Weights = W) -> None:
         self.store = store
+        self.w = weights
+        self.scorer = Scorer(store, weights)
+        self._trace: list[str] | None = None
+
+    def explain(self, question: str, history: list[dict] | None = None, filters: Filters | None = None) -> str:
+        """Why the answer is what it is: the typed query, the turn, and each candidate's best evidence
+        with the parts of its score (`hyoka ask --explain`)."""
+        self._trace = []
+        try:
+            answer = self.ask(question, history, filters)
+            lines = self._trace
+        finally:
+            self._trace = None
+        return "\n".join([*lines, f"=> {answer.status.value}: {answer.answer}"])
+
+    def _note(self, text: str) -> None:
+        if self._trace is not None:
+            self._trace.append(text)
 
     def ask(self, question: str, history: list[dict] | None = None, filters: Filters | None = None) -> Answer:
         question = (question or "").strip()
@@ -57,20 +86,9 @@ class Assistant:
         if not self.store.catalogue():
             return Answer(status=Status.NOT_FOUND, answer="シートがまだ取り込まれていません。"
                           "`hyoka ingest フォルダ` で評価シートを取り込んでください。")
-        q = parse_question(question)
-        filters = self._municipality_filter(q.text, filters or Filters())
-        # An explicit follow-up (「では…」「その事業の…」) is merged with the history at once; any other
-        # question with history is merged only if it does not name a project by itself.
-        hits = [] if history and q.followup else self.store.search(q.subject, k=10, filters=filters)
-        if history and (q.followup or not _strong(hits)):
-            q = with_history(q, history)
-            filters = self._municipality_filter(q.subject, filters)
-            hits = self.store.search(q.subject, k=10, filters=filters)
-        if not hits:
-            return Answer(status=Status.NOT_FOUND, answer="該当する事務事業のシートが見つかりません。")
-        if q.list_ and not _strong(hits):
-            return self._list(q, hits)
-        return self._single(q, hits, filters)
+        filters = filters or Filters()
+        state = self.replay(history or [], filters)
+        return self.turn(question[:MAX_QUESTION], state, filters).answer
 
     def ask_stream(self, question: str, history: list[dict] | None = None,
                    filters: Filters | None = None) -> Iterator[str | Answer]:
@@ -83,253 +101,323 @@ class Assistant:
                 yield piece
         yield answer
 
-    # --- routing ------------------------------------------------------------------------
-    def _municipality_filter(self, text: str, filters: Filters) -> Filters:
-        if filters.municipality:
-            return filters
-        for m in self.store.municipalities():
-            stem = m[:-1] if len(m) > 2 and m[-1] in "市町村区" else m
-            if stem and stem in text:
-                return replace(filters, municipality=m)
-        return filters
+    def replay(self, history: list[dict], filters: Filters) -> State:
+        """The conversation's state after the user's earlier turns, rebuilt from the history alone."""
+        state = State()
+        for item in history:
+            if isinstance(item, dict) and item.get("role") == "user" and isinstance(item.get("content"), str):
+                text = item["content"].strip()
+                if text:
+                    state = self.turn(text[:MAX_QUESTION], state, filters).state
+        return state
 
-    def _candidates(self, hits: list[Hit]) -> list[Hit]:
-        top = max(h.name for h in hits)
-        if top >= STRONG_NAME:
-            return [h for h in hits if h.name >= top - 5][:CANDIDATES]
-        return hits[:CANDIDATES]
+    # --- one turn -----------------------------------------------------------------------
+    def turn(self, text: str, state: State, filters: Filters) -> Outcome:
+        q = parse(text, tuple(self.store.municipalities()))
+        if q.municipality and not filters.municipality:
+            filters = replace(filters, municipality=q.municipality)
+        qvec_list = self.store.embed_query(q.norm)
+        qvec = np.asarray(qvec_list, dtype=np.float32)
+        hits = self.store.search(q.norm, k=12, filters=filters, tokens=list(q.tokens), vector=qvec_list)
+        spelled = [_spelled(q.norm, h.sheet.project_name) for h in hits if h.name >= NAMES_SHEET]
+        if any(spelled):  # read the question's intent again with the sheets' names masked
+            q = parse(text, tuple(self.store.municipalities()), mask=tuple(x for x in spelled if x))
+        named, fits = self._named(q, hits, filters)
+        q = q.with_(named=tuple(p for p in q.named if names_something(p, self.store.name_idf)))
+        names_other = bool(state.sheet_id) and (
+            (bool(q.named) and named is not None and named != state.sheet_id)
+            or any(h.name >= STRONG_NAME and h.sheet.sheet_id != state.sheet_id and h.sheet.project_name != state.project
+                   and h.sheet.project_name in q.norm for h in hits[:3]))
+        turn = read_turn(q, state, names_other)
+        q = turn.query
+        if filters.section in {sec.value for sec in Section}:  # a section chosen in the chat is the one asked
+            q = q.with_(sections=((Section(filters.section), 1.0),), numeric=False, answer=AnswerType.TEXT)
+        if filters.table in {t.value for t in Table}:
+            q = q.with_(tables=(Table(filters.table),), numeric=True, answer=AnswerType.NUMBER)
+        self._note(f"query: answer={q.answer.value} op={q.op.value} numeric={q.numeric} counter={q.counter!r} "
+                   f"money={q.money} years={[(y.text, y.western, y.bare, y.relative, y.kind) for y in q.years]} "
+                   f"kinds={[k.value for k in q.kinds]} tables={[t.value for t in q.tables]} named={q.named} "
+                   f"sections={[(s.value, w) for s, w in q.sections]}")
+        self._note(f"turn: follows={turn.follows} continues={turn.continues} row={turn.row} base={turn.base_year} "
+                   f"compare={turn.compare_year} state={state.project or state.absent or '-'} named_sheet={named}")
+        if q.named and named is None and not turn.follows:
+            return self._absent(q, hits, state)
+        if turn.follows and not state.sheet_id:
+            return Outcome(render.absent_again(state.absent), state)
+        cands = self._candidates(q, turn, state, hits, fits, named)
+        if not cands:
+            return Outcome(render.nothing(filters), State())
+        scored = [ss for ss in (self._score(q, sid, hit, prior, fit, qvec) for sid, hit, prior, fit in cands)
+                  if ss is not None]
+        if not scored:
+            return Outcome(render.nothing(filters), State())
+        if self._trace is not None:
+            for ss in scored:
+                self._note(f"sheet {ss.ev.sheet.sheet.project_name} prior={ss.prior:.2f} name={ss.name_fit:.2f} "
+                           f"asked={list(ss.asked)}")
+                for r in ss.rows[:3]:
+                    self._note(f"   row {r.score:.2f} {r.unit.label[:30]} {_fmt(r.parts)}")
+                for p in ss.passages[:3]:
+                    self._note(f"   psg {p.score:.2f} [{p.unit.section}] {p.unit.text[:40]} {_fmt(p.parts)}")
+        if q.answer is AnswerType.DEPARTMENT:
+            best = max(scored, key=lambda ss: (ss.prior, ss.sheet_id))
+            return Outcome(render.department(best.ev.sheet.sheet), _state_of(best, state))
+        if q.answer is AnswerType.TOPIC and not q.named and not turn.follows:
+            if q.subject and any(name_fit(q.subject, ss.ev.sheet.sheet.project_name, self.store.name_idf)
+                                 >= self.w.named_min for ss in scored):
+                # 「空家等対策推進はどんな事業ですか」: what a named project is, not which project.
+                q = q.with_(answer=AnswerType.TEXT, sections=((Section.OVERVIEW, 1.0), (Section.PURPOSE, 0.6)))
+            else:
+                return self._topic(q, scored, state)
+        if not q.numeric and not q.sections and (any(y.relative is None for y in q.years) or q.op is not Op.VALUE) \
+                and any(ss.rows and ss.rows[0].parts["label"] >= ROW_NAMED for ss in scored):
+            # 「3年度のその他は前年度より増えた？」: a row's label holds the question's words, and it asks
+            # about years: the evidence says figure, whatever the wording.
+            q = q.with_(numeric=True, answer=AnswerType.NUMBER)
+        if q.numeric or turn.row is not None:
+            out = self._figure(q, turn, scored, state, filters)
+            if out is not None:
+                return out
+        return self._passage(q, scored, state, filters)
 
-    def _single(self, q: Question, hits: list[Hit], filters: Filters) -> Answer:
-        cands = self._candidates(hits)
-        top = max(h.score for h in cands)
-        tokens, wants = tokenize(q.text), answer_pattern(q.text)
-        plans = [self._plan(q, h, top, filters, tokens, wants) for h in cands]
-        plans = [p for p in plans if p is not None]
-        if not plans:
-            return Answer(status=Status.NOT_FOUND, answer="該当するシートを読み込めませんでした。")
-        best = max(plans, key=lambda p: p.score)
-        if q.department and not q.tables:
-            return self._department(best.sheet)
-        if best.row is not None and (q.figure_hint or best.row.score >= 1.0) and \
-                not self._narrative_fits_better(q, best):
-            return self._figure(q, best.sheet, best.row)
-        if q.figure_hint and q.tables and best.row is None:
-            return self._no_row(q, best.sheet)
-        rivals = [p for p in plans if p is not best and best.score - p.score < AMBIGUOUS
-                  and p.sheet.sheet.sheet_id != best.sheet.sheet.sheet_id and _answerable(p)]
-        if rivals and _answerable(best):
-            return self._narrative_several(best, rivals[0])
-        return self._narrative(q, best)
+    # --- sheets -------------------------------------------------------------------------
+    def _named(self, q: Query, hits: list[Hit], filters: Filters) -> tuple[str | None, dict[str, float]]:
+        """The sheet a named project is (None if it names one the store lacks), and each sheet's fit."""
+        idf = self.store.name_idf
+        q_named = tuple(p for p in q.named if names_something(p, idf))
+        if not q_named:
+            return None, {}
+        q = q.with_(named=q_named)
+        pool = {h.sheet.sheet_id: h for h in hits}
+        for phrase in q.named:
+            for h in self.store.search(phrase, k=5, filters=filters):
+                pool.setdefault(h.sheet.sheet_id, h)
+        fits = {sid: max(name_fit(p, h.sheet.project_name, idf) for p in q.named) for sid, h in pool.items()}
+        best = max(fits.items(), key=lambda kv: (kv[1], pool[kv[0]].score, kv[0]), default=(None, 0.0))
+        if best[0] is not None and best[1] >= self.w.named_min:
+            return best[0], fits
+        # Not a project's name: it may still be written in a sheet (a council, a facility).
+        for phrase in q.named:
+            if any(self._mentions(sid, phrase) for sid in list(pool)[:CANDIDATES]):
+                return (hits[0].sheet.sheet_id if hits else None), {}
+        return None, fits
 
-    def _narrative_fits_better(self, q: Question, plan: _Plan) -> bool:
-        """A quantity asked in words the table rows barely share, that a sentence states exactly
-        (「3人目以降の子にいくら分の商品券が…」): quote the sentence rather than a loosely matched row."""
-        if plan.row is None or plan.row.score >= STRONG_ROW or not plan.passages or q.tables:
-            return False
-        p = plan.passages[0]
-        return not p.routed and p.coverage >= 0.8 and p.answers
+    def _mentions(self, sheet_id: str, phrase: str) -> bool:
+        from .match import compact
 
-    def _plan(self, q: Question, hit: Hit, top_score: float, filters: Filters, tokens: list[str],
-              wants: re.Pattern[str] | None) -> _Plan | None:
-        """How well this sheet can answer: the row (with the asked years) or the passages,
-        plus how strongly retrieval (name, and the fused ranking) points at it."""
-        ps = self.store.sheet(hit.sheet.sheet_id)
-        if ps is None:
+        ev = self.store.evidence(sheet_id)
+        target = compact(phrase)
+        return ev is not None and bool(target) and any(target in compact(u.text) for u in ev.units)
+
+    def _candidates(self, q: Query, turn: Turn, state: State, hits: list[Hit], fits: dict[str, float],
+                    named: str | None) -> list[tuple[str, Hit | None, float, float]]:
+        if turn.follows:
+            return [(state.sheet_id, None, 1.0, 1.0)]
+        prior = _priors(hits)
+        out: dict[str, tuple[str, Hit | None, float, float]] = {}
+        if fits and named is not None:
+            best = max(fits.values())
+            keep = {sid for sid, f in fits.items() if f >= best - 0.1}
+            by_id = {h.sheet.sheet_id: h for h in hits}
+            for sid in sorted(keep, key=lambda s: (-fits[s], s)):
+                h = by_id.get(sid)
+                out[sid] = (sid, h, max(fits[sid], prior.get(sid, 0.0)), fits[sid])
+        else:
+            # A question that spells out a sheet's name is about that sheet (or its namesakes): a
+            # look-alike elsewhere must not answer for it.
+            strongest = max((h.name for h in hits), default=0.0)
+            pool = [h for h in hits if h.name >= strongest - 5] if strongest >= NAMES_SHEET else hits
+            for h in pool[:CANDIDATES + 6]:
+                out[h.sheet.sheet_id] = (h.sheet.sheet_id, h, prior[h.sheet.sheet_id], h.name / 100.0)
+        if turn.continues and state.sheet_id:
+            sid, h, prior, fit = out.get(state.sheet_id, (state.sheet_id, None, 0.0, 0.0))
+            out[state.sheet_id] = (sid, h, max(prior, 0.7), fit)
+        return sorted(out.values(), key=lambda c: (-c[2], c[0]))[:CANDIDATES + 4]
+
+    def _score(self, q: Query, sid: str, hit: Hit | None, prior: float, fit: float,
+               qvec: np.ndarray) -> SheetScore | None:
+        ev = self.store.evidence(sid)
+        if ev is None:
             return None
-        rows = [r for r in match_rows(ps, q)
-                if not filters.table or r.table.value == filters.table]
-        # A chosen table with a single row: that row is what is asked, however the question words it.
-        chosen = bool(filters.table) and len(rows) == 1
-        row = rows[0] if rows and (rows[0].score >= ROW_MATCH or chosen) else None
-        exclude = set(tokenize(f"{ps.sheet.project_name} {ps.sheet.municipality}"))
-        sections = (Section(filters.section),) if filters.section in _SECTIONS else q.sections
-        passages = tuple(p for p in find_passages(ps, tokens, sections, self.store.bm25.idf, exclude, wants)
-                         if not filters.section or p.record.section.value == filters.section)
-        if filters.section and not filters.table:
-            row = None  # a section was chosen: the answer is text from it
-        coverage = 0.0
-        if passages:
-            first = passages[0]
-            coverage = first.coverage + (0.5 if first.routed and not _says_nothing(first.quote) else 0.0)
-        fig = 0.0
-        if row is not None and q.figure_hint:
-            fig = row.score if self._has_years(q, ps, row) else row.score * 0.3
-        retrieval = hit.name / 100 + 0.3 * hit.score / top_score
-        return _Plan(ps, hit, row, passages, max(fig, coverage) + retrieval)
+        return self.scorer.score_sheet(q, ev, hit, prior, fit, qvec)
 
-    def _has_years(self, q: Question, ps: ParsedSheet, row: RowMatch) -> bool:
-        available = _available(row)
-        return all(y in available for y in _asked_years(q, row, ps.sheet.fiscal_year))
+    # --- figures ------------------------------------------------------------------------
+    def _figure(self, q: Query, turn: Turn, scored: list[SheetScore], state: State,
+                filters: Filters) -> Outcome | None:
+        choices = []
+        for ss in scored:
+            row = self._row(q, turn, ss, filters)
+            if row is not None:
+                choices.append((self.w.sheet_prior * ss.prior + row.score, ss, row))
+        if choices:
+            _, ss, row = max(choices, key=lambda c: (c[0], c[1].sheet_id))
+            years = _resolve_years(q, turn, row.unit.cells, ss.ev.sheet.sheet.fiscal_year)
+            answer, year = render.figure(q, ss.ev.sheet, row.unit, years)
+            new = _state_of(ss, state, row=(row.unit.table, row.unit.label), year=year,
+                            years=tuple(years) if years else state.years, kind=q.kind, numeric=True)
+            return Outcome(answer, new)
+        # No row holds the quantity: a count or sum written in a sentence may (「衛生監視員（34人）」).
+        texts = []
+        for ss in scored:
+            for p in ss.passages[:3]:
+                if (q.counter and counted(p.unit.text, q.counter)) or (q.money and p.parts.get("type", 0.0) > 0):
+                    if p.parts.get("cov", 0.0) >= 0.6:
+                        texts.append((self.w.sheet_prior * ss.prior + p.score, ss, p))
+        if texts:
+            return None  # the passage path answers it
+        if q.answer is AnswerType.NUMBER and not turn.follows and not q.named and not _names_a_sheet(scored):
+            return None  # nothing names a sheet: perhaps the question is about a text after all
+        best = max(scored, key=lambda ss: (ss.prior, ss.sheet_id))
+        return Outcome(render.no_row(best.ev.sheet, filters), _state_of(best, state, numeric=True))
 
-    # --- answers ------------------------------------------------------------------------
-    def _department(self, ps: ParsedSheet) -> Answer:
-        s = ps.sheet
-        if not s.department:
-            return Answer(status=Status.NOT_FOUND, answer=f"「{s.project_name}」のシートには担当部署の記載がありません。",
-                          citations=(cite_sheet(1, s),), intent="narrative")
-        return Answer(status=Status.ANSWERED, intent="narrative", citations=(cite_sheet(1, s),),
-                      answer=f"{_who(s)}の担当は {s.department} です[1]。")
+    def _row(self, q: Query, turn: Turn, ss: SheetScore, filters: Filters) -> Scored | None:
+        rows = [r for r in ss.rows if not filters.table or r.unit.table.value == filters.table]
+        if not rows:
+            return None
+        if turn.row is not None:
+            same = [r for r in rows if (r.unit.table, r.unit.label) == turn.row]
+            own = rows[0]
+            names_own = own.parts["label"] >= self.w.row_min_label and (own.unit.table, own.unit.label) != turn.row
+            if same and not names_own:  # 「その前の年度は？」 keeps the row; 「そのうち光熱水費は？」 names one
+                return same[0]
+        if filters.table and len(rows) == 1:
+            return rows[0]
+        named_rows = [r for r in rows if r.parts["label"] >= self.w.row_min_label and r.parts.get("unit", 1.0) > 0]
+        if named_rows:
+            return named_rows[0]  # rows are in score order: the best of those the question names
+        if not ss.asked and (q.money or q.tables or q.kinds):
+            main = main_cost_row(ss)
+            if main is not None and (not q.tables or main.unit.table in q.tables or not any(
+                    r.unit.table in q.tables for r in rows)):
+                return main
+            in_table = [r for r in rows if r.unit.table in q.tables]
+            return in_table[0] if in_table else None
+        return None
 
-    def _figure(self, q: Question, ps: ParsedSheet, row: RowMatch) -> Answer:
-        s = ps.sheet
-        years = _asked_years(q, row, s.fiscal_year)
-        head = f"{_who(s)}の{row.row_label}"
-        quote = row_quote(row)
-        if not years:
-            return self._trend(head, s, row, quote)
-        groups = self._pick_cells(q, row, years)
-        for y, cells in groups:
-            if not cells:
-                return self._missing_year(head, s, row, y, quote)
-        picked = [cells for _, cells in groups]
-        blank = [cells[0] for cells in picked if all(c.value is None for c in cells)]
-        if blank:
-            c = blank[0]
-            return Answer(status=Status.NOT_FOUND, intent="figure", citations=(cite_cell(1, s, c, quote),),
-                          answer=f"{head}の{c.fiscal_year_label}の値は空欄で、シートに記載がありません[1]。")
-        if len(picked) >= 2 and q.derived:
-            return self._derived(q, head, s, picked, quote)
-        cites: list[Citation] = []
-        parts = []
-        for cells in picked:
-            for c in cells:
-                cites.append(cite_cell(len(cites) + 1, s, c, quote))
-                parts.append(f"{year_phrase(c)}は {value_phrase(c)}[{len(cites)}]")
-        return Answer(status=Status.ANSWERED, intent="figure", citations=tuple(cites),
-                      answer=f"{head}は、{'、'.join(parts)}です。")
+    # --- passages -----------------------------------------------------------------------
+    def _passage(self, q: Query, scored: list[SheetScore], state: State, filters: Filters) -> Outcome:
+        def usable(ss: SheetScore) -> list[Scored]:
+            out = [p for p in ss.passages if not filters.section or p.unit.section.value == filters.section]
+            if not q.sections and any(y.relative is None for y in q.years):
+                # 「H25年度の…は？」 with no section named: only a passage that speaks of that year answers.
+                out = [p for p in out if p.parts.get("years", 1.0) > 0]
+            if q.answer is AnswerType.DATE:
+                dated = [p for p in out if p.parts.get("type", 0.0) > 0]
+                out = dated or out
+            return out
 
-    def _pick_cells(self, q: Question, row: RowMatch, years: list[int]) -> list[tuple[int, list[TableCell]]]:
-        """(year, cells) per year asked; a kind written right after a year applies to it alone.
-        One year and two kinds (予算と決算の差) gives one group per kind."""
-        if len(years) == 1 and len(q.kinds) >= 2 and q.derived:
-            return [(years[0], cells_for(row, years[0], k)) for k in q.kinds[:2]]
-        refs = list(q.years)
-        kinds = [(refs[i].kind if i < len(refs) and refs[i].kind else q.kind) for i in range(len(years))]
-        return [(y, cells_for(row, y, k)) for y, k in zip(years, kinds, strict=True)]
+        ranked = []
+        for ss in scored:
+            ps = usable(ss)
+            if ps:
+                ranked.append((self.w.sheet_prior * ss.prior + ps[0].score, ss, ps))
+        ranked.sort(key=lambda r: (-r[0], r[1].sheet_id))
+        if not ranked or ranked[0][2][0].score < self.w.p_min:
+            best = ranked[0][1] if ranked else max(scored, key=lambda ss: (ss.prior, ss.sheet_id))
+            return Outcome(render.no_text(best.ev.sheet, filters), _state_of(best, state))
+        total, ss, ps = ranked[0]
+        chosen = _pick(ps)
+        rivals = [r for r in ranked[1:] if total - r[0] < self.w.ambiguous and r[2][0].score >= self.w.p_min
+                  and abs(r[1].name_fit - ss.name_fit) < 0.05 and not q.named]
+        if rivals:
+            other = rivals[0]
+            answer = render.passages_several([(ss.ev.sheet, chosen), (other[1].ev.sheet, _pick(other[2]))])
+        else:
+            answer = render.passages(ss.ev.sheet, chosen)
+        return Outcome(answer, _state_of(ss, state, section=chosen[0].unit.section))
 
-    def _trend(self, head: str, s, row: RowMatch, quote: str) -> Answer:
-        filled = [c for c in row.cells if c.value is not None]
-        if not filled:
-            return Answer(status=Status.NOT_FOUND, intent="figure", citations=(cite_cell(1, s, row.cells[0], quote),),
-                          answer=f"{head}はすべての年度で空欄です[1]。")
-        parts = "、".join(f"{c.fiscal_year_label} {value_phrase(c)}" for c in row.cells)
-        return Answer(status=Status.ANSWERED, intent="trend", citations=(cite_cell(1, s, filled[-1], quote),),
-                      answer=f"{head}の推移は、{parts} です[1]。")
+    # --- topics -------------------------------------------------------------------------
+    def _topic(self, q: Query, scored: list[SheetScore], state: State) -> Outcome:
+        ranked = []
+        for ss in scored:
+            best = max((p for p in ss.passages), key=lambda p: (p.parts.get("cov", 0.0), p.score), default=None)
+            cov = max(best.parts.get("cov", 0.0) if best else 0.0, ss.name_fit)
+            ranked.append((cov + 0.3 * ss.prior, cov, ss, best))
+        ranked.sort(key=lambda r: (-r[0], r[2].sheet_id))
+        if not ranked or ranked[0][1] < 0.5:
+            return Outcome(render.no_topic(), State())
+        top = ranked[0][0]
+        shown = [r for r in ranked if r[0] >= top - 0.15 and r[1] >= 0.5][:5]
+        answer = render.topic([(r[2].ev.sheet, r[3]) for r in shown])
+        return Outcome(answer, _state_of(shown[0][2], state) if len(shown) == 1 else State())
 
-    def _missing_year(self, head: str, s, row: RowMatch, year: int, quote: str) -> Answer:
-        have = "、".join(dict.fromkeys(c.fiscal_year_label for c in row.cells))
-        return Answer(status=Status.NOT_FOUND, intent="figure", citations=(cite_cell(1, s, row.cells[-1], quote),),
-                      answer=f"{head}について、お尋ねの年度の値はシートに記載がありません。"
-                             f"記載があるのは {have} です[1]。")
-
-    def _derived(self, q: Question, head: str, s, picked: list[list[TableCell]], quote: str) -> Answer:
-        a, b = picked[0][0], picked[1][0]
-        cites = (cite_cell(1, s, a, quote), cite_cell(2, s, b, quote))
-        text = (f"{head}は、{year_phrase(a)} {value_phrase(a)}[1]、{year_phrase(b)} {value_phrase(b)}[2]"
-                f"です。{derive(q, a, b)}")
-        return Answer(status=Status.ANSWERED, intent="derived", citations=cites, answer=text)
-
-    def _no_row(self, q: Question, ps: ParsedSheet) -> Answer:
-        labels = "、".join(dict.fromkeys(label for _, label in ps.rows()))[:300]
-        cite = cite_sheet(1, ps.sheet).model_copy(update={"quote": labels, "section": "表の項目"})
-        return Answer(status=Status.NOT_FOUND, intent="figure", citations=(cite,),
-                      answer=f"「{ps.sheet.project_name}」のシートには、お尋ねの項目の数値が見当たりません[1]。"
-                             f"シートにある項目: {labels}")
-
-    def _narrative(self, q: Question, plan: _Plan) -> Answer:
-        s = plan.sheet.sheet
-        good = _quotable(plan)
-        if not good:
-            have = "、".join(dict.fromkeys(n.section.value for n in plan.sheet.narratives))
-            return Answer(status=Status.NOT_FOUND, intent="out_of_scope",
-                          answer=f"お尋ねの内容は、取り込まれたシートに記載がありません。"
-                                 f"最も近いシート「{s.project_name}」にある欄: {have}")
-        chosen = _pick_passages(good)
-        cites = tuple(cite_narrative(i, s, p.record, p.quote) for i, p in enumerate(chosen, start=1))
-        body = "\n".join(f"・{p.record.section.value}: 「{p.quote}」[{i}]" for i, p in enumerate(chosen, start=1))
-        return Answer(status=Status.ANSWERED, intent="narrative", citations=cites,
-                      answer=f"{_who(s)}のシートには、次のように記載されています。\n{body}")
-
-    def _narrative_several(self, *plans: _Plan) -> Answer:
-        """Two sheets answer (almost) equally well: show both, each named, rather than guess."""
-        cites: list[Citation] = []
-        parts = []
-        for plan in plans:
-            s = plan.sheet.sheet
-            lines = []
-            for p in _pick_passages(_quotable(plan)):
-                cites.append(cite_narrative(len(cites) + 1, s, p.record, p.quote))
-                lines.append(f"・{p.record.section.value}: 「{p.quote}」[{len(cites)}]")
-            parts.append(f"{_who(s)}:\n" + "\n".join(lines))
-        return Answer(status=Status.ANSWERED, intent="narrative", citations=tuple(cites),
-                      answer="該当する記載が複数のシートにあります。\n" + "\n".join(parts))
-
-    def _list(self, q: Question, hits: list[Hit]) -> Answer:
-        relevant = [h for h in hits if h.bm25 > 0 or h.name >= 50][:8] or hits[:5]
-        cites = []
-        lines = []
-        for h in relevant:
-            ps = self.store.sheet(h.sheet.sheet_id)
-            if ps is None:
-                continue
-            cites.append(cite_sheet(len(cites) + 1, ps.sheet))
-            lines.append(f"・{ps.sheet.project_name}（{ps.sheet.municipality} {ps.sheet.department}）[{len(cites)}]")
-        return Answer(status=Status.ANSWERED, intent="list", citations=tuple(cites),
-                      answer="関連する事務事業は次のとおりです。\n" + "\n".join(lines))
+    def _absent(self, q: Query, hits: list[Hit], state: State) -> Outcome:
+        closest = hits[0].sheet if hits else None
+        return Outcome(render.absent(q.named[0], closest), State(absent=q.named[0]))
 
 
-def _who(s) -> str:
-    return f"「{s.project_name}」（{s.municipality}）" if s.municipality else f"「{s.project_name}」"
+def _spelled(text: str, project_name: str) -> str:
+    """The run of the question that spells the project's name (3 characters or more), if any."""
+    from difflib import SequenceMatcher
+
+    name = unicodedata.normalize("NFKC", project_name)
+    m = SequenceMatcher(None, text, name, autojunk=False).find_longest_match(0, len(text), 0, len(name))
+    return text[m.a:m.a + m.size] if m.size >= 3 else ""
 
 
-def year_phrase(c: TableCell) -> str:
-    """'30年度(実績)' as printed; the kind is added only where the label does not already say it."""
-    kind = c.kind.value
-    return c.fiscal_year_label if kind in c.fiscal_year_label or kind == "不明" else f"{c.fiscal_year_label}（{kind}）"
+def _priors(hits: list[Hit]) -> dict[str, float]:
+    """How strongly retrieval points at each sheet, in [0, 1]: how much of its name the question holds,
+    its best units' BM25 against the best sheet's, its profile's similarity against the best's."""
+    top_bm = max((h.bm25 for h in hits), default=0.0) or 1.0
+    dense = [h.dense for h in hits if h.dense]
+    lo, hi = (min(dense), max(dense)) if dense else (0.0, 1.0)
+    out = {}
+    for h in hits:
+        d = (h.dense - lo) / (hi - lo) if h.dense and hi > lo else 0.0
+        out[h.sheet.sheet_id] = 0.5 * h.name / 100.0 + 0.3 * h.bm25 / top_bm + 0.2 * d
+    return out
 
 
-_NOTHING = {"特になし", "なし", "該当なし", "特にない", "ない", "-", "―", "－", "無し", "特に無し"}
+def _fmt(parts: dict[str, float]) -> str:
+    return " ".join(f"{k}={v:.2f}" for k, v in parts.items() if v)
 
 
-def _says_nothing(text: str) -> bool:
-    """「特になし。」: the section is filled in, but says there is nothing to report."""
-    return text.strip().rstrip("。.").strip() in _NOTHING
+def _names_a_sheet(scored: list[SheetScore]) -> bool:
+    return any(ss.name_fit >= 0.7 for ss in scored)
 
 
-def _strong(hits: list[Hit]) -> bool:
-    return bool(hits) and max(h.name for h in hits) >= STRONG_NAME
+def _pick(ps: list[Scored]) -> list[Scored]:
+    """The best passage, and a second one from another part of the sheet when it answers nearly as well."""
+    best = ps[0]
+    for p in ps[1:4]:
+        if p.unit.record_id != best.unit.record_id and p.score >= 0.85 * best.score:
+            return [best, p]
+    return [best]
 
 
-def _available(row: RowMatch) -> set[int]:
-    return {c.fiscal_year for c in row.cells if c.fiscal_year is not None}
+def _state_of(ss: SheetScore, state: State, **changes: object) -> State:
+    s = ss.ev.sheet.sheet
+    base = State(sheet_id=s.sheet_id, project=s.project_name)
+    if state.sheet_id == s.sheet_id:
+        base = replace(state, row=None, section=None) if ("row" in changes or "section" in changes) else state
+        base = replace(base, absent="")
+    return replace(base, **changes)
 
 
-def _asked_years(q: Question, row: RowMatch, sheet_year: int | None) -> list[int]:
-    """The Western years asked, read against the row's columns. Relative years (前年度) count from
-    the year discussed earlier, else the year named in the question, else the sheet's own year."""
-    absolute = [y for ref in q.years for y in ref.candidates()[:1] if ref.relative is None]
-    base = q.context_years[-1] if q.context_years else (absolute[0] if absolute else sheet_year)
-    return resolve_years(q.years, _available(row), base)
+def _resolve_years(q: Query, turn: Turn, cells: tuple[TableCell, ...], sheet_year: int | None) -> list[int]:
+    """Western years asked, read against the row's columns. Relative years count from the year under
+    discussion, else from a year the question names, else from the sheet's own year."""
+    available = {c.fiscal_year for c in cells if c.fiscal_year is not None}
+    absolute = []
+    for ref in q.years:
+        if ref.relative is None:
+            cands = ref.candidates()
+            absolute.append(next((y for y in cands if y in available), cands[0] if cands else None))
+    base = turn.base_year if turn.base_year is not None else (absolute[0] if absolute else sheet_year)
+    out: list[int] = []
+    for ref in q.years:
+        if ref.relative is not None:
+            if base is not None:
+                out.append(base + ref.relative)
+        else:
+            y = absolute.pop(0)
+            if y is not None:
+                out.append(y)
+    if turn.compare_year is not None and turn.compare_year not in out:
+        out.append(turn.compare_year)
+    if q.op in (Op.CHANGE, Op.COMPARE) and len(out) == 2:
+        out.sort()
+    return list(dict.fromkeys(out)) if q.op is not Op.DIFF or len(set(out)) > 1 else out
 
 
-def _quotable(plan: _Plan) -> list[Passage]:
-    """Passages good enough to quote: the asked section, or sentences that hold the question."""
-    return [p for p in plan.passages if (p.routed or p.coverage >= COVERAGE) and p.answers]
-
-
-def _answerable(plan: _Plan) -> bool:
-    """A narrative plan with a passage good enough to quote (and no figure row in play)."""
-    return plan.row is None and bool(_quotable(plan))
-
-
-def _pick_passages(good: list[Passage]) -> list[Passage]:
-    """The best passage, and a second one when it answers nearly as well (two sections often
-    say complementary things: 事業内容 and 手段・方法)."""
-    if good[0].routed:
-        routed = [p for p in good if p.routed]
-        return routed[:2]
-    if len(good) >= 2 and good[1].coverage >= max(COVERAGE, 0.75 * good[0].coverage):
-        return good[:2]
-    return good[:1]
-
-
+__all__ = ["Assistant", "Outcome", "Kind", "Section", "UnitKind"]

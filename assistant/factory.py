@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from ingest.errors import UserInputError
 from vectorstore.chroma_index import ChromaConfig
 from vectorstore.embeddings import build_embeddings
+from vectorstore.indexer import Indexer
 from vectorstore.store import Store
 
 from .core import Assistant
@@ -21,6 +22,12 @@ if TYPE_CHECKING:
 def build_store(settings: Settings) -> Store:
     chroma = ChromaConfig(mode=settings.chroma.mode, host=settings.chroma.host, port=settings.chroma.port)
     return Store(settings.home, build_embeddings(settings.embedding.model), settings.embedding.model, chroma)
+
+
+def build_indexer(settings: Settings, store: Store | None = None) -> Indexer:
+    """The ingest service for the store, embedding the unit kinds the settings choose."""
+    return Indexer(store or build_store(settings), embed_units=settings.embedding.unit_kinds(),
+                   limits=settings.limits.files())
 
 
 def build_assistant(settings: Settings, store: Store | None = None) -> Assistant | LLMAssistant:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.errors import HyokaError, UserInputError
+from ingest.labelling import Labels, check_municipality
 from ingest.limits import FileLimits
 from ingest.sandbox import Sandbox
 from vectorstore.indexer import IngestSummary
@@ -42,19 +43,37 @@ class Outcome:
         return f"- {tag}**{P.md_escape(self.name)}**: {P.md_escape(self.message)}"
 
 
+@dataclass
+class Received:
+    """One Outcome per file, in the order given, and report lines about the upload as a whole
+    (what the sheets do not say, where the stated municipality disagrees with a sheet)."""
+
+    outcomes: list[Outcome]
+    notes: list[str] = field(default_factory=list)
+
+
 class Intake:
-    def __init__(self, store: Store, limits: FileLimits, sandbox: Sandbox, max_files: int, wait_seconds: float) -> None:
+    def __init__(self, store: Store, limits: FileLimits, sandbox: Sandbox, max_files: int, wait_seconds: float,
+                 embed_units: tuple[str, ...] = ()) -> None:
         self.store = store
         self.uploads = UploadStore(store, limits, sandbox)
         self.max_files = max_files
         self.wait_seconds = wait_seconds
+        self.embed_units = embed_units
 
     def receive(self, incoming: list[tuple[Path, str]], uploader: str = "", municipality: str = "",
-                step: Step | None = None) -> list[Outcome]:
-        """Store and ingest the files; one Outcome per file, in the order given."""
+                step: Step | None = None) -> Received:
+        """Store and ingest the files. `municipality` (the field beside the upload) names the city of
+        sheets that do not name it themselves."""
         if len(incoming) > self.max_files:
-            return [Outcome(safe_name(n), "failed", f"一度に取り込めるのは {self.max_files} ファイルまでです"
-                                                    f"（{len(incoming)} ファイルが選ばれました）") for _, n in incoming]
+            return Received([Outcome(safe_name(n), "failed", f"一度に取り込めるのは {self.max_files} ファイルまでです"
+                                                             f"（{len(incoming)} ファイルが選ばれました）")
+                             for _, n in incoming])
+        try:
+            labels = Labels(check_municipality(municipality, "自治体名") if municipality.strip() else "")
+        except UserInputError as exc:
+            return Received([Outcome(safe_name(n), "failed", exc.message_ja) for _, n in incoming])
+        self._notes: list[str] = []
         outcomes: dict[int, Outcome] = {}
         stored: list[tuple[int, Stored]] = []
         for i, (path, name) in enumerate(incoming):
@@ -67,10 +86,10 @@ class Intake:
                 log.exception("keeping upload %s failed", name)
                 outcomes[i] = Outcome(safe_name(name), "failed", "ファイルを受け取れませんでした。もう一度お試しください")
         if stored:
-            outcomes.update(self._ingest(stored, uploader, municipality or None, step))
-        return [outcomes[i] for i in range(len(incoming))]
+            outcomes.update(self._ingest(stored, uploader, labels, step))
+        return Received([outcomes[i] for i in range(len(incoming))], self._notes)
 
-    def _ingest(self, stored: list[tuple[int, Stored]], uploader: str, municipality: str | None,
+    def _ingest(self, stored: list[tuple[int, Stored]], uploader: str, labels: Labels,
                 step: Step | None) -> dict[int, Outcome]:
         files = [s for _, s in stored]
 
@@ -85,7 +104,8 @@ class Intake:
         names = {str(s.path): s.name for s in files}
         before = self.store.db.sheet_hashes()
         try:
-            summary = self.uploads.ingest(files, uploader, municipality, progress, self.wait_seconds, waiting)
+            summary = self.uploads.ingest(files, uploader, labels, progress, self.wait_seconds, waiting,
+                                          self.embed_units)
         except HyokaError as exc:
             return {i: Outcome(s.name, "failed", exc.message_ja) for i, s in stored}
         except Exception:
@@ -94,7 +114,23 @@ class Intake:
                     for i, s in stored}
         if step is not None:
             step(1.0, "完了")
+        self._notes = self._label_notes(summary, stored, names)
         return self._outcomes(stored, summary, before, names)
+
+    def _label_notes(self, summary: IngestSummary, stored: list[tuple[int, Stored]], names: dict[str, str]) -> list[str]:
+        """What nobody stated of the sheets (municipality, year), and where the stated municipality
+        disagrees with a sheet: said once for the upload, each line naming the file."""
+        lines = [_shown(n, stored[0][1], names) for n in summary.notes] if stored else []
+        for path, (n_muni, n_year) in summary.unknown.items():
+            name = names.get(path, Path(path).name)
+            if n_muni:
+                lines.append(f"{name}: 自治体名がシートに記載されていません（{n_muni} シートを「不明」として取り込みました）。"
+                             "「自治体名」欄に入れて同じファイルをもう一度取り込むと設定されます")
+            if n_year:
+                lines.append(f"{name}: 評価年度がシートから読み取れません（{n_year} シート、「不明」）")
+        if summary.relabelled:
+            lines.append(f"自治体名を設定しました（{summary.relabelled} シート）")
+        return lines
 
     def _outcomes(self, stored: list[tuple[int, Stored]], summary: IngestSummary, before: dict[str, str],
                   names: dict[str, str]) -> dict[int, Outcome]:
@@ -129,5 +165,7 @@ def _shown(message: str, stored: Stored, names: dict[str, str]) -> str:
     return message.removeprefix(f"{stored.name}: ").removeprefix(f"{stored.name} ")
 
 
-def report_markdown(outcomes: list[Outcome]) -> str:
-    return "### 取り込み結果\n" + "\n".join(o.markdown() for o in outcomes)
+def report_markdown(received: Received) -> str:
+    lines = [o.markdown() for o in received.outcomes]
+    lines += [f"- 【確認】{P.md_escape(n)}" for n in received.notes]
+    return "### 取り込み結果\n" + "\n".join(lines)

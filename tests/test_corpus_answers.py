@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from assistant.scoring import judge
-from tests.conftest import CORPUS, SHARED
+from ingest.labelling import Labeller, Manifest
+from tests.conftest import CORPUS, ROOT, SHARED
 from tests.helpers import SAMPLE_DIR, ingested
 
 pytestmark = pytest.mark.corpus
@@ -51,16 +52,20 @@ def corpus_env(tmp_path_factory):
     if not (CORPUS / "real").exists():
         pytest.skip(f"{CORPUS / 'real'} is absent: the shared corpus is not beside this checkout")
     root = tmp_path_factory.mktemp("slice")
-    (root / "ofunato").mkdir()
-    ids = _slice_workbook(CORPUS / "real/ofunato/report.xlsx", root / "ofunato/report.xlsx")
-    _slice_dashboard(CORPUS / "real/ofunato/projects.json", root / "ofunato/projects.json", ids)
+    real = root / "real"
+    (real / "ofunato").mkdir(parents=True)
+    ids = _slice_workbook(CORPUS / "real/ofunato/report.xlsx", real / "ofunato/report.xlsx")
+    _slice_dashboard(CORPUS / "real/ofunato/projects.json", real / "ofunato/projects.json", ids)
     n = len(ids)
     for rel in ("kobe/kobe-r25-001.pdf", "kobe/kobe-r25-009.pdf", "kobe/kobe-r25-010.pdf", "kobe/policies.kobe.json",
                 "ikeda/ikeda-r7-001.pdf", "ikeda/ikeda-r7-031.pdf", "kyoto/kyoto-r6-001.pdf",
                 "fukuoka/jimu-jigyo-r6-kouwan.json", "fukuoka/jimu-jigyo-r6-nousui.json"):
-        (root / rel).parent.mkdir(exist_ok=True)
-        shutil.copy(CORPUS / "real" / rel, root / rel)
-    store, assistant = ingested(tmp_path_factory.mktemp("home"), [SAMPLE_DIR, root])
+        (real / rel).parent.mkdir(exist_ok=True)
+        shutil.copy(CORPUS / "real" / rel, real / rel)
+    # The files that do not name their city get it from the manifest `make eval` uses, as a user would.
+    manifest = Manifest.load(ROOT / "tests/data/shared-corpus-manifest.toml")
+    store, assistant = ingested(tmp_path_factory.mktemp("home"), [SAMPLE_DIR, root],
+                                labeller=Labeller([SAMPLE_DIR, root], manifest=manifest))
     return store, assistant, n
 
 

@@ -76,15 +76,15 @@ def test_too_many_worksheets_and_rows(tmp_path: Path):
     wb.active["A30"] = "x"
     path = tmp_path / "多数.xlsx"
     wb.save(path)
-    assert "ワークシートが多すぎます" in parse_file(path, FileLimits(sheets_per_file=3)).error
-    assert "行が多すぎます" in parse_file(path, FileLimits(worksheet_rows=20)).error  # as declared
+    assert "ワークシートが多すぎます" in parse_file(path, limits=FileLimits(sheets_per_file=3)).error
+    assert "行が多すぎます" in parse_file(path, limits=FileLimits(worksheet_rows=20)).error  # as declared
     streamed = openpyxl.Workbook(write_only=True)  # writes no <dimension>: the rows are counted
     ws = streamed.create_sheet("データ")
     for i in range(50):
         ws.append(["令和6年度", f"第{i}事業"])
     path = tmp_path / "行.xlsx"
     streamed.save(path)
-    r = parse_file(path, FileLimits(worksheet_rows=40))
+    r = parse_file(path, limits=FileLimits(worksheet_rows=40))
     assert "行が多すぎます" in r.error and "50 行、上限 40 行" in r.error, r.error
 
 
@@ -95,14 +95,14 @@ def test_pdf_of_many_pages_is_refused_by_its_page_count(pages: Path):
 
 def test_sheets_per_file_is_a_limit():
     report = corpus_file("real/ofunato/report.xlsx")
-    r = parse_file(report, FileLimits(sheets_per_file=100, worksheet_rows=10**6))
+    r = parse_file(report, limits=FileLimits(sheets_per_file=100, worksheet_rows=10**6))
     assert not r.sheets and "シートが多すぎます" in r.error and "上限 100 件" in r.error, r.error[:200]
 
 
 def test_file_size_is_a_setting(tmp_path: Path):
     path = tmp_path / "sheet.txt"
     path.write_bytes(SAMPLE.read_bytes() + b"\n" * (2 * 1024 * 1024))
-    assert "大きすぎ" in parse_file(path, FileLimits(file_mb=1)).error
+    assert "大きすぎ" in parse_file(path, limits=FileLimits(file_mb=1)).error
 
 
 # --- the worker --------------------------------------------------------------------------------

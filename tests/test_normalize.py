@@ -1,5 +1,7 @@
 """和暦/西暦, numbers and kinds as printed on sheets."""
 
+from types import SimpleNamespace
+
 import pytest
 
 from ingest.normalize import (
@@ -13,6 +15,7 @@ from ingest.normalize import (
     western_to_wareki,
 )
 from ingest.records import Kind
+from ingest.years import bare_year_era, canonical_year_label, show_municipality, show_year
 
 
 @pytest.mark.parametrize(
@@ -70,3 +73,52 @@ def test_kinds_and_formatting():
     assert parse_kind("32年度(見込)") is Kind.ESTIMATE
     assert format_number(408178.0) == "408,178"
     assert format_number(83.5) == "83.5"
+
+
+# --- years as staff write them (ingest/years.py) -------------------------------------------------
+
+
+def test_canonical_labels_are_in_the_era_in_force():
+    assert canonical_year_label(2020) == "令和2年度"   # printed 平成32年度 or 32年度 on a Heisei form
+    assert canonical_year_label(2019) == "令和元年度"  # printed 平成31年度
+    assert canonical_year_label(2018) == "平成30年度"
+    assert canonical_year_label(None) == ""
+
+
+@pytest.mark.parametrize(("canonical", "printed", "shown"), [
+    ("令和2年度", "32年度(見込)", "令和2年度（32年度見込）"),
+    ("令和元年度", "平成31年度", "令和元年度（平成31年度）"),
+    ("平成21年度", "21年度決算", "平成21年度（21年度決算）"),
+    ("令和7年度", "7", "令和7年度"),                  # a bare 7 in a 年度 column adds nothing
+    ("令和6年度", "", "令和6年度"),
+    ("令和5年度", "令和５年度予算現額", "令和５年度予算現額"),  # already in the era in force
+    ("第1列", "第1列", "第1列"),                      # a column with no year: as printed
+    ("", "", "不明"),
+])
+def test_one_display_of_a_year(canonical, printed, shown):
+    assert show_year(SimpleNamespace(fiscal_year_label=canonical, printed_year_label=printed)) == shown
+
+
+def test_unknown_municipality_is_shown_as_unknown():
+    assert show_municipality("") == "不明" and show_municipality("神戸市") == "神戸市"
+
+
+@pytest.mark.parametrize(("text", "bare", "era"), [
+    # A Heisei form: its own dates are 平成 (設立 平成3年, 平成22年度から).
+    ("平成3年5月20日に設立。平成22年度からは負担金を徴収せず", [28, 32], "平成"),
+    # Next year's edition of it, one year past the era's end: still 平成 (33年度 = 令和3).
+    ("平成3年5月20日に設立。平成23年度からは", [29, 33], "平成"),
+    # No era at all, only a plan's Western year (神戸's 行財政改革2015): 20–25年度 lie beside 2015 in 平成.
+    ("行財政改革2015の項目", [20, 25], "平成"),
+    # A 令和 sheet that dates its history in 平成: its own years are after that history.
+    ("平成30年度から実施。昭和39年に設立", [2, 7], "令和"),
+    # History in 昭和 is no era for a sheet's own columns (no 事務事業評価 before the 1990s).
+    ("令和5年度に見直し。昭和39年に設立", [7], "令和"),
+    ("昭和45年に開始。平成24年度に委託化", [20, 25], "平成"),
+    # A far target does not move the sheet's own years.
+    ("平成22年度から。2050年カーボンニュートラル", [28, 32], "平成"),
+    # Nothing dated at all: the era in force.
+    ("事業の概要", [5], "令和"),
+])
+def test_era_of_bare_years_comes_from_the_sheets_own_dates(text, bare, era):
+    assert bare_year_era(text, bare) == era

@@ -125,7 +125,7 @@ def test_generic_reads_a_real_pdf() -> None:
     (ps,) = generic.read(corpus_file("real/kobe/kobe-r25-001.pdf"))
     assert ps.sheet.project_name == "庁舎設備管理業務"
     assert ps.cells and all(c.table.value == "その他" for c in ps.cells)
-    assert {c.fiscal_year for c in ps.cells if c.fiscal_year_label.startswith("20年度")} == {2008}
+    assert {c.fiscal_year for c in ps.cells if c.printed_year_label.startswith("20年度")} == {2008}
 
 
 def test_title_list_is_skipped() -> None:
@@ -146,3 +146,20 @@ def test_unrecognised_json_is_not_a_sheet(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     path.write_text('{"theme": "dark"}', encoding="utf-8")
     assert parse_file(path).skipped
+
+
+@pytest.mark.parametrize(("title", "city"), [
+    ("令和6年度 事務事業評価シート（サンプル市）", "サンプル市"),
+    ("第７次池田市総合計画 前期基本計画 事務事業評価（令和６年度実施事業）", "池田市"),
+    ("平成25年度神戸市事務事業評価シート", "神戸市"),
+    ("岩手県大船渡市 行政評価", "大船渡市"),
+    ("津市の事務事業評価", "津市"),
+    # Words ending in 市/町 that name no municipality.
+    ("栃木県市町村情報化推進協議会参画事業", ""),
+    ("政令指定都市 20都市中", ""),
+    ("令和５年度新規・充実事業の取組状況について", ""),
+])
+def test_municipality_named_by_a_title(title, city):
+    from ingest.readers.labels import city_in
+
+    assert city_in(title) == city

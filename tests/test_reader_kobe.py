@@ -28,7 +28,7 @@ def test_spot_check_chosha_setsubi_h21_busshitsuhi() -> None:
     # cell() matches by substring and 「物件費 内訳 …」 rows contain 物件費: pick the exact row.
     (c,) = [c for c in ps.cells if c.row_label == "物件費" and c.fiscal_year == 2009]
     assert (c.table.value, c.value, c.value_text) == ("事業費", 408178.0, "408,178")
-    assert (c.fiscal_year_label, c.kind.value, c.unit) == ("21年度決算", "決算", "千円")
+    assert (c.fiscal_year_label, c.printed_year_label, c.kind.value, c.unit) == ("平成21年度", "21年度決算", "決算", "千円")
 
 
 def test_sniff_accepts_kobe_and_rejects_other_suffix(tmp_path: Path) -> None:

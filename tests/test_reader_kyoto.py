@@ -26,7 +26,8 @@ def _text(ps: ParsedSheet, label: str) -> list[str]:
 
 def test_sheet_header(datsutanso: ParsedSheet) -> None:
     s = datsutanso.sheet
-    assert (s.municipality, s.fiscal_year, s.fiscal_year_label) == ("京都市", 2024, "令和6年度")
+    # The card does not print its city (only the project's name contains it): unknown until the user says.
+    assert (s.municipality, s.fiscal_year, s.fiscal_year_label) == ("", 2024, "令和6年度")
     assert (s.project_id, s.project_name, s.department) == ("1", "京都市脱炭素先行地域創出事業",
                                                              "環境政策局")
     assert (s.locator, s.layout) == ("p.1-2", "pdf_kyoto")
@@ -35,7 +36,10 @@ def test_sheet_header(datsutanso: ParsedSheet) -> None:
 
 def test_cost_table(datsutanso: ParsedSheet) -> None:
     budget = cell(datsutanso, "事業費", "経費", 2023, "予算")
-    assert (budget.value, budget.unit, budget.fiscal_year_label) == (326800, "千円", "令和5年度予算現額")
+    assert (budget.value, budget.unit, budget.fiscal_year_label) == (326800, "千円", "令和5年度")
+    assert budget.printed_year_label == "令和5年度予算現額"
+    plan = cell(datsutanso, "事業費", "経費", 2025, "予算")
+    assert (plan.fiscal_year_label, plan.printed_year_label) == ("令和7年度", "予算案")
     assert cell(datsutanso, "事業費", "経費", 2023, "決算").value == 197770
     assert cell(datsutanso, "財源内訳", "経費のうち一般財源", 2023, "決算").value == 1  # printed (１)
     assert cell(datsutanso, "事業費", "経費", 2024, "予算").value == 478067

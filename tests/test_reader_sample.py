@@ -27,11 +27,14 @@ def test_sheet_identity(sheet):
     assert s.department == "総務部 情報政策課 情報管理係"
     # The form's last column is 32年度(見込): a Heisei-era form written in 令和2 (2020).
     assert s.fiscal_year == 2020
+    assert (s.fiscal_year_label, s.printed_year_label) == ("令和2年度", "32年度(見込)")
+    assert s.municipality == ""  # a 協議会 is named, not a municipality
 
 
 def test_total_cost_h30_is_334_thousand_yen(sheet):
     c = cell(sheet, "トータルコスト", "トータルコスト", 2018)
-    assert (c.value, c.unit, c.fiscal_year_label, c.kind.value) == (334.0, "千円", "30年度(実績)", "実績")
+    assert (c.value, c.unit, c.kind.value) == (334.0, "千円", "実績")
+    assert (c.fiscal_year_label, c.printed_year_label) == ("平成30年度", "30年度(実績)")
 
 
 def test_blank_cells_stay_blank_not_zero(sheet):

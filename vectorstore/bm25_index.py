@@ -1,7 +1,12 @@
-"""BM25 (bm25s) over each sheet's Sudachi tokens: name, department, every section and row label.
+"""BM25 (bm25s) over every evidence unit of every sheet: passages, table rows and profiles.
 
-Rebuilt after an ingest that changed something (tokens are kept in SQLite, so rebuilding does no
-tokenising), written to a fresh folder and swapped in, so a reader never sees half an index.
+Sheets are found by their content, unit by unit: a passage that holds the question's words together
+outranks a long sheet that holds them scattered. Each document is a (sheet, unit number) pair;
+the unit itself is derived from the sheet's records (ingest/units.py) in the same order.
+
+Rebuilt after an ingest that changed something (unit tokens are kept with the records, so a rebuild
+does no tokenising), written to a fresh folder and swapped in, so a reader never sees half an index.
+The same idf and length statistics score units of candidate sheets locally (`score`).
 """
 
 from __future__ import annotations
@@ -11,26 +16,34 @@ import math
 import os
 import shutil
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+K1 = 1.2
+B = 0.75
+
 
 @dataclass(frozen=True)
 class _Snapshot:
-    """One loaded index: ids, retriever, vocabulary and document frequencies belong together,
-    so a reader holds one snapshot for a whole query while a rebuild swaps in the next."""
+    """One loaded index: sheet ids, document map, retriever and statistics belong together, so a
+    reader holds one snapshot for a whole query while a rebuild swaps in the next."""
 
     mtime: float | None
-    ids: list[str]
+    sheet_ids: list[str]
+    doc_sheet: np.ndarray      # document -> index into sheet_ids
+    doc_unit: np.ndarray       # document -> unit number within its sheet
     retriever: Any
     vocab: frozenset[str]
     df: dict[str, int]
+    n_docs: int
+    avgdl: float
 
 
-_EMPTY = _Snapshot(None, [], None, frozenset(), {})
+_EMPTY = _Snapshot(None, [], np.zeros(0, np.int32), np.zeros(0, np.int32), None, frozenset(), {}, 0, 1.0)
 
 
 class BM25Index:
@@ -39,23 +52,37 @@ class BM25Index:
         self._snap = _EMPTY
         self._lock = threading.Lock()
 
-    def build(self, docs: list[tuple[str, list[str]]]) -> None:
+    def build(self, sheets: Iterable[tuple[str, Sequence[Sequence[str]]]]) -> None:
+        """Index (sheet id, the token lists of its units in unit order) for every sheet."""
         import bm25s
 
         tmp = self.folder.with_name(self.folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        ids = [sid for sid, _ in docs]
-        if docs:
-            retriever = bm25s.BM25()
-            retriever.index([toks or ["∅"] for _, toks in docs], show_progress=False)
-            retriever.save(str(tmp / "bm25"))
+        sheet_ids: list[str] = []
+        doc_sheet: list[int] = []
+        doc_unit: list[int] = []
+        corpus: list[list[str]] = []
         df: dict[str, int] = {}
-        for _, toks in docs:
-            for t in set(toks):
-                df[t] = df.get(t, 0) + 1
+        for sid, units in sheets:
+            for n, toks in enumerate(units):
+                doc_sheet.append(len(sheet_ids))
+                doc_unit.append(n)
+                corpus.append(list(toks) or ["∅"])
+                for t in set(toks):
+                    df[t] = df.get(t, 0) + 1
+            sheet_ids.append(sid)
+        if corpus:
+            retriever = bm25s.BM25(k1=K1, b=B)
+            retriever.index(corpus, show_progress=False)
+            retriever.save(str(tmp / "bm25"))
+        total = sum(len(c) for c in corpus)
+        np.save(tmp / "doc_sheet.npy", np.asarray(doc_sheet, dtype=np.int32))
+        np.save(tmp / "doc_unit.npy", np.asarray(doc_unit, dtype=np.int32))
         (tmp / "df.json").write_text(json.dumps(df, ensure_ascii=False), encoding="utf-8")
-        (tmp / "ids.json").write_text(json.dumps(ids), encoding="utf-8")
+        (tmp / "stats.json").write_text(json.dumps({"n_docs": len(corpus), "avgdl": total / max(len(corpus), 1)}),
+                                        encoding="utf-8")
+        (tmp / "ids.json").write_text(json.dumps(sheet_ids), encoding="utf-8")  # written last: the marker
         old = self.folder.with_name(self.folder.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
         if self.folder.exists():
@@ -78,31 +105,53 @@ class BM25Index:
     def _read(self, mtime: float) -> _Snapshot:
         import bm25s
 
-        ids = json.loads((self.folder / "ids.json").read_text(encoding="utf-8"))
-        retriever = bm25s.BM25.load(str(self.folder / "bm25")) if ids else None
+        sheet_ids = json.loads((self.folder / "ids.json").read_text(encoding="utf-8"))
+        stats_path = self.folder / "stats.json"
+        if not stats_path.exists():  # an index of the older, sheet-level format: rebuilt by the next ingest
+            return _EMPTY
+        stats = json.loads(stats_path.read_text(encoding="utf-8"))
+        retriever = bm25s.BM25.load(str(self.folder / "bm25")) if stats["n_docs"] else None
         vocab = frozenset(retriever.vocab_dict) if retriever is not None else frozenset()
-        df_path = self.folder / "df.json"
-        df = json.loads(df_path.read_text(encoding="utf-8")) if df_path.exists() else {}
-        return _Snapshot(mtime, ids, retriever, vocab, df)
+        df = json.loads((self.folder / "df.json").read_text(encoding="utf-8"))
+        return _Snapshot(mtime, sheet_ids, np.load(self.folder / "doc_sheet.npy"),
+                         np.load(self.folder / "doc_unit.npy"), retriever, vocab, df,
+                         int(stats["n_docs"]), float(stats["avgdl"]) or 1.0)
+
+    def ready(self) -> bool:
+        return self._snapshot().retriever is not None
 
     def idf(self, token: str) -> float:
-        """BM25's idf; a token no sheet contains gets the highest weight (the sheets lack it)."""
+        """BM25's idf over units; a token no unit contains gets the highest weight (the store lacks it)."""
         snap = self._snapshot()
-        n = max(len(snap.ids), 1)
+        n = max(snap.n_docs, 1)
         df = snap.df.get(token, 0)
-        return math.log((n - df + 0.5) / (df + 0.5) + 1.0)
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
-    def search(self, tokens: list[str], k: int) -> list[tuple[str, float]]:
+    def score(self, query: Sequence[str], unit_tokens: Sequence[str]) -> float:
+        """BM25 of one unit for the query, with the index's idf and average length."""
+        snap = self._snapshot()
+        if not unit_tokens:
+            return 0.0
+        tf: dict[str, int] = {}
+        for t in unit_tokens:
+            tf[t] = tf.get(t, 0) + 1
+        norm = K1 * (1 - B + B * len(unit_tokens) / snap.avgdl)
+        return sum(self.idf(t) * tf[t] * (K1 + 1) / (tf[t] + norm) for t in dict.fromkeys(query) if t in tf)
+
+    def search(self, tokens: Sequence[str], k: int) -> list[tuple[str, int, float]]:
+        """The k best units for the tokens: (sheet id, unit number, score), best first."""
         snap = self._snapshot()
         if snap.retriever is None:
             return []
-        known = [t for t in tokens if t in snap.vocab]
+        known = [t for t in dict.fromkeys(tokens) if t in snap.vocab]
         if not known:
             return []
-        k = min(k, len(snap.ids))
+        k = min(k, snap.n_docs)
         docs, scores = snap.retriever.retrieve([known], k=k, show_progress=False, n_threads=1)
         out = []
         for idx, score in zip(np.asarray(docs)[0], np.asarray(scores)[0], strict=False):
             if score > 0:
-                out.append((snap.ids[int(idx)], float(score)))
+                i = int(idx)
+                out.append((snap.sheet_ids[int(snap.doc_sheet[i])], int(snap.doc_unit[i]), float(score)))
+        out.sort(key=lambda x: (-x[2], x[0], x[1]))
         return out

@@ -1,7 +1,10 @@
-"""Ingest: files -> parsed sheets -> SQLite records + Chroma profile vectors + BM25.
+"""Ingest: files -> parsed sheets -> SQLite records + Chroma profile vectors + BM25 over every unit.
 
 - Unchanged files (same SHA-256, same parser version) are not even parsed.
-- Embeddings are cached by content hash: a sheet whose profile did not change is never re-embedded.
+- Every evidence unit (ingest/units.py) is tokenised for BM25. Profiles are embedded into Chroma to
+  find sheets; the unit kinds chosen in settings (rows, passages) are embedded into the cache, to
+  weigh units of candidate sheets at question time.
+- Embeddings are cached by content hash: a text embedded once is never embedded again.
 - Each file's sheets are written in one SQLite transaction after their vectors are in Chroma, and
   a failed file writes nothing. After a crash, `reconcile` brings Chroma back in line with SQLite.
 - One ingest at a time: a lock file under HYOKA_HOME. The CLI is refused while another ingest
@@ -26,17 +29,20 @@ from filelock import FileLock, Timeout
 
 from ingest import PARSER_VERSION
 from ingest.errors import StoreBusy
+from ingest.labelling import NO_LABELS, Labeller, Labels, apply_labels, inherit_labels, unknown_counts
 from ingest.limits import DEFAULT_LIMITS, MIB, FileLimits
 from ingest.parse import FileResult, ParseReport, discover, drop_duplicates, parse_file, richness
 from ingest.records import ParsedSheet
+from ingest.units import UnitKind, profile_text, units_of
 
 from .errors import store_errors
 from .provenance import ADMIN, UPLOAD, Origin, Provenance, now
-from .records_db import FileRow
-from .store import Store, profile_text, sheet_tokens
+from .records_db import STORE_FORMAT, FileRow
+from .store import Store, text_hash
+from .tokens import tokenize
 
 Progress = Callable[[int, int, str], None]
-Parser = Callable[[Path], FileResult]
+Parser = Callable[[Path, Labels], FileResult]
 EMBED_BATCH = 32
 _TAKE, _UNOFFICIAL, _SKIP = "take", "unofficial", "skip"
 
@@ -58,6 +64,10 @@ class IngestSummary:
     embed_seconds: float = 0.0
     waited: float = 0.0  # seconds spent waiting for another ingest to finish
     warnings: dict[str, list[str]] = field(default_factory=dict)  # project -> arithmetic warnings
+    # path -> (sheets without a municipality, sheets without a year), for files of this run
+    unknown: dict[str, tuple[int, int]] = field(default_factory=dict)
+    relabelled: int = 0  # stored sheets given a municipality or year without re-parsing
+    notes: list[str] = field(default_factory=list)  # the user's labels vs what sheets state
 
 
 def file_sha256(path: Path) -> str:
@@ -77,7 +87,7 @@ def _shown_as(item: tuple[Path, str, FileResult], name: str | None) -> tuple[Pat
     sheets = [ps.model_copy(update={"sheet": ps.sheet.model_copy(update={"source_file": name})})
               for ps in result.sheets]
     return path, sha, FileResult(path=result.path, sheets=sheets, skipped=result.skipped,
-                                 error=result.error, reader=result.reader)
+                                 error=result.error, reader=result.reader, notes=result.notes)
 
 
 def _failed(summary: IngestSummary, path: Path, error: str) -> None:
@@ -97,23 +107,34 @@ def _os_message(path: Path, exc: OSError) -> str:
     return f"{path}: ファイルを読めません（{exc.strerror or 'OS のエラー'}）"
 
 
+def unit_tokens(ps: ParsedSheet) -> list[list[str]]:
+    """BM25 tokens of each of the sheet's units, in unit order."""
+    return [tokenize(u.search_text()) for u in units_of(ps)]
+
+
 class Indexer:
-    def __init__(self, store: Store, limits: FileLimits = DEFAULT_LIMITS, parse: Parser | None = None) -> None:
+    def __init__(self, store: Store, embed_units: tuple[str, ...] = (), limits: FileLimits = DEFAULT_LIMITS,
+                 parse: Parser | None = None) -> None:
+        """`embed_units`: unit kinds ("row", "passage") embedded besides the profiles. `parse`: how a
+        file is parsed (default: parse_file in this process, for the administrator's own files)."""
         self.store = store
         self.db = store.db
+        self.embed_units = tuple(UnitKind(k) for k in embed_units)
         self.limits = limits
-        self._parse = parse  # None: parse_file in this process (the administrator's own files)
+        self._parse = parse
 
-    def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None, *,
-               follow_symlinks: bool = False, origin: Origin | None = None,
+    def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None,
+               labeller: Labeller = NO_LABELS, *, follow_symlinks: bool = False, origin: Origin | None = None,
                names: dict[str, str] | None = None, wait: float = 0.0,
                on_wait: Callable[[], None] | None = None) -> IngestSummary:
-        """Ingest files and folders. `names` shows a stored file under its original name (uploads
-        are stored by content hash); `wait` > 0 queues behind a running ingest instead of refusing."""
+        """Index the files under the paths. `labeller` gives, per file, the municipality and year the
+        user states for sheets that do not state them (an unchanged file is relabelled, not re-parsed).
+        `names` shows a stored file under its original name (uploads are stored by content hash);
+        `wait` > 0 queues behind a running ingest instead of refusing."""
         links: list[tuple[str, str]] = []
         files = list(discover(paths, follow_symlinks, links))
         with store_errors(self.store.home), self._locked(wait, on_wait) as waited:
-            summary = self._ingest(files, progress, origin or Origin(), names or {})
+            summary = self._ingest(files, progress, labeller, origin or Origin(), names or {})
         summary.waited = waited
         for path, why in links:
             summary.skipped.append((path, why))
@@ -129,7 +150,7 @@ class Indexer:
         with store_errors(self.store.home), self._locked(0.0, None):
             t0 = time.perf_counter()
             summary = IngestSummary()
-            changed = self.reconcile()
+            changed = self.migrate() | self.reconcile()
             for i, (source, sheets) in enumerate(groups, start=1):
                 if progress:
                     progress(i, total, source)
@@ -167,21 +188,22 @@ class Indexer:
         finally:
             lock.release()
 
-    def _ingest(self, files: list[Path], progress: Progress | None, origin: Origin,
+    def _ingest(self, files: list[Path], progress: Progress | None, labeller: Labeller, origin: Origin,
                 names: dict[str, str]) -> IngestSummary:
         t0 = time.perf_counter()
         summary = IngestSummary()
-        changed = self.reconcile()
+        changed = self.migrate() | self.reconcile()
         pending: list[tuple[Path, str, FileResult]] = []
         seen: dict[str, str] = {}  # sha256 -> first file of this run with those bytes
         for i, path in enumerate(files, start=1):
             if progress:
                 progress(i, len(files), str(path))
             try:
-                item = self._prepare(path, origin, summary, seen)
+                item, relabelled = self._prepare(path, labeller(path), origin, summary, seen)
             except OSError as exc:  # vanished, unreadable: this file fails, the run goes on
                 _failed(summary, path, _os_message(path, exc))
                 continue
+            changed |= relabelled
             if item is not None:
                 pending.append(_shown_as(item, names.get(str(path))))
         report = ParseReport(files=[r for _, _, r in pending])
@@ -189,40 +211,48 @@ class Indexer:
         summary.duplicates += report.duplicates
         for path, sha, result in pending:
             changed |= self._write_file(_key(path), names.get(str(path), path.name), sha, result, summary, origin)
+        self.embed_missing_units(summary)
         self._refresh_bm25(changed)
         summary.seconds = time.perf_counter() - t0
         return summary
 
-    def _prepare(self, path: Path, origin: Origin, summary: IngestSummary,
-                 seen: dict[str, str]) -> tuple[Path, str, FileResult] | None:
-        """Hash and parse one file, unless it is too big, unchanged, or a copy of another."""
+    def _prepare(self, path: Path, labels: Labels, origin: Origin, summary: IngestSummary,
+                 seen: dict[str, str]) -> tuple[tuple[Path, str, FileResult] | None, bool]:
+        """Hash and parse one file, unless it is too big, unchanged, or a copy of another. Returns
+        what to write, and whether stored sheets were relabelled meanwhile. An upload's labels
+        relabel only the sheets of that same stored file, never those of another file."""
         size = path.stat().st_size
         if size > self.limits.file_mb * MIB:
             # Refused by size before hashing it: reading 2 GB to say no would be wasted work.
             _failed(summary, path, f"{path}: ファイルが大きすぎます（{size / MIB:.0f} MB、上限 {self.limits.file_mb} MB）")
-            return None
+            return None, False
         sha = file_sha256(path)
         key = _key(path)
         prev = self.db.file(key)
         if prev and prev.sha256 == sha and prev.parser_version == PARSER_VERSION:
             if origin.is_upload or self._intact(key, prev):
+                changed = self._relabel(prev, labels, summary, str(path))
                 self._count_unchanged(prev, summary, str(path))
-                return None
+                return None, changed
             # An administrator's file whose sheets went missing or were taken: parse it again.
         twin = None if prev else (seen.get(sha) or self.db.indexed_file_with_sha(sha, key))
         if twin:
             # A new name for bytes already indexed: say so before spending a parse on it. (A known
-            # file whose bytes changed is parsed as usual, so its old sheets get replaced.)
+            # file whose bytes changed is parsed as usual, so its old sheets get replaced.) What the
+            # user states of the copy applies to the sheets already indexed from the original.
             where = "取り込み済みのファイル" if origin.is_upload else twin
             summary.duplicates.append(f"{path} は {where} と同じ内容のファイルです（重複のため取り込みません）")
             summary.files.append((str(path), "duplicate", 0))
-            return None
-        result = self._parse(path) if self._parse is not None else parse_file(path, self.limits)
+            original = None if origin.is_upload else self.db.file(twin)
+            changed = self._relabel(original, labels, summary, str(path)) if original is not None else False
+            return None, changed
+        result = self._parse(path, labels) if self._parse is not None else parse_file(path, labels, self.limits)
+        summary.notes += [f"{path}: {n}" for n in result.notes]
         if result.error:
             _failed(summary, path, result.error)
-            return None
+            return None, False
         seen[sha] = str(path)
-        return path, sha, result
+        return (path, sha, result), False
 
     def _intact(self, key: str, prev: FileRow) -> bool:
         """Every sheet this file yielded is still indexed, and none is held by an upload."""
@@ -255,11 +285,32 @@ class Indexer:
         killed between committing sheets and rebuilding BM25 (the next run finds nothing changed)."""
         gen = str(self.db.generation())
         if changed or self.db.meta("bm25_generation") != gen or not (self.store.home / "bm25" / "ids.json").exists():
-            self.store.bm25.build(self.db.tokens())
+            self.store.bm25.build(self.db.unit_tokens())
             self.db.set_meta("bm25_generation", gen)
+
+    def _relabel(self, prev: FileRow, labels: Labels, summary: IngestSummary, path: str) -> bool:
+        """Give an unchanged file's stored sheets the municipality or year the user states now,
+        without parsing it again (only the changed profiles are embedded again)."""
+        if not labels or prev.status != "indexed":
+            return False
+        stored = [ps for ps in (self.db.sheet(i) for i in prev.sheet_ids) if ps is not None]
+        sheets, notes = apply_labels(stored, labels)
+        summary.notes += [f"{path}: {n}" for n in notes]
+        changed = [new for new, old in zip(sheets, stored, strict=True) if new is not old]
+        if not changed:
+            return False
+        self._embed_and_upsert(changed, summary)
+        with self.db.transaction() as con:
+            for ps in changed:
+                self.db.put_sheet(con, ps, unit_tokens(ps), profile_text(ps))
+            self.db.bump_generation(con)
+        summary.relabelled += len(changed)
+        return True
 
     def _count_unchanged(self, prev: FileRow, summary: IngestSummary, path: str) -> None:
         if prev.status == "indexed":
+            labels = self.db.sheet_labels(prev.sheet_ids).values()
+            summary.unknown[path] = (sum(not m for m, _ in labels), sum(y is None for _, y in labels))
             summary.unchanged += len(prev.sheet_ids)
         else:
             summary.skipped.append((path, prev.message))
@@ -272,6 +323,7 @@ class Indexer:
         produced = {ps.sheet.sheet_id for ps in result.sheets}
         # Only this file's sheets: reading every hash per file made a 50,000-file ingest quadratic.
         hashes = self.db.hashes_of(produced | old_ids)
+        result.sheets = [self._inherit(ps) if ps.sheet.sheet_id in hashes else ps for ps in result.sheets]
         owners = self._owners(set(hashes))
         decided = [(ps, self._decide(ps, key, result.path, origin, hashes, owners, summary)) for ps in result.sheets]
         taken = [ps for ps, d in decided if d == _TAKE]
@@ -291,7 +343,7 @@ class Indexer:
         rows = [self._provenance(ps, key, name, origin, owners, hashes, stamp) for ps in taken]
         with self.db.transaction() as con:
             for ps in new:
-                self.db.put_sheet(con, ps, sheet_tokens(ps), profile_text(ps))
+                self.db.put_sheet(con, ps, unit_tokens(ps), profile_text(ps))
             self.db.delete_sheets(con, removed)
             self.db.provenance.delete(con, removed)
             self.db.put_file(con, FileRow(key, sha, PARSER_VERSION, status, message, tuple(sorted(keep_ids))))
@@ -305,13 +357,13 @@ class Indexer:
             if new or removed or moved or unofficial:
                 self.db.bump_generation(con)
         self.store.chroma.delete(removed)
-        self._tally(summary, result, name, new, hashes, len(taken) - len(new), removed, status, len(taken))
+        self._tally(summary, result, name, new, hashes, len(taken) - len(new), removed, status, taken)
         if prev is not None and prev.sha256 == sha and new:
             summary.restored += len(new)
         return bool(new or removed)
 
     def _tally(self, summary: IngestSummary, result: FileResult, name: str, new: list[ParsedSheet],
-               hashes: dict[str, str], same: int, removed: list[str], status: str, kept: int) -> None:
+               hashes: dict[str, str], same: int, removed: list[str], status: str, taken: list[ParsedSheet]) -> None:
         for ps in new:
             if ps.warnings:
                 summary.warnings[f"{ps.sheet.project_name}（{name}）"] = list(ps.warnings)
@@ -321,7 +373,16 @@ class Indexer:
         summary.removed += len(removed)
         if result.skipped:
             summary.skipped.append((result.path, result.skipped))
-        summary.files.append((result.path, status, kept))
+        if taken:
+            summary.unknown[result.path] = unknown_counts(taken)
+        summary.files.append((result.path, status, len(taken)))
+
+    def _inherit(self, ps: ParsedSheet) -> ParsedSheet:
+        """A stored sheet's municipality or year that the user gave survives a re-parse of its file."""
+        if ps.sheet.municipality and ps.sheet.fiscal_year is not None:
+            return ps
+        stored = self.db.sheet(ps.sheet.sheet_id)
+        return inherit_labels(ps, stored) if stored is not None else ps
 
     # --- provenance rules -------------------------------------------------------------------
     def _decide(self, ps: ParsedSheet, key: str, path: str, origin: Origin, hashes: dict[str, str],
@@ -390,6 +451,10 @@ class Indexer:
         if not sheets:
             return
         texts = [profile_text(ps) for ps in sheets]
+        if self.embed_units:
+            # Units first, profiles last: the profiles' vectors are then cached too, and Chroma gets them.
+            self._vectors([u.embedding_text() for ps in sheets for u in units_of(ps) if u.kind in self.embed_units],
+                          summary)
         vectors = self._vectors(texts, summary)
         metas = [{"municipality": ps.sheet.municipality, "department": ps.sheet.department,
                   "fiscal_year": ps.sheet.fiscal_year, "project_name": ps.sheet.project_name,
@@ -398,7 +463,7 @@ class Indexer:
 
     def _vectors(self, texts: list[str], summary: IngestSummary) -> list[list[float]]:
         model = self.store.model
-        hashes = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
+        hashes = [text_hash(t) for t in texts]
         cached = self.db.cached_vectors(model, list(set(hashes)))
         todo = sorted({h: t for h, t in zip(hashes, texts, strict=True) if h not in cached}.items())
         t0 = time.perf_counter()
@@ -411,6 +476,37 @@ class Indexer:
         summary.embed_seconds += time.perf_counter() - t0
         summary.embedded += len(todo)
         return [cached[h] for h in hashes]
+
+    def migrate(self) -> bool:
+        """Bring a store written in an older format up to this one, from its stored records alone
+        (nothing is parsed again). True if it changed anything."""
+        if self.db.meta("store_format") == STORE_FORMAT:
+            return False
+        ids = self.db.sheet_ids()
+        for i in range(0, len(ids), 200):
+            with self.db.transaction() as con:
+                for sid in ids[i:i + 200]:
+                    ps = self.db.sheet(sid)
+                    if ps is not None:
+                        self.db.set_tokens(con, sid, unit_tokens(ps))
+                if ids:
+                    self.db.bump_generation(con)
+        self.db.set_meta("store_format", STORE_FORMAT)
+        return bool(ids)
+
+    def embed_missing_units(self, summary: IngestSummary) -> None:
+        """Embed the chosen unit kinds of stored sheets that lack them (the setting was changed)."""
+        want = ",".join(sorted(self.embed_units))
+        if self.db.meta("embedded_units") == want:
+            return
+        if not self.embed_units:
+            self.db.set_meta("embedded_units", want)
+            return
+        texts = [u.embedding_text() for sid in self.db.sheet_ids()
+                 for ps in [self.db.sheet(sid)] if ps is not None
+                 for u in units_of(ps) if u.kind in self.embed_units]
+        self._vectors(texts, summary)
+        self.db.set_meta("embedded_units", want)
 
     def reconcile(self) -> bool:
         """Make Chroma match SQLite (after a crash between the two writes). True if it changed."""

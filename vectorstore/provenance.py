@@ -54,7 +54,6 @@ class Origin:
 
     kind: str = ADMIN
     uploader: str = ""                  # the logged-in user, when the chat has a login
-    municipality: str | None = None     # as given with an upload (what it means: issue 10)
 
     @property
     def is_upload(self) -> bool:

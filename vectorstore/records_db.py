@@ -42,6 +42,15 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+# What the tokens column holds: "units-1" = one line of tokens per evidence unit. Stores written
+# before it hold one line per sheet; `hyoka ingest` re-derives them (Indexer.migrate).
+STORE_FORMAT = "units-1"
+
+
+def _join_units(units: list[list[str]]) -> str:
+    return "\n".join(" ".join(t.replace("\n", " ") for t in toks) for toks in units)
+
+
 @dataclass(frozen=True)
 class SheetRow:
     """What the catalogue knows of a sheet without loading its records."""
@@ -101,13 +110,14 @@ class RecordsDB:
         con.execute("COMMIT")
 
     # --- sheets -------------------------------------------------------------------------
-    def put_sheet(self, con: sqlite3.Connection, ps: ParsedSheet, tokens: list[str], profile: str) -> None:
+    def put_sheet(self, con: sqlite3.Connection, ps: ParsedSheet, units: list[list[str]], profile: str) -> None:
+        """The sheet, its records and the tokens of each of its units (ingest/units.py order)."""
         s = ps.sheet
         con.execute(
             "INSERT OR REPLACE INTO sheets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (s.sheet_id, ps.content_hash(), s.source_file, s.project_name, s.municipality, s.department,
              s.fiscal_year, s.fiscal_year_label, s.locator, s.layout, len(ps.narratives), len(ps.cells),
-             len(ps.warnings), " ".join(tokens), profile, ps.model_dump_json()))
+             len(ps.warnings), _join_units(units), profile, ps.model_dump_json()))
 
     def delete_sheets(self, con: sqlite3.Connection, sheet_ids: Iterable[str]) -> None:
         con.executemany("DELETE FROM sheets WHERE sheet_id=?", [(i,) for i in sheet_ids])
@@ -136,11 +146,24 @@ class RecordsDB:
             " fiscal_year_label, locator, n_narratives, n_cells FROM sheets ORDER BY municipality, project_name")
         return [SheetRow(*r) for r in cur]
 
-    def tokens(self) -> list[tuple[str, list[str]]]:
-        # Interned: 50,000 sheets hold ~27M tokens but a small vocabulary; one str object per
-        # token occurrence made the BM25 rebuild take 2.3 GiB before bm25s even started.
+    def unit_tokens(self) -> Iterator[tuple[str, list[list[str]]]]:
+        """Every sheet's unit tokens, in unit order (one stored line per unit), sheets by id.
+
+        Interned: 50,000 sheets hold ~27M tokens but a small vocabulary; one str object per token
+        occurrence made the BM25 rebuild take 2.3 GiB before bm25s even started."""
         cur = self._conn().execute("SELECT sheet_id, tokens FROM sheets ORDER BY sheet_id")
-        return [(sid, [sys.intern(t) for t in toks.split()]) for sid, toks in cur]
+        for sid, toks in cur:
+            yield sid, [[sys.intern(t) for t in line.split()] for line in toks.split("\n")]
+
+    def tokens_of(self, sheet_id: str) -> list[list[str]] | None:
+        row = self._conn().execute("SELECT tokens FROM sheets WHERE sheet_id=?", (sheet_id,)).fetchone()
+        return [line.split() for line in row[0].split("\n")] if row else None
+
+    def set_tokens(self, con: sqlite3.Connection, sheet_id: str, units: list[list[str]]) -> None:
+        con.execute("UPDATE sheets SET tokens=? WHERE sheet_id=?", (_join_units(units), sheet_id))
+
+    def sheet_ids(self) -> list[str]:
+        return [r[0] for r in self._conn().execute("SELECT sheet_id FROM sheets ORDER BY sheet_id")]
 
     def profiles(self) -> dict[str, tuple[str, str]]:
         """sheet_id -> (content_hash, profile text)."""
@@ -150,6 +173,17 @@ class RecordsDB:
     def source_of(self, sheet_id: str) -> str | None:
         row = self._conn().execute("SELECT source_file FROM sheets WHERE sheet_id=?", (sheet_id,)).fetchone()
         return row[0] if row else None
+
+    def sheet_labels(self, sheet_ids: Iterable[str]) -> dict[str, tuple[str, int | None]]:
+        """sheet_id -> (municipality, fiscal_year) of the given stored sheets ('' / None = unknown)."""
+        ids = list(sheet_ids)
+        out: dict[str, tuple[str, int | None]] = {}
+        con = self._conn()
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            q = f"SELECT sheet_id, municipality, fiscal_year FROM sheets WHERE sheet_id IN ({','.join('?' * len(part))})"
+            out.update({sid: (m, y) for sid, m, y in con.execute(q, part)})
+        return out
 
     def richness(self, sheet_id: str) -> tuple[int, int] | None:
         row = self._conn().execute(
@@ -183,6 +217,17 @@ class RecordsDB:
             q = f"SELECT text_hash, vector FROM embed_cache WHERE model=? AND text_hash IN ({','.join('?' * len(part))})"
             for h, blob in con.execute(q, (model, *part)):
                 out[h] = np.frombuffer(blob, dtype=np.float32).tolist()
+        return out
+
+    def vectors(self, model: str, hashes: list[str]) -> dict[str, np.ndarray]:
+        """Cached vectors as arrays (for scoring units at question time); absent hashes are left out."""
+        out: dict[str, np.ndarray] = {}
+        con = self._conn()
+        for i in range(0, len(hashes), 500):
+            part = hashes[i:i + 500]
+            q = f"SELECT text_hash, vector FROM embed_cache WHERE model=? AND text_hash IN ({','.join('?' * len(part))})"
+            for h, blob in con.execute(q, (model, *part)):
+                out[h] = np.frombuffer(blob, dtype=np.float32)
         return out
 
     def cache_vectors(self, model: str, vectors: dict[str, list[float]]) -> None:

@@ -1,20 +1,26 @@
-"""The index: records in SQLite, one profile vector per sheet in Chroma, BM25 over Sudachi tokens.
+"""The index: records in SQLite, one profile vector per sheet in Chroma, BM25 over every evidence unit.
 
 search() fuses three rankings of sheets with reciprocal rank fusion: fuzzy matching of project
-names (「空き家対策の事業」 -> 空家等対策推進事業), BM25 over each sheet's tokens, and dense search
-over profile vectors. Finding the part of a sheet is the assistant's job, from the records.
+names (「空き家対策の事業」 -> 空家等対策推進事業), BM25 over the units of every sheet (passages,
+table rows, profiles; a sheet ranks by its best units), and dense search over profile vectors.
+evidence() gives the answerer a candidate sheet's units with their tokens and any stored vectors;
+weighing them is the assistant's job.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 import threading
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from ingest.records import ParsedSheet
+from ingest.units import Unit, units_of
 
 from .bm25_index import BM25Index
 from .chroma_index import ChromaConfig, ChromaIndex
@@ -62,6 +68,7 @@ class Hit:
     bm25: float = 0.0
     dense: float = 0.0
     ranks: dict[str, int] = field(default_factory=dict)
+    units: tuple[tuple[int, float], ...] = ()  # (unit number, BM25) of this sheet's best units
 
 
 def norm_name(text: str) -> str:
@@ -70,25 +77,19 @@ def norm_name(text: str) -> str:
     return "".join(ch for ch in t if ch.isalnum() and not ("\u3041" <= ch <= "\u3096"))
 
 
-def profile_text(ps: ParsedSheet) -> str:
-    """One short passage per sheet, embedded to find the sheet: name, owner, what it does."""
-    s = ps.sheet
-    parts = [s.project_name, f"（{s.municipality} {s.department}）"]
-    by_section: dict[str, str] = {}
-    for n in ps.narratives:
-        by_section.setdefault(n.section.value, n.text)
-    for sec in ("事業概要", "目的・意図", "対象"):
-        if sec in by_section:
-            parts.append(by_section[sec][:160])
-    return " ".join(parts)[:400]
+def text_hash(text: str) -> str:
+    """The embedding cache's key for a text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def sheet_tokens(ps: ParsedSheet) -> list[str]:
-    s = ps.sheet
-    texts = [s.project_name, s.project_name, s.department, s.municipality]
-    texts += [n.text for n in ps.narratives]
-    texts += sorted({c.row_label for c in ps.cells})
-    return tokenize("\n".join(texts))
+@dataclass(frozen=True)
+class Evidence:
+    """A candidate sheet as the answerer weighs it: its units, their tokens and stored vectors."""
+
+    sheet: ParsedSheet
+    units: tuple[Unit, ...]
+    tokens: tuple[tuple[str, ...], ...]
+    vectors: tuple[np.ndarray | None, ...]
 
 
 def _bigram_postings(names: list[str]) -> dict[str, list[int]]:
@@ -118,6 +119,8 @@ class Store:
         self._municipalities: list[str] = []
         self._lock = threading.Lock()
         self._sheet_cache: dict[str, tuple[str, ParsedSheet]] = {}
+        self._evidence: dict[str, tuple[str, Evidence]] = {}
+        self._name_df: dict[str, int] | None = None
 
     # --- catalogue ----------------------------------------------------------------------
     def catalogue(self) -> list[SheetRow]:
@@ -132,6 +135,8 @@ class Store:
                 self._municipalities = sorted({r.municipality for r in self._catalogue if r.municipality})
                 self._catalogue_gen = gen
                 self._sheet_cache.clear()
+                self._evidence.clear()
+                self._name_df = None
             return self._catalogue
 
     def sheet(self, sheet_id: str) -> ParsedSheet | None:
@@ -149,24 +154,68 @@ class Store:
             self._sheet_cache[sheet_id] = (row.content_hash, ps)
         return ps
 
+    def name_idf(self, token: str) -> float:
+        """idf of a token over project names: 「野犬」 names a project, 「対策」「事業」 name every one."""
+        self.catalogue()
+        with self._lock:
+            if self._name_df is None:
+                df: dict[str, int] = {}
+                for r in self._catalogue:
+                    for t in set(tokenize(r.project_name)):
+                        df[t] = df.get(t, 0) + 1
+                self._name_df = df
+            df_t = self._name_df.get(token, 0)
+            n = max(len(self._catalogue), 1)
+        return math.log(1.0 + (n - df_t + 0.5) / (df_t + 0.5))
+
     def municipalities(self) -> list[str]:
         self.catalogue()
         return self._municipalities
 
     # --- search -------------------------------------------------------------------------
-    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
+    def embed_query(self, text: str) -> list[float]:
+        return self.embeddings.embed_query(text)
+
+    def search(self, query: str, k: int = 10, filters: Filters | None = None, *,
+               tokens: list[str] | None = None, vector: list[float] | None = None) -> list[Hit]:
+        """Sheets for a query, best first; `tokens` and `vector` reuse a query's tokens and embedding."""
         filters = filters or Filters()
         rows = self.catalogue()
         if not rows:
             return []
         by_id = self._by_id
         name_scores = self._name_scores(query, rows, filters, k * 3)
-        bm25 = [(i, s) for i, s in self.bm25.search(tokenize(query), k * 6)
-                if i in by_id and filters.allows(by_id[i])][: k * 3]
-        dense = [(i, s) for i, s in self.chroma.query(self.embeddings.embed_query(query), k * 3,
-                                                       filters.chroma_where())
+        units: dict[str, list[tuple[int, float]]] = {}
+        for sid, n, score in self.bm25.search(tokens if tokens is not None else tokenize(query), k * 30):
+            if sid in by_id and filters.allows(by_id[sid]):
+                units.setdefault(sid, []).append((n, score))
+        bm25 = sorted(((sid, _sheet_bm25(found)) for sid, found in units.items()), key=lambda x: (-x[1], x[0]))
+        dense = [(i, s) for i, s in self.chroma.query(vector if vector is not None else self.embed_query(query),
+                                                       k * 3, filters.chroma_where())
                  if i in by_id and filters.allows(by_id[i])]
-        return self._fuse(by_id, {"name": name_scores, "bm25": bm25, "dense": dense}, k)
+        return self._fuse(by_id, {"name": name_scores, "bm25": bm25[: k * 3], "dense": dense}, k, units)
+
+    def evidence(self, sheet_id: str) -> Evidence | None:
+        """The sheet's units with their stored tokens and cached vectors (cached by content hash)."""
+        ps = self.sheet(sheet_id)
+        if ps is None:
+            return None
+        key = ps.content_hash()
+        cached = self._evidence.get(sheet_id)
+        if cached and cached[0] == key:
+            return cached[1]
+        units = units_of(ps)
+        stored = self.db.tokens_of(sheet_id) or []
+        if len(stored) != len(units):  # a store written before units (or by another reader version)
+            stored = [tokenize(u.search_text()) for u in units]
+        hashes = [text_hash(u.embedding_text()) for u in units]
+        found = self.db.vectors(self.model, hashes)
+        ev = Evidence(ps, units, tuple(tuple(t) for t in stored), tuple(found.get(h) for h in hashes))
+        with self._lock:
+            if len(self._evidence) >= SHEET_CACHE:
+                self._evidence.pop(next(iter(self._evidence)))
+            self._evidence[sheet_id] = (key, ev)
+        return ev
 
     def _name_scores(self, query: str, rows: list[SheetRow], filters: Filters, k: int) -> list[tuple[str, float]]:
         """How much of a project name the query holds: the longest common run of characters,
@@ -186,7 +235,7 @@ class Store:
         for bg in rare or grams:
             for idx in self._bigrams.get(bg, ()):
                 counts[idx] = counts.get(idx, 0) + 1
-        top = sorted(counts, key=lambda i: -counts[i])[: k * 4]
+        top = sorted(counts, key=lambda i: (-counts[i], i))[: k * 4]
         out = []
         for idx in top:
             row, name = rows[idx], self._names[idx]
@@ -196,10 +245,11 @@ class Store:
             score = 100.0 * min(1.0, m.size / max(4, min(len(name), 10)))
             if m.size >= 2:
                 out.append((row.sheet_id, score))
-        out.sort(key=lambda x: -x[1])
+        out.sort(key=lambda x: (-x[1], x[0]))
         return out[:k]
 
-    def _fuse(self, by_id: dict[str, SheetRow], rankings: dict[str, list[tuple[str, float]]], k: int) -> list[Hit]:
+    def _fuse(self, by_id: dict[str, SheetRow], rankings: dict[str, list[tuple[str, float]]], k: int,
+              units: dict[str, list[tuple[int, float]]]) -> list[Hit]:
         fused: dict[str, float] = {}
         ranks: dict[str, dict[str, int]] = {}
         raw: dict[str, dict[str, float]] = {}
@@ -208,6 +258,14 @@ class Store:
                 fused[sid] = fused.get(sid, 0.0) + 1.0 / (RRF_K + rank)
                 ranks.setdefault(sid, {})[name] = rank
                 raw.setdefault(sid, {})[name] = score
-        order = sorted(fused, key=lambda s: -fused[s])[:k]
+        order = sorted(fused, key=lambda s: (-fused[s], s))[:k]
         return [Hit(sheet=by_id[s], score=fused[s], name=raw[s].get("name", 0.0), bm25=raw[s].get("bm25", 0.0),
-                    dense=raw[s].get("dense", 0.0), ranks=ranks[s]) for s in order]
+                    dense=raw[s].get("dense", 0.0), ranks=ranks[s], units=tuple(units.get(s, ())[:8]))
+                for s in order]
+
+
+def _sheet_bm25(found: list[tuple[int, float]]) -> float:
+    """A sheet's BM25 from its units: the best unit, plus a little for further units that match
+    (a sheet that says it twice is likelier the one asked about than one that mentions it once)."""
+    scores = sorted((s for _, s in found), reverse=True)
+    return scores[0] + 0.25 * sum(scores[1:3])

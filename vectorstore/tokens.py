@@ -59,3 +59,23 @@ def tokenize(text: str) -> list[str]:
                 continue
             toks.append(norm.lower())
     return toks
+
+
+_KANJI_NUMERAL = re.compile(r"[〇一二三四五六七八九十百千万億兆]")
+
+
+def normalize_numerals(text: str) -> str:
+    """Kanji numerals as digits, as Sudachi reads them (令和五年度 -> 令和5年度, 二十三人 -> 23人);
+    everything else as written. Words that merely contain a numeral kanji (一般, 一部) stay."""
+    if not _KANJI_NUMERAL.search(text):
+        return text
+    out = []
+    for chunk in _chunks(text):
+        for m in _tokenizer().tokenize(chunk):
+            surface = m.surface()
+            pos = m.part_of_speech()
+            if pos[1] == "数詞" and _KANJI_NUMERAL.search(surface) and m.normalized_form().isdigit():
+                out.append(m.normalized_form())
+            else:
+                out.append(surface)
+    return "".join(out)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.errors import UserInputError
+from ingest.labelling import Labeller, Labels
 from ingest.limits import DEFAULT_LIMITS, MIB, FileLimits
 from ingest.parse import SUPPORTED_SUFFIXES
 from ingest.sandbox import Sandbox, parse_isolated
@@ -87,13 +88,15 @@ class UploadStore:
         self.store.db.provenance.put_upload(sha, str(dest), name, uploader, municipality, size)
         return Stored(dest, name, sha, size)
 
-    def ingest(self, files: list[Stored], uploader: str = "", municipality: str | None = None,
+    def ingest(self, files: list[Stored], uploader: str = "", labels: Labels | None = None,
                progress: Progress | None = None, wait: float = 900.0,
-               on_wait: Callable[[], None] | None = None) -> IngestSummary:
-        """Index stored uploads as `uploader`'s, each parsed in a worker with the sandbox's limits."""
+               on_wait: Callable[[], None] | None = None, embed_units: tuple[str, ...] = ()) -> IngestSummary:
+        """Index stored uploads as `uploader`'s, each parsed in a worker with the sandbox's limits.
+        `labels`: what the uploader states of the files (the municipality field beside the upload)."""
         limits, box = self.limits, self.sandbox
-        indexer = Indexer(self.store, limits, parse=lambda p: parse_isolated(p, limits, box))
-        return indexer.ingest([f.path for f in files], progress, origin=Origin(UPLOAD, uploader, municipality),
+        indexer = Indexer(self.store, embed_units, limits, parse=lambda p, lab: parse_isolated(p, lab, limits, box))
+        paths = [f.path for f in files]
+        return indexer.ingest(paths, progress, Labeller(paths, labels or Labels()), origin=Origin(UPLOAD, uploader),
                               names={str(f.path): f.name for f in files}, wait=wait, on_wait=on_wait)
 
 

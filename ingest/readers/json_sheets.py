@@ -1,5 +1,7 @@
-"""JSON files: 福岡市's structured 事務事業マネジメントシート, dashboard exports of 大船渡's workbook,
-and title lists (policies.*.json), which are recognised and skipped.
+"""JSON files: structured 事務事業マネジメントシート exports (福岡市's keys: 事業名, 所管局, 事業費_千円),
+dashboard exports of the one-row-per-sheet workbook (大船渡's), and title lists (policies.*.json),
+which are recognised and skipped. Each shape is recognised by its keys, never by the file's name;
+an export names its municipality only under a key such as 自治体名, else it is left to the user.
 """
 
 from __future__ import annotations
@@ -11,15 +13,17 @@ from typing import Any
 
 from ..checks import check_sum
 from ..errors import NotASheet, SheetFileError
-from ..normalize import era_year_to_western, normalize_unit, parse_kind, parse_year, western_to_wareki
-from ..records import Kind, ParsedSheet, Section, Sheet, SheetBuilder, Table, make_sheet_id, tidy_text
+from ..normalize import era_year_to_western, normalize_unit, parse_kind, parse_year
+from ..records import Kind, ParsedSheet, Section, SheetBuilder, Table, new_sheet, tidy_text
 from ..textio import looks_textual, read_text
-from .labels import cell_number, cell_text, municipality_from_path, plain_project_id, section_for
+from ..years import bare_year_era
+from .labels import MUNICIPALITY_LABELS, cell_number, cell_text, plain_project_id, section_for
 
 NAME = "json_sheets"
 
 _FUKUOKA_KEYS = {"事業名", "所管局", "事業費_千円"}
-_FILE_YEAR_RE = re.compile(r"(?<![a-z])r(\d{1,2})(?!\d)", re.IGNORECASE)
+# Keys under which an export names its municipality (the title lists use municipalityName).
+_MUNICIPALITY_KEYS = (*MUNICIPALITY_LABELS, "municipality", "municipalityName", "city", "cityName")
 _COL_YEAR_RE = re.compile(r"^R(\d{1,2})$")
 _FK_NARRATIVES = (("事業きっかけ", Section.ORIGIN), ("根拠法令", Section.LEGAL_BASIS),
                   ("開始年度", Section.PERIOD), ("行政計画", Section.POLICY))
@@ -47,8 +51,9 @@ def sniff(path: Path, head: bytes) -> bool:
 
 
 def read(path: Path) -> list[ParsedSheet]:
+    text = read_text(path)
     try:
-        data = json.loads(read_text(path))
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SheetFileError(str(path), f"JSON として読めません（{exc.msg}、{exc.lineno} 行目）") from exc
     items = data.get("projects") if isinstance(data, dict) else data
@@ -57,40 +62,40 @@ def read(path: Path) -> list[ParsedSheet]:
     if all("title" in x and not x.get("summary") and not x.get("details") for x in items):
         city = items[0].get("municipalityName", "")
         raise NotASheet(f"{city}の事業タイトル一覧であり、評価シートではありません")
+    city = _municipality(data) if isinstance(data, dict) else ""
     if all(_FUKUOKA_KEYS <= x.keys() for x in items):
-        fy = _fukuoka_year(path, items)
-        return [_fukuoka(path, x, n, fy) for n, x in enumerate(items, start=1)]
+        fy = _fukuoka_year(items)
+        return [_fukuoka(path, x, n, fy, _municipality(x) or city) for n, x in enumerate(items, start=1)]
     if all("name" in x and ("financials" in x or "indicators" in x) for x in items):
-        return [_dashboard(path, x, n) for n, x in enumerate(items, start=1)]
+        years = {int(y) for x in items if (y := cell_number(x.get("year")))}
+        years |= {int(y) for x in items for e in (x.get("financials") or []) if (y := cell_number(e.get("year")))}
+        era = bare_year_era(text, years)
+        return [_dashboard(path, x, n, era, _municipality(x) or city) for n, x in enumerate(items, start=1)]
     raise NotASheet("評価シートとして読める JSON ではありません（事業名・事業費などの項目がありません）")
 
 
-# --- 福岡市 事務事業マネジメントシート ---------------------------------------------------------
+def _municipality(x: dict[str, Any]) -> str:
+    """The municipality an export names under one of its keys, or '' (most exports name none)."""
+    return next((tidy_text(v) for k in _MUNICIPALITY_KEYS if isinstance(v := x.get(k), str) and v.strip()), "")
 
-def _fukuoka_year(path: Path, items: list[dict[str, Any]]) -> int | None:
-    """The evaluation year. The file holds '令和6年度実施分' but never says so inside: its name does
-    (jimu-jigyo-r6-…). Failing that, the year whose 事業費 is 決算見込 is the year just ended,
-    which is the year the sheet evaluates."""
-    m = _FILE_YEAR_RE.search(path.stem)
-    if m:
-        return era_year_to_western("令和", int(m.group(1)))
+
+# --- 事務事業マネジメントシート (福岡市's structured export) -----------------------------------
+
+def _fukuoka_year(items: list[dict[str, Any]]) -> tuple[int | None, str]:
+    """The evaluation year and the column that states it. The export's 事業費 columns are the year
+    before (決算), the year evaluated (決算見込: just ended, not yet settled) and the next (予算), so
+    the 決算見込 column names the year the sheet evaluates (R6決算見込 in a 令和6年度実施分 file)."""
     for col in (items[0].get("事業費_千円") or {}):
-        if "決算見込" in col:
-            return parse_year(col)
-    return None
+        if "決算見込" in col and parse_year(col):
+            return parse_year(col), col
+    return None, ""
 
 
-def _fukuoka(path: Path, x: dict[str, Any], n: int, fy: int | None) -> ParsedSheet:
-    # The layout is 福岡市's own (所管局 / 行政運営プラン / 施策コード); a folder of another
-    # name still holds 福岡市's sheets, so the folder table is consulted only when it knows it.
-    muni = municipality_from_path(path)
-    muni = muni if muni.endswith(("市", "町", "村", "区")) else "福岡市"
+def _fukuoka(path: Path, x: dict[str, Any], n: int, fy: tuple[int | None, str], muni: str) -> ParsedSheet:
     name = tidy_text(cell_text(x.get("事業名")))
     dept = " ".join(p for p in (cell_text(x.get("所管局")), cell_text(x.get("所管課"))) if p)
-    sheet = Sheet(sheet_id=make_sheet_id(muni, "", name, dept, fy), municipality=muni,
-                  fiscal_year=fy, fiscal_year_label=f"{western_to_wareki(fy)}年度" if fy else "",
-                  project_name=name, department=dept, source_file=str(path), locator=f"item {n}",
-                  layout=NAME)
+    sheet = new_sheet(municipality=muni, project_name=name, department=dept, fiscal_year=fy[0],
+                      printed_year_label=fy[1], source_file=str(path), locator=f"item {n}", layout=NAME)
     b = SheetBuilder(sheet)
     _fk_narratives(b, x)
     _fk_indicators(b, x.get("指標") or {})
@@ -134,14 +139,14 @@ def _fk_series(b: SheetBuilder, table: Table, table_label: str, label: str, kind
     for col, value in series.items():
         m = _COL_YEAR_RE.match(str(col))
         if m:
-            year, year_label = era_year_to_western("令和", int(m.group(1))), str(col)
+            year, year_label = era_year_to_western("R", int(m.group(1))), str(col)
         elif col == "最終年度目標値":
             final = cell_text(series.get("最終年度"))
             year, year_label = parse_year(final), f"{final}（最終年度）"
         else:
             continue  # '最終年度' names the year of 最終年度目標値; 'R年度' is a blank form field
         b.cell(table=table, table_label=table_label, row_label=label, unit=unit, fiscal_year=year,
-               fiscal_year_label=year_label, kind=kind, value=cell_number(value),
+               printed_year_label=year_label, kind=kind, value=cell_number(value),
                value_text=cell_text(value), locator=loc)
 
 
@@ -151,29 +156,27 @@ def _fk_money(b: SheetBuilder, money: dict[str, Any]) -> None:
         for row, value in (rows or {}).items():
             table = Table.COST if row == "歳出" else Table.FUNDING
             b.cell(table=table, table_label="事業費（千円）", row_label=row, unit="千円",
-                   fiscal_year=parse_year(col), fiscal_year_label=col, kind=parse_kind(col),
+                   fiscal_year=parse_year(col), printed_year_label=col, kind=parse_kind(col),
                    value=cell_number(value), value_text=cell_text(value), locator=f"事業費_千円.{col}")
 
 
 # --- dashboard export (大船渡 projects.json) -----------------------------------------------
 
-def _dashboard(path: Path, x: dict[str, Any], n: int) -> ParsedSheet:
+def _dashboard(path: Path, x: dict[str, Any], n: int, era: str, muni: str) -> ParsedSheet:
     # Same identity rules as xlsx_rows, so a project exported both ways gets one sheet_id and
-    # parse.py keeps only the richer copy: folder-derived city, 令和 year, id as printed.
-    muni = municipality_from_path(path)
+    # parse.py keeps only the richer copy: the city only if stated, the same era, id as printed.
     era_year = cell_number(x.get("year"))
-    fy = era_year_to_western("令和", int(era_year)) if era_year else None
+    fy = era_year_to_western(era, int(era_year)) if era_year else None
     name = tidy_text(cell_text(x.get("name")))
     dept = " ".join(p for p in (cell_text(x.get("department")), cell_text(x.get("section"))) if p)
     pid = plain_project_id(x.get("id") or "")
-    sheet = Sheet(sheet_id=make_sheet_id(muni, pid, name, dept, fy), municipality=muni,
-                  fiscal_year=fy, fiscal_year_label=f"{western_to_wareki(fy)}年度" if fy else "",
-                  project_id=pid, project_name=name, department=dept, source_file=str(path),
-                  locator=f"item {n}", layout=NAME)
+    sheet = new_sheet(municipality=muni, project_id=pid, project_name=name, department=dept, fiscal_year=fy,
+                      printed_year_label=cell_text(x.get("year")), source_file=str(path), locator=f"item {n}",
+                      layout=NAME)
     b = SheetBuilder(sheet)
     _dash_narratives(b, x)
-    _dash_money(b, x.get("financials") or [], fy)
-    _dash_indicators(b, x, fy)
+    _dash_money(b, x.get("financials") or [], fy, era)
+    _dash_indicators(b, x, fy, era)
     cost = [c for c in b.build().cells if c.table in {Table.COST, Table.FUNDING, Table.PERSONNEL,
                                                        Table.TOTAL_COST}]
     b.warnings += check_sum(cost, ["事業費計(A)", "人件費計(B)"], "トータルコスト(A)+(B)", "トータルコスト")
@@ -203,28 +206,27 @@ def _dash_narratives(b: SheetBuilder, x: dict[str, Any]) -> None:
         b.narrative(section, f"{role}コメント", cell_text(c.get("comment")), "evaluation.comments")
 
 
-def _year_of(entry: dict[str, Any], fy: int | None) -> tuple[int | None, str, Kind]:
-    """A block's era year (2…7) -> Western year, label and kind (the sheet's own year is the plan)."""
+def _year_of(entry: dict[str, Any], fy: int | None, era: str) -> tuple[int | None, str, Kind]:
+    """A block's era year (2…7) -> Western year, printed label and kind (the sheet's own year is the plan)."""
     n = cell_number(entry.get("year"))
-    year = era_year_to_western("令和", int(n)) if n else None
-    label = f"{western_to_wareki(year)}年度" if year else ""
-    return year, label, Kind.PLAN if year is not None and year == fy else Kind.ACTUAL
+    year = era_year_to_western(era, int(n)) if n else None
+    return year, cell_text(entry.get("year")), Kind.PLAN if year is not None and year == fy else Kind.ACTUAL
 
 
-def _dash_money(b: SheetBuilder, financials: list[dict[str, Any]], fy: int | None) -> None:
+def _dash_money(b: SheetBuilder, financials: list[dict[str, Any]], fy: int | None, era: str) -> None:
     for j, entry in enumerate(financials):
-        year, label, kind = _year_of(entry, fy)
+        year, label, kind = _year_of(entry, fy, era)
         for key, row, table, unit in _DASH_MONEY:
             value = entry.get(key)
             b.cell(table=table, table_label="トータルコスト", row_label=row, unit=unit, fiscal_year=year,
-                   fiscal_year_label=label, kind=kind, value=cell_number(value),
+                   printed_year_label=label, kind=kind, value=cell_number(value),
                    value_text=cell_text(value), locator=f"financials[{j}].{key}")
 
 
-def _dash_indicators(b: SheetBuilder, x: dict[str, Any], fy: int | None) -> None:
+def _dash_indicators(b: SheetBuilder, x: dict[str, Any], fy: int | None, era: str) -> None:
     names = x.get("indicatorLabels") or {}
     for j, entry in enumerate(x.get("indicators") or []):
-        year, label, kind = _year_of(entry, fy)
+        year, label, kind = _year_of(entry, fy, era)
         for key, table, letters in _DASH_INDICATORS:
             for k, value in enumerate(entry.get(key) or []):
                 slot = (names.get(key) or [{}] * 3)[k] if k < len(names.get(key) or []) else {}
@@ -233,5 +235,5 @@ def _dash_indicators(b: SheetBuilder, x: dict[str, Any], fy: int | None) -> None
                     continue  # an unused slot ('0' is a formula's residue in the source)
                 b.cell(table=table, table_label=table.value, row_label=f"{letters[k]} {name}",
                        unit=normalize_unit(cell_text(slot.get("unit"))), fiscal_year=year,
-                       fiscal_year_label=label, kind=kind, value=cell_number(value),
+                       printed_year_label=label, kind=kind, value=cell_number(value),
                        value_text=cell_text(value), locator=f"indicators[{j}].{key}[{k}]")

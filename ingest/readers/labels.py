@@ -8,10 +8,8 @@ the first parenthesis) first, and only then on the whole text.
 from __future__ import annotations
 
 import re
-from datetime import date
-from pathlib import Path
 
-from ..normalize import era_of, format_number, nfkc, parse_number
+from ..normalize import format_number, nfkc, parse_number
 from ..records import Section, Table
 
 # Order matters: the first keyword found wins, so specific phrases come before general words.
@@ -96,11 +94,6 @@ DEPARTMENT_LABELS = ("担当部署", "担当課", "所管課", "所属名", "所
 ID_LABELS = ("事務事業ID", "事務事業番号", "事業番号", "事業No", "事業ID")
 MUNICIPALITY_LABELS = ("自治体名", "市町村名", "団体名")
 
-# The files of a one-table workbook or a JSON export often do not name the city at all, so the
-# folder the user filed them under is the only hint left; known corpus folders map to real names.
-FOLDER_MUNICIPALITIES = {"ofunato": "大船渡市", "fukuoka": "福岡市", "kobe": "神戸市",
-                         "ikeda": "池田市", "kyoto": "京都市"}
-
 _HEAD_RE = re.compile(r"^[^（(]*")
 _NUMBERING_RE = re.compile(r"^\s*(?:[（(]\s*\d+\s*[)）]|\d+[.．、]|[0-9０-９]+\s)\s*")
 
@@ -169,32 +162,24 @@ def cell_number(value: object) -> float | None:
     return parse_number(value)
 
 
-_BARE_YEAR_RE = re.compile(r"(?<![\d.])(\d{1,2})年度")
-_KANJI_ERA_RE = re.compile(r"(昭和|平成|令和)\s*(?:元|\d{1,2}|[０-９]{1,2})\s*年")
+# A municipality as a title or header names it: 〇〇市 / 〇〇町 / 〇〇村 / 〇〇区, optionally after its
+# prefecture, standing alone or followed by what a title says of it (役所, 総合計画, の, 事務事業…).
+# Words that end in 市 or 町 without naming one (都市, 市町村, 政令市, 本市) are not municipalities.
+_CITY_RE = re.compile(
+    r"(?:^|(?<=[\s　（(「『【・、:：度次]))(?:[^\s\d　（）()「」【】]{2,3}[都道府県])?"
+    r"([^\s\d　（）()「」『』【】、。・:：]{1,6}?[市町村区])"
+    r"(?=役所|役場|長|総合計画|議会|の|事務事業|行政評価|政策評価|施策評価|評価|[\s　)）」』】、・]|$)")
+_NOT_CITIES = ("都市", "市町村", "区市町村", "市区町村", "政令市", "指定市", "中核市", "本市", "全市", "各市",
+               "他市", "同市", "当市", "市", "町", "村", "区", "地区", "区町村")
 
 
-def sheet_era(text: str) -> str:
-    """The era bare years ('20年度決算') are read in: the first era written out in kanji.
-
-    normalize.era_of also takes 'R5'/'H30', but a lone capital plus digits in running text is
-    too often something else; a written-out era is the sheet speaking for itself.
-    """
-    m = _KANJI_ERA_RE.search(text)
-    if m:
-        return m.group(1)
-    if era_of(text):
-        return era_of(text) or "令和"
-    # No era at all (神戸's sheets print '20年度決算'): a bare year beyond the current 令和 year
-    # (plus a few for targets) cannot be 令和, so the sheet is from 平成.
-    bare = [int(n) for n in _BARE_YEAR_RE.findall(nfkc(text))]
-    latest_reiwa = date.today().year - 2018 + 3
-    return "平成" if bare and max(bare) > latest_reiwa else "令和"
-
-
-def municipality_from_path(path: Path) -> str:
-    """Fallback only: the parent folder's name, mapped through the small table of known folders."""
-    folder = path.resolve().parent.name
-    return FOLDER_MUNICIPALITIES.get(folder.lower(), folder)
+def city_in(text: str) -> str:
+    """The municipality a title or header names ('…評価シート（〇〇市）', '第７次〇〇市総合計画'), or ''."""
+    for m in _CITY_RE.finditer(nfkc(text)):
+        name = m.group(1)
+        if name not in _NOT_CITIES and not name.endswith(_NOT_CITIES[:6]) and "協議会" not in name:
+            return name
+    return ""
 
 
 def plain_project_id(raw: object) -> str:

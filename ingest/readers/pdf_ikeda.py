@@ -1,4 +1,9 @@
-"""池田市 「目標設定シート」: one fixed one-page form per PDF.
+"""「目標設定シート」 (池田市's 事務事業評価 form): one fixed one-page form per PDF.
+
+The form is recognised by its title and labels, not by the city: the municipality is the one its
+title names (第７次〇〇市総合計画 …), and the labels that carry the edition's year
+(上記要素に係るR6年度取組予定, R7年度以降の事業の方向性) are patterns over the year, so next year's
+edition (R7年度取組予定) reads the same.
 
 The text stream interleaves the form's columns (事業の対象 and 事業内容 alternate line by line),
 so everything is read from pdfplumber's table cells, which keep each column's text apart.
@@ -16,15 +21,17 @@ from pdfplumber.page import Page
 from ..checks import check_sum
 from ..errors import NotASheet
 from ..normalize import nfkc, normalize_unit, parse_kind, parse_number, parse_year
-from ..records import Kind, ParsedSheet, Section, Sheet, SheetBuilder, Table, make_sheet_id
+from ..records import Kind, ParsedSheet, Section, SheetBuilder, Table, new_sheet
+from .labels import city_in
 from .pdfwords import first_page_text, join_lines, load_pages, open_pdf, squeeze
 
 NAME = "pdf_ikeda"
-MUNICIPALITY = "池田市"
 LOCATOR = "p.1"
 
 Row = list[str | None]
 
+# A year as the form prints it in its labels: R6年度, 令和6年度.
+_Y = r"(?:R|令和)\s*(?:元|\d{1,2})\s*年度"
 # Label cells of the upper tables (squeezed text prefix) -> section and label as printed.
 _LABELS: list[tuple[str, Section | None, str]] = [
     ("担当部署名", None, "担当部署名"),
@@ -39,8 +46,11 @@ _LABELS: list[tuple[str, Section | None, str]] = [
     ("事業の手段・方法", Section.MEANS, "事業の手段・方法"),
     ("実施形態", Section.DELIVERY, "実施形態（直営/委託）"),
     ("関連計画", Section.LEGAL_BASIS, "関連計画・例規"),
-    ("上記要素に係るR6年度取組予定", Section.MEANS_PLAN, "R6年度取組予定"),
-    ("上記要素に係るR6年度取組実績", Section.MEANS_DONE, "R6年度取組実績"),
+]
+# Labels that name the edition's year: the label is kept as printed ('R6年度取組予定').
+_YEAR_LABELS: list[tuple[re.Pattern[str], Section]] = [
+    (re.compile(rf"^上記要素に係る({_Y}取組予定)"), Section.MEANS_PLAN),
+    (re.compile(rf"^上記要素に係る({_Y}取組実績)"), Section.MEANS_DONE),
 ]
 # Cells that head a row group but carry no value of their own.
 _NON_VALUE = ("総合計画", "国土強靭化地域計画の体系", "関連するSDG", "行財政改革", "※", "「みんなで",
@@ -50,48 +60,63 @@ _FORM_ROWS = ("国・府支出金", "地方債", "その他", "うち受益者�
 _RATIO = "受益者負担率"
 
 
+def _is_form(text: str) -> bool:
+    """The form's title and the labels of its five parts, whichever city printed it."""
+    t = squeeze(text).replace(" ", "")
+    return "目標設定シート" in t and "事務事業名" in t and "成果指標" in t
+
+
 def sniff(path: Path, head: bytes) -> bool:
     if path.suffix.lower() != ".pdf":
         return False
-    text = first_page_text(path)
-    return "目標設定シート" in text and "池田市" in text
+    return _is_form(first_page_text(path))
 
 
 def read(path: Path) -> list[ParsedSheet]:
     with open_pdf(path) as pdf:
         page = load_pages(pdf, path)[0]
-        text = nfkc(page.extract_text() or "")
-        if "目標設定シート" not in text or "池田市" not in text:
-            raise NotASheet("池田市の目標設定シートではありません")
-        found = page.find_tables()
-        tables = [t.extract() for t in found]
-        cost_rows = next((t for t in tables if t and squeeze(t[0][0]) == "区分"), None)
-        if cost_rows is None:
-            raise NotASheet("事業費等の表が見つからないため、目標設定シートとして読めません")
-        pairs = [p for t in tables if t is not cost_rows for p in _pairs(t)]
-        builder = _builder(path, text, pairs)
-        _narratives(builder, pairs)
-        _marks(builder, tables)
-        _bottom_tables(builder, cost_rows)
-        _remarks(builder, page, max(t.bbox[3] for t in found))
-    return [builder.build()]
+        text, tables, remarks = page_content(page)
+    return [sheet_from(path, text, tables, remarks)]
 
 
-def _builder(path: Path, text: str, pairs: list[tuple[str, str]]) -> SheetBuilder:
-    values = dict(pairs)
+def page_content(page: Page) -> tuple[str, list[list[Row]], str]:
+    """What the reader uses of the page: its text, the cells of each table, and the text under the grid."""
+    found = page.find_tables()
+    tables = [t.extract() for t in found]
+    bottom = max((t.bbox[3] for t in found), default=page.height)
+    return page.extract_text() or "", tables, _remarks_text(page, bottom)
+
+
+def sheet_from(path: Path, text: str, tables: list[list[Row]], remarks: str) -> ParsedSheet:
+    """The sheet from a page's text and table cells (see page_content)."""
+    text = nfkc(text)
+    if not _is_form(text):
+        raise NotASheet("目標設定シートではありません")
+    cost_rows = next((t for t in tables if t and squeeze(t[0][0]) == "区分"), None)
+    if cost_rows is None:
+        raise NotASheet("事業費等の表が見つからないため、目標設定シートとして読めません")
+    pairs = [p for t in tables if t is not cost_rows for p in _pairs(t)]
+    builder = _builder(path, text, pairs)
+    _narratives(builder, pairs)
+    _marks(builder, tables)
+    _bottom_tables(builder, cost_rows)
+    builder.narrative(Section.OTHER, "備考", remarks, LOCATOR)
+    return builder.build()
+
+
+def _builder(path: Path, text: str, pairs: list[tuple[str, Section | None, str]]) -> SheetBuilder:
+    values = {label: value for label, _, value in pairs}
     name, department = values.get("事務事業名", ""), values.get("担当部署名", "")
     if not name:
         raise NotASheet("事務事業名が見つからないため、目標設定シートとして読めません")
-    m = re.search(r"(令和\s*(?:元|\d+)\s*年度)実施事業", text)
+    # The title: 第７次〇〇市総合計画 前期基本計画 事務事業評価（令和６年度実施事業） NO. 1
+    title = text.split("目標設定シート", 1)[0]
+    m = re.search(r"((?:平成|令和)\s*(?:元|\d+)\s*年度)実施事業", title)
     label = m.group(1).replace(" ", "") if m else ""
-    year = parse_year(label) if label else None
-    no = re.search(r"NO\.\s*(\d+)", text)
-    project_id = no.group(1) if no else ""
-    sheet = Sheet(
-        sheet_id=make_sheet_id(MUNICIPALITY, project_id, name, department, year),
-        municipality=MUNICIPALITY, fiscal_year=year, fiscal_year_label=label,
-        project_id=project_id, project_name=name, department=department,
-        source_file=str(path), locator=LOCATOR, layout=NAME)
+    no = re.search(r"NO\.\s*(\d+)", title)
+    sheet = new_sheet(municipality=city_in(title), project_id=no.group(1) if no else "", project_name=name,
+                      department=department, fiscal_year=parse_year(label) if label else None,
+                      printed_year_label=label, source_file=str(path), locator=LOCATOR, layout=NAME)
     return SheetBuilder(sheet)
 
 
@@ -101,31 +126,33 @@ def _label_of(cell: str | None) -> tuple[str, Section | None] | None:
     for prefix, section, label in _LABELS:
         if key.startswith(prefix):
             return label, section
+    for pattern, section in _YEAR_LABELS:
+        m = pattern.match(key)
+        if m:
+            return m.group(1), section
     return None
 
 
-def _pairs(rows: list[Row]) -> list[tuple[str, str]]:
-    """(label, value) pairs: a label cell, then the non-empty cells up to the next label."""
-    out: list[tuple[str, str]] = []
+def _pairs(rows: list[Row]) -> list[tuple[str, Section | None, str]]:
+    """(label, section, value): a label cell, then the non-empty cells up to the next label."""
+    out: list[tuple[str, Section | None, str]] = []
     for row in rows:
-        current: str | None = None
+        current: tuple[str, Section | None] | None = None
         parts: list[str] = []
         for cell in row + ["\x00"]:  # a sentinel closes the last pair
             found = _label_of(cell) if cell != "\x00" else ("", None)
             if found is not None or cell == "\x00":
                 if current is not None:
-                    glue = "" if current == "実施期間" else " "  # '令和','5','年度 ～ 令和' ...
-                    out.append((current, glue.join(parts).strip()))
-                current, parts = (found[0] if found else None), []
+                    glue = "" if current[0] == "実施期間" else " "  # '令和','5','年度 ～ 令和' ...
+                    out.append((current[0], current[1], glue.join(parts).strip()))
+                current, parts = (found if found and cell != "\x00" else None), []
             elif current is not None and cell and not squeeze(cell).startswith(_NON_VALUE):
                 parts.append(join_lines(cell))
     return out
 
 
-def _narratives(b: SheetBuilder, pairs: list[tuple[str, str]]) -> None:
-    sections = {label: section for _, section, label in _LABELS}
-    for label, value in pairs:
-        section = sections.get(label)
+def _narratives(b: SheetBuilder, pairs: list[tuple[str, Section | None, str]]) -> None:
+    for label, section, value in pairs:
         if section is not None:
             b.narrative(section, label, value, LOCATOR)
 
@@ -197,7 +224,7 @@ def _cost_cells(b: SheetBuilder, row: Row, cols: dict[int, str], table: Table, l
     for i, col in cols.items():
         text = squeeze(row[i])
         b.cell(table=table, table_label=table_label, row_label=label, unit=unit,
-               fiscal_year=parse_year(col), fiscal_year_label=col, kind=parse_kind(col),
+               fiscal_year=parse_year(col), printed_year_label=col, kind=parse_kind(col),
                value=parse_number(text), value_text=text, locator=LOCATOR)
 
 
@@ -221,13 +248,18 @@ def _indicator_rows(b: SheetBuilder, rows: list[Row], split: int) -> None:
             kind = Kind.TARGET if year and eval_year and year > eval_year + 1 else parse_kind(col)
             text = squeeze(row[i])
             b.cell(table=Table.OUTCOME, table_label="成果指標", row_label=name, unit=unit,
-                   fiscal_year=year, fiscal_year_label=col, kind=kind,
+                   fiscal_year=year, printed_year_label=col, kind=kind,
                    value=parse_number(text), value_text=text, locator=LOCATOR)
 
 
 _EVAL_LABELS = {"成果指標の達成状況": Section.EVALUATION, "判断理由": Section.EVALUATION,
-                "事業の有効性": Section.EVALUATION, "事業の効率性": Section.EVALUATION,
-                "R7年度以降の事業の方向性": Section.DIRECTION}
+                "事業の有効性": Section.EVALUATION, "事業の効率性": Section.EVALUATION}
+_DIRECTION_RE = re.compile(rf"^{_Y}以降の事業の方向性$")  # R7年度以降の事業の方向性 in the R6 edition
+_OTHER_FUNDS_RE = re.compile(rf"^{_Y}における「その他」財源の主な内容$")
+
+
+def _eval_section(label: str) -> Section | None:
+    return Section.DIRECTION if _DIRECTION_RE.match(label) else _EVAL_LABELS.get(label)
 
 
 def _evaluation_rows(b: SheetBuilder, rows: list[Row], split: int) -> None:
@@ -236,23 +268,25 @@ def _evaluation_rows(b: SheetBuilder, rows: list[Row], split: int) -> None:
     for row in rows:
         label = squeeze(row[split]).replace(" ", "")
         text = next((join_lines(c) for c in row[split + 1:] if c), "")
-        if label in _EVAL_LABELS:
+        if _eval_section(label) is not None:
             blocks.append([label, text])
         elif not label and blocks and text:
             blocks[-1][1] += text
     section = Section.EVALUATION
     for label, text in blocks:
         if label != "判断理由":
-            section = _EVAL_LABELS[label]  # the 判断理由 after 方向性 belongs to DIRECTION
+            section = _eval_section(label) or section  # the 判断理由 after 方向性 belongs to DIRECTION
         b.narrative(section, label, text, LOCATOR)
     note_rows = rows[next((i for i, r in enumerate(rows)
                            if _left_label(r, 3).startswith(_RATIO)), len(rows)) + 1:]
     note = " ".join(join_lines(c) for r in note_rows for c in r[1:split] if c)
-    b.narrative(Section.BUDGET_NOTE, "R6年度における「その他」財源の主な内容", note, LOCATOR)
+    # Its label ('R6年度における「その他」財源の主な内容') sits in the first column, under the note.
+    printed = (squeeze(r[0]).replace(" ", "") for r in note_rows if r and r[0])
+    label = next((t for t in printed if _OTHER_FUNDS_RE.match(t)), "「その他」財源の主な内容")
+    b.narrative(Section.BUDGET_NOTE, label, note, LOCATOR)
 
 
-def _remarks(b: SheetBuilder, page: Page, bottom: float) -> None:
+def _remarks_text(page: Page, bottom: float) -> str:
     """※ 備考 sits under the grid, outside every table."""
     text = page.crop((0, bottom, page.width, page.height)).extract_text() or ""
-    body = re.sub(r"^\s*※\s*備\s*考", "", text).strip()
-    b.narrative(Section.OTHER, "備考", join_lines(body), LOCATOR)
+    return join_lines(re.sub(r"^\s*※\s*備\s*考", "", text).strip())

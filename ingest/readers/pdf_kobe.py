@@ -1,4 +1,9 @@
-"""神戸市 事務事業評価シート (平成25年度, 行財政改革2015), one PDF per project.
+"""事務事業評価シート of 神戸市's form (平成25年度 edition, 行財政改革2015), one PDF per project.
+
+The form prints neither its city nor an era: its columns say 20年度決算 … 25年度予算. The era
+is read from the dates the sheet writes out (normalize: bare_year_era), the evaluation year is the
+year of the ≪事業別コスト等≫ 予算 column (the year the sheet was written in), and the municipality
+is left to the user.
 
 The text layer interleaves columns (所属名 beside 評価責任者, the vertical 「コ ス ト」 labels), so the
 reader works on the ruled grid: pdfplumber finds the tables, and each cell's text is taken from
@@ -17,13 +22,11 @@ import pdfplumber
 from ..checks import check_sum
 from ..errors import NotASheet, SheetFileError
 from ..normalize import UNITS, YearContext, nfkc, normalize_unit, parse_kind, parse_number, parse_year
-from ..records import Kind, ParsedSheet, Section, Sheet, SheetBuilder, Table, make_sheet_id, tidy_text
+from ..records import Kind, ParsedSheet, Section, SheetBuilder, Table, new_sheet, tidy_text
+from ..years import bare_year_era, bare_years
 
 NAME = "pdf_kobe"
-MUNICIPALITY = "神戸市"
-EVAL_YEAR, EVAL_LABEL = 2013, "平成25年度"
-# Column headers print bare years (20年度決算); the form is a Heisei-era one.
-_CTX = YearContext(era="平成")
+# Column headers print bare years (20年度決算).
 _YEAR_RE = re.compile(r"\d{1,2}年度")
 
 _BASIC = {"目的": Section.PURPOSE, "行財政改革2015の項目": Section.POLICY, "根拠法令等": Section.LEGAL_BASIS,
@@ -79,11 +82,13 @@ class Page:
     annex: str = ""  # the text of a （別紙） page, tables flattened row by row
     heading: str = ""
     sheet_start: bool = False
+    text: str = ""
 
 
 @dataclass
 class _State:
     b: SheetBuilder
+    ctx: YearContext
     page: int = 1
     cost_cols: list[tuple[int, str]] = field(default_factory=list)
     group: str = ""  # 内部評価 / 外部評価, printed once for several rows
@@ -104,9 +109,33 @@ def read(path: Path) -> list[ParsedSheet]:
     pages = _load(path)
     starts = [i for i, p in enumerate(pages) if p.sheet_start]
     if not starts:
-        raise NotASheet("「事務事業名」「所属名」の表が無く、神戸市の事務事業評価シートではありません")
+        raise NotASheet("「事務事業名」「所属名」の表が無く、この様式の事務事業評価シートではありません")
     bounds = list(zip(starts, starts[1:] + [len(pages)], strict=True))
     return [_parse_sheet(path, pages[a:b]) for a, b in bounds]
+
+
+def _year_context(pages: list[Page]) -> YearContext:
+    """The era of the bare column years, from the dates the sheet writes out (行財政改革2015,
+    事業開始年度 平成12年, …): see years.bare_year_era."""
+    text = "\n".join(p.text for p in pages)
+    headers = [c.label for p in pages for t in p.tables for r in t for c in r
+               if c is not None and _YEAR_RE.match(c.label)]
+    return YearContext(era=bare_year_era(text, bare_years(" ".join(headers))))
+
+
+def _evaluation_year(pages: list[Page], ctx: YearContext) -> tuple[int | None, str]:
+    """The year the sheet was written in: ≪事業別コスト等≫ ends with that year's 予算 (25年度予算
+    after 20–24年度決算). Without a 予算 column, the latest year of the table's header."""
+    for page in pages:
+        for table in page.tables:
+            for row in table:
+                cols = _year_cols(row)
+                if len(cols) >= 2:
+                    budget = [label for _, label in cols if parse_kind(label) is Kind.BUDGET]
+                    label = budget[-1] if budget else max((lab for _, lab in cols),
+                                                           key=lambda x: parse_year(x, ctx) or 0)
+                    return parse_year(label, ctx), label
+    return None, ""
 
 
 # ---- loading --------------------------------------------------------------------------------
@@ -131,7 +160,7 @@ def _read_page(page, number: int) -> Page:
     text = page.extract_text() or ""
     first = tables[0] if tables else []
     start = (len(first) >= 2 and _label(first[0]) == "事務事業名" and _label(first[1]) == "所属名")
-    out = Page(number, tables, sheet_start=start)
+    out = Page(number, tables, sheet_start=start, text=text)
     head = text.strip().split("\n", 1)[0]
     if head.startswith("（別紙）"):
         leaves = [t for t in found if not any(_inside(o, t.bbox) for o in boxes if o != t.bbox)]
@@ -195,11 +224,12 @@ def _parse_sheet(path: Path, pages: list[Page]) -> ParsedSheet:
         raise NotASheet("事務事業名が空欄です")
     department = _department(_texts(header[1])[1] if len(_texts(header[1])) > 1 else None)
     name = tidy_text(name_cell.first)
-    sheet = Sheet(sheet_id=make_sheet_id(MUNICIPALITY, "", name, department, EVAL_YEAR),
-                  municipality=MUNICIPALITY, fiscal_year=EVAL_YEAR, fiscal_year_label=EVAL_LABEL,
-                  project_name=name, department=department, source_file=str(path),
-                  locator=f"p.{pages[0].number}-{pages[-1].number}", layout=NAME)
-    st = _State(SheetBuilder(sheet), page=pages[0].number)
+    ctx = _year_context(pages)
+    year, printed = _evaluation_year(pages, ctx)
+    sheet = new_sheet(municipality="", project_name=name, department=department, fiscal_year=year,
+                      printed_year_label=printed, source_file=str(path),
+                      locator=f"p.{pages[0].number}-{pages[-1].number}", layout=NAME)
+    st = _State(SheetBuilder(sheet), ctx, page=pages[0].number)
     if len(name_cell.lines) > 1:  # 007's second sheet lists its facilities under the name
         st.b.narrative(Section.OVERVIEW, "事務事業名", " ".join(t for t, _ in name_cell.lines[1:]),
                        f"p.{st.page}")
@@ -305,8 +335,8 @@ def _add(st: _State, table: Table, label: str, unit: str, cols: list[tuple[int, 
         c = row[idx] if idx < len(row) else None
         text = tidy_text(c.text) if c is not None else ""
         number = text[: -len(unit)] if unit and text.endswith(unit) else text
-        st.b.cell(table=table, row_label=label, unit=unit, fiscal_year=parse_year(year_label, _CTX),
-                  fiscal_year_label=year_label, kind=parse_kind(year_label, default_kind),
+        st.b.cell(table=table, row_label=label, unit=unit, fiscal_year=parse_year(year_label, st.ctx),
+                  printed_year_label=year_label, kind=parse_kind(year_label, default_kind),
                   value=parse_number(number), value_text=text, table_label=table_label,
                   locator=f"p.{st.page}")
 

@@ -1,4 +1,7 @@
-"""京都市 「新規・充実事業」 cards (令和６年度 edition): one project per PDF, 1-2 pages.
+"""「新規・充実事業」 cards (京都市's, 令和６年度 edition): one project per PDF, 1-2 pages.
+
+Recognised by the card's title and header grid. The card does not print its city (only the
+project's own name may contain it), so the municipality is left to the user.
 
 Every page repeats a header grid (Ｎｏ., 所管局, 事業名, 【事業実施期間】), then one body grid whose
 rows alternate between numbered headings (１ 事業概要 … ７ 令和７年度の方向性) and their content;
@@ -16,12 +19,12 @@ from pdfplumber.page import Page
 from pdfplumber.table import Table as PdfTable
 
 from ..errors import NotASheet
-from ..normalize import YearContext, nfkc, parse_kind, parse_number, parse_year, western_to_wareki
-from ..records import Kind, ParsedSheet, Section, Sheet, SheetBuilder, Table, make_sheet_id
+from ..normalize import YearContext, era_of, nfkc, parse_kind, parse_number, parse_year
+from ..records import Kind, ParsedSheet, Section, SheetBuilder, Table, new_sheet
+from ..years import ERA_IN_FORCE
 from .pdfwords import first_page_text, join_lines, load_pages, open_pdf, undouble, words_in
 
 NAME = "pdf_kyoto"
-MUNICIPALITY = "京都市"
 PERIOD_HEAD = "【事業実施期間】"
 
 Row = list[str | None]
@@ -65,7 +68,7 @@ def read(path: Path) -> list[ParsedSheet]:
         pages = load_pages(pdf, path)
         first = undouble(pages[0].extract_text() or "")
         if "新規・充実事業" not in first or "所管局" not in first:
-            raise NotASheet("京都市の新規・充実事業の評価シートではありません")
+            raise NotASheet("新規・充実事業の評価シートではありません")
         page_tables = [p.find_tables() for p in pages]
         header = _header(pages[0], page_tables[0], path)
         parts = _parts(page_tables)
@@ -114,15 +117,14 @@ def _builder(path: Path, header: dict[str, str], first: str, locator: str) -> Sh
     # The card names its own year beside 事業名 （令和６年度）; the title's 令和５年度 is the year
     # the project was new, so it is only a fallback (+1).
     year = parse_year(header["year_label"])
+    printed = re.search(r"(?:平成|令和)\s*(?:元|\d+)\s*年度", nfkc(header["year_label"]))
+    label = printed.group(0) if year and printed else ""
     if year is None:
-        m = re.search(r"(令和\s*\S+?年度)新規", nfkc(first))
+        m = re.search(r"((?:平成|令和)\s*\S+?年度)新規", nfkc(first))
         year = parse_year(m.group(1)) + 1 if m and parse_year(m.group(1)) else None
-    label = f"{western_to_wareki(year)}年度" if year else ""
-    dept, name, no = header["department"], header["name"], header["no"]
-    sheet = Sheet(
-        sheet_id=make_sheet_id(MUNICIPALITY, no, name, dept, year), municipality=MUNICIPALITY,
-        fiscal_year=year, fiscal_year_label=label, project_id=no, project_name=name,
-        department=dept, source_file=str(path), locator=locator, layout=NAME)
+    sheet = new_sheet(municipality="", project_id=header["no"], project_name=header["name"],
+                      department=header["department"], fiscal_year=year, printed_year_label=label,
+                      source_file=str(path), locator=locator, layout=NAME)
     return SheetBuilder(sheet)
 
 
@@ -163,7 +165,7 @@ def _fill(b: SheetBuilder, parts: list[_Part], period: str) -> None:
             b.narrative(Section.INDICATOR_NOTE, label, join_lines(part.text()), loc)
             _targets(b, join_lines(part.text()), period, loc)
         elif part.key == "経費":
-            _cost(b, part.rows, loc)
+            _cost(b, part.rows, loc, label)
         elif part.key == "取組実績":
             _activities(b, part.text(), loc)
         elif part.key == "評価":
@@ -179,8 +181,9 @@ def _targets(b: SheetBuilder, text: str, period: str, loc: str) -> None:
 
     The target belongs to the whole 事業実施期間, so it is dated to the period's last year.
     """
-    end = re.search(r"[～~]\s*(?:令和)?\s*(\d+)\s*年度", nfkc(period))
-    year = YearContext().bare(int(end.group(1))) if end else None
+    end = re.search(r"[～~]\s*(?:令和|平成)?\s*(\d+)\s*年度", nfkc(period))
+    # '令和5年度～9年度': the end year is in the era the period starts in.
+    year = YearContext(era_of(period) or ERA_IN_FORCE).bare(int(end.group(1))) if end else None
     year_label = f"数値目標（{period}）" if period else "数値目標"
     table = Table.OUTCOME
     for chunk in re.split(r"(＜[^＞]*＞)", text):
@@ -192,23 +195,23 @@ def _targets(b: SheetBuilder, text: str, period: str, loc: str) -> None:
             if not figure or parse_number(figure.group(1)) is None:
                 continue  # prose targets stay in the narrative only
             b.cell(table=table, table_label="事業目標", row_label=m.group(1), unit=figure.group(2),
-                   fiscal_year=year, fiscal_year_label=year_label, kind=Kind.TARGET,
+                   fiscal_year=year, printed_year_label=year_label, kind=Kind.TARGET,
                    value=parse_number(figure.group(1)), value_text=m.group(2).strip(), locator=loc)
 
 
-def _money(b: SheetBuilder, label: str, text: str, loc: str, table_label: str) -> None:
+def _money(b: SheetBuilder, label: str, text: str, loc: str, table_label: str, year: int | None = None) -> None:
     """'326,800（0）': 経費 and, in brackets, the part paid from 一般財源 (一財)."""
     m = _MONEY.match(nfkc(text))
     total, general = (m.group(1), m.group(2) or "") if m else (nfkc(text).strip(), "")
-    kind, year = parse_kind(label), parse_year(label)
+    kind, year = parse_kind(label), parse_year(label) or year
     for row_label, table, value in (("経費", Table.COST, total),
                                     ("経費のうち一般財源", Table.FUNDING, general)):
         b.cell(table=table, table_label=table_label, row_label=row_label, unit="千円",
-               fiscal_year=year, fiscal_year_label=label, kind=kind,
+               fiscal_year=year, printed_year_label=label, kind=kind,
                value=parse_number(value), value_text=value, locator=loc)
 
 
-def _cost(b: SheetBuilder, rows: list[Row], loc: str) -> None:
+def _cost(b: SheetBuilder, rows: list[Row], loc: str, heading: str) -> None:
     head = next((r for r in rows if nfkc(r[0] or "").startswith("年度")), None)
     body = next((r for r in rows if nfkc(r[0] or "").startswith("経費")), None)
     if head is None or body is None:
@@ -216,7 +219,7 @@ def _cost(b: SheetBuilder, rows: list[Row], loc: str) -> None:
         return
     for i, col in enumerate(head[1:], start=1):
         if col:
-            _money(b, nfkc(join_lines(col)), body[i] or "", loc, "令和５年度及び令和６年度の経費")
+            _money(b, nfkc(join_lines(col)), body[i] or "", loc, heading)
 
 
 def _activities(b: SheetBuilder, text: str, loc: str) -> None:
@@ -254,7 +257,7 @@ def _direction(b: SheetBuilder, heading: str, rows: list[Row], loc: str) -> None
             lines = cells[-2].split("\n")
             printed = f"{lines[0]}（{''.join(lines[1:])}）" if len(lines) > 1 else lines[0]
             b.narrative(Section.DIRECTION, printed, join_lines(value), loc)
-            col = f"{western_to_wareki(year)}年度予算案" if year else "予算案"
-            _money(b, col, value.split("\n")[0], loc, heading)
+            # The column prints no year ('予算案'); the heading's year (７ 令和７年度の方向性) is its year.
+            _money(b, "予算案", value.split("\n")[0], loc, heading, year)
         else:
             b.narrative(Section.DIRECTION, label, join_lines(value), loc)

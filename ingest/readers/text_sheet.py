@@ -12,19 +12,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import NotASheet, SheetFileError
-from ..normalize import YearContext, parse_year
+from ..normalize import YearContext
 from ..records import ParsedSheet, Section, SheetBuilder, Table, tidy_text
 from ..textio import decode_bytes, looks_textual, read_text
+from ..years import bare_year_era
 from .labels import (
     DEPARTMENT_LABELS,
     ID_LABELS,
     MUNICIPALITY_LABELS,
     NAME_LABELS,
+    city_in,
     is_label,
     section_for,
-    sheet_era,
 )
-from .xlsx_tabs import Grid, Header, SectionOf, city_in, grid_header, grid_records, money_checks, new_builder
+from .xlsx_tabs import Grid, Header, SectionOf, grid_header, grid_records, money_checks, new_builder
 
 NAME = "text_sheet"
 
@@ -81,12 +82,12 @@ def build(path: Path, doc: TextDoc, text: str, section_of: SectionOf, layout: st
     """Records of a parsed text: shared with the generic reader (which files everything as OTHER)."""
     h = doc.header
     if h.fiscal_year is None and doc.title:
-        h.fiscal_year = parse_year(doc.title)
+        h.set_year(doc.title)
     h.municipality = h.municipality or city_in(doc.title)
     b: SheetBuilder = new_builder(path, h, "全体", layout)
     for label, body, n in doc.narratives:
         b.narrative(section_of(label) or Section.OTHER, label, body, locator=f"行{n}")
-    ctx = YearContext(era=sheet_era(text))
+    ctx = YearContext(era=bare_year_era(text))
     for grid, numbers in doc.grids:
         grid_records(b, grid, section_of, ctx, lambda r, c, ns=numbers: f"行{ns[r]}", force_table)
     money_checks(b)
@@ -153,7 +154,8 @@ def _key_value(doc: TextDoc, label: str, value: str, n: int) -> None:
     elif is_label(label, MUNICIPALITY_LABELS):
         h.municipality = h.municipality or value
     elif is_label(label, _YEAR_LABELS):
-        h.fiscal_year = h.fiscal_year or parse_year(value)
+        if h.fiscal_year is None:
+            h.set_year(value)
     elif value:
         doc.narratives.append((label, value, n))
 
@@ -183,4 +185,5 @@ def _header_from_grid(h: Header, grid: Grid) -> None:
     h.department += [d for d in g.department if d not in h.department]
     h.project_id = h.project_id or g.project_id
     h.municipality = h.municipality or g.municipality
-    h.fiscal_year = h.fiscal_year or g.fiscal_year
+    if h.fiscal_year is None and g.fiscal_year is not None:
+        h.fiscal_year, h.year_label = g.fiscal_year, g.year_label

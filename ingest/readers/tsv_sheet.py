@@ -11,9 +11,10 @@ from pathlib import Path
 
 from ..checks import check_sum
 from ..errors import NotASheet
-from ..normalize import YearContext, era_of, nfkc, normalize_unit, parse_kind, parse_number, parse_year
-from ..records import Kind, ParsedSheet, Section, Sheet, SheetBuilder, Table, make_sheet_id, tidy_text
+from ..normalize import YearContext, normalize_unit, parse_kind, parse_number, parse_year
+from ..records import Kind, ParsedSheet, Section, SheetBuilder, Table, new_sheet, tidy_text
 from ..textio import head_text, looks_textual, read_text
+from ..years import bare_year_era, bare_years
 
 NAME = "tsv_sheet"
 
@@ -46,16 +47,12 @@ def read(path: Path) -> list[ParsedSheet]:
     header = _header(lines)
     if not header.get("事務事業名"):
         raise NotASheet("事務事業名が見つからないため、評価シートとして読めません")
-    ctx = YearContext(era=era_of(text) or "令和")
     year_cols = _year_columns(lines)
+    ctx = YearContext(era=bare_year_era(text, bare_years(" ".join(year_cols))))
     eval_year, eval_label = _evaluation_year(year_cols, ctx)
-    municipality = _municipality(text)
-    department = header.get("担当", "")
-    sheet = Sheet(
-        sheet_id=make_sheet_id(municipality, "", header["事務事業名"], department, eval_year),
-        municipality=municipality, fiscal_year=eval_year, fiscal_year_label=eval_label,
-        project_name=header["事務事業名"], department=department, source_file=str(path),
-        locator="全体", layout=NAME)
+    sheet = new_sheet(municipality=_municipality(text), project_name=header["事務事業名"],
+                      department=header.get("担当", ""), fiscal_year=eval_year, printed_year_label=eval_label,
+                      source_file=str(path), locator="全体", layout=NAME)
     b = SheetBuilder(sheet)
     _header_narratives(b, header)
     _body(b, lines, ctx)
@@ -129,14 +126,13 @@ def _year_columns(lines: list[str]) -> list[str]:
 def _evaluation_year(year_cols: list[str], ctx: YearContext) -> tuple[int | None, str]:
     """The form's last column is the year being planned (見込): the year the sheet was written in.
 
-    The sheet prints no 年度 of its own, so this is the only place it says when it was written.
+    The sheet prints no 年度 of its own, so this is the only place it says when it was written;
+    that column's label ('32年度(見込)') is what it prints for the year.
     """
     if not year_cols:
         return None, ""
-    last = year_cols[-1]
-    year = parse_year(last, ctx)
-    digits = re.match(r"\d+", nfkc(last))
-    return year, (f"{ctx.era}{digits.group(0)}年度" if year and digits else "")
+    year = parse_year(year_cols[-1], ctx)
+    return year, (year_cols[-1] if year else "")
 
 
 def _municipality(text: str) -> str:
@@ -234,7 +230,7 @@ def _table_row(b: SheetBuilder, cells: list[str], table: Table, table_label: str
     unit = normalize_unit(cells[unit_at])
     for col, raw in zip(years, cells[unit_at + 1:unit_at + 1 + len(years)], strict=False):
         b.cell(table=row_table, table_label=table_label, row_label=row_label, unit=unit,
-               fiscal_year=parse_year(col, ctx), fiscal_year_label=col,
+               fiscal_year=parse_year(col, ctx), printed_year_label=col,
                kind=parse_kind(col, Kind.UNKNOWN), value=parse_number(raw), value_text=raw,
                locator=f"行{n}")
 

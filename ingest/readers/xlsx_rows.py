@@ -16,9 +16,10 @@ from openpyxl.utils import get_column_letter
 
 from ..checks import check_sum
 from ..errors import NotASheet, SheetFileError
-from ..normalize import era_year_to_western, normalize_unit, parse_number, western_to_wareki
-from ..records import Kind, ParsedSheet, Section, Sheet, SheetBuilder, Table, make_sheet_id, tidy_text
-from .labels import cell_number, cell_text, compact, municipality_from_path, plain_project_id, section_for
+from ..normalize import era_year_to_western, normalize_unit, parse_number
+from ..records import Kind, ParsedSheet, Section, SheetBuilder, Table, new_sheet, tidy_text
+from ..years import bare_year_era
+from .labels import MUNICIPALITY_LABELS, cell_number, cell_text, compact, plain_project_id, section_for
 
 NAME = "xlsx_rows"
 
@@ -80,10 +81,11 @@ def read(path: Path) -> list[ParsedSheet]:
             if found is None:
                 continue
             cols = _classify(found[0], found[1])
-            for n, row in enumerate(ws.iter_rows(min_row=found[0] + 1, values_only=True),
-                                    start=found[0] + 1):
-                if _value(row, cols.fields.get("事務事業名")):
-                    out.append(_sheet(path, row, n, cols))
+            rows = [(n, row) for n, row in enumerate(ws.iter_rows(min_row=found[0] + 1, values_only=True),
+                                                     start=found[0] + 1)
+                    if _value(row, cols.fields.get("事務事業名"))]
+            era = _era(rows, cols)
+            out += [_sheet(path, row, n, cols, era) for n, row in rows]
     finally:
         wb.close()
     if not out:
@@ -111,7 +113,7 @@ def _classify(header_row: int, headers: list[str]) -> Columns:
             continue
         if _block_column(cols, i, c) or _indicator_column(cols, i, h, c):
             continue
-        if c in {"年度", "事務事業ID", "事務事業名", "部課名", "係名"}:
+        if c in {"年度", "事務事業ID", "事務事業名", "部課名", "係名"} or c in MUNICIPALITY_LABELS:
             cols.fields.setdefault(c, i)
         elif c.startswith("事業期間"):
             cols.period.append(i)
@@ -180,21 +182,29 @@ def _text(row: tuple, i: int | None) -> str:
     return cell_text(_value(row, i))
 
 
-def _sheet(path: Path, row: tuple, n: int, cols: Columns) -> ParsedSheet:
-    # The workbook never names its city (it is the city's own internal macro sheet), so the
-    # folder it was filed under is the only hint; see labels.municipality_from_path.
-    municipality = municipality_from_path(path)
+def _era(rows: list[tuple[int, tuple]], cols: Columns) -> str:
+    """The era of the bare 年度 column (7), from the dates the whole workbook writes out.
+
+    One workbook is one evaluation round, so its rows share an era; a single row may date only its
+    history (昭和39年に設立), which says nothing about the column."""
+    years = {int(y) for _, row in rows if (y := parse_number(_value(row, cols.fields.get("年度"))))}
+    text = "\n".join(v for _, row in rows for v in row if isinstance(v, str))
+    return bare_year_era(text, years)
+
+
+def _sheet(path: Path, row: tuple, n: int, cols: Columns, era: str) -> ParsedSheet:
+    # The workbook is the city's own internal macro sheet: it names its city only if it has a
+    # 自治体名 column. Otherwise the municipality is unknown here and comes from the user.
+    municipality = next((_text(row, i) for label, i in cols.fields.items() if label in MUNICIPALITY_LABELS), "")
     era_year = parse_number(_value(row, cols.fields.get("年度")))
-    # The 年度 column is a bare era year (7); the workbook's 作成年 is 7 too, i.e. 令和.
-    fy = era_year_to_western("令和", int(era_year)) if era_year else None
+    fy = era_year_to_western(era, int(era_year)) if era_year else None
     name = tidy_text(_text(row, cols.fields["事務事業名"]))
     dept = " ".join(p for p in (_text(row, cols.fields.get("部課名")),
                                 _text(row, cols.fields.get("係名"))) if p)
     pid = plain_project_id(_value(row, cols.fields.get("事務事業ID")) or "")
-    sheet = Sheet(sheet_id=make_sheet_id(municipality, pid, name, dept, fy), municipality=municipality,
-                  fiscal_year=fy, fiscal_year_label=f"{western_to_wareki(fy)}年度" if fy else "",
-                  project_id=pid, project_name=name, department=dept, source_file=str(path),
-                  locator=f"row {n}", layout=NAME)
+    sheet = new_sheet(municipality=municipality, project_id=pid, project_name=name, department=dept,
+                      fiscal_year=fy, printed_year_label=_text(row, cols.fields.get("年度")),
+                      source_file=str(path), locator=f"row {n}", layout=NAME)
     b = SheetBuilder(sheet)
     _narratives(b, row, n, cols)
     _blocks(b, row, n, cols, fy)
@@ -233,7 +243,7 @@ def _blocks(b: SheetBuilder, row: tuple, n: int, cols: Columns, fy: int | None) 
     last = len(cols.blocks) - 1
     for k, block in enumerate(cols.blocks):
         year = fy - (last - k) if fy else None
-        label = f"{western_to_wareki(year)}年度" if year else f"第{k + 1}列"
+        label = "" if year else f"第{k + 1}列"  # the blocks print no year of their own
         kind = Kind.PLAN if k == last else Kind.ACTUAL
         for key, i in block.items():
             if key in _COST_ROWS:
@@ -248,5 +258,5 @@ def _blocks(b: SheetBuilder, row: tuple, n: int, cols: Columns, fy: int | None) 
                 row_label, table_label = f"{key[1]} {ind_name}", cols.ind_labels.get(key[0], "")
             raw = _value(row, i)
             b.cell(table=table, table_label=table_label, row_label=row_label, unit=unit,
-                   fiscal_year=year, fiscal_year_label=label, kind=kind, value=cell_number(raw),
+                   fiscal_year=year, printed_year_label=label, kind=kind, value=cell_number(raw),
                    value_text=cell_text(raw), locator=f"{get_column_letter(i + 1)}{n}")

@@ -17,8 +17,9 @@ from openpyxl.utils import get_column_letter
 
 from ..checks import check_sum
 from ..errors import NotASheet, SheetFileError
-from ..normalize import YearContext, normalize_unit, parse_kind, parse_year, western_to_wareki
-from ..records import Kind, ParsedSheet, Section, Sheet, SheetBuilder, Table, make_sheet_id, tidy_text
+from ..normalize import YearContext, normalize_unit, parse_kind, parse_year
+from ..records import Kind, ParsedSheet, Section, SheetBuilder, Table, new_sheet, tidy_text
+from ..years import bare_year_era
 from .labels import (
     DEPARTMENT_LABELS,
     ID_LABELS,
@@ -26,11 +27,10 @@ from .labels import (
     NAME_LABELS,
     cell_number,
     cell_text,
+    city_in,
     compact,
     is_label,
-    municipality_from_path,
     section_for,
-    sheet_era,
     table_for,
 )
 
@@ -41,7 +41,6 @@ SectionOf = Callable[[str], Section | None]
 _MAX_ROWS = 400
 _MAX_LABEL = 30
 _UNIT_RE = re.compile(r"単位\s*[:：]?\s*([^\s)）]+)")
-_CITY_RE = re.compile(r"([^\s\d　（）()「」【】]{1,8}?[市町村区])(?:役所|役場|\s|$|の|事務事業|[)）])")
 _MONEY = {Table.COST, Table.FUNDING, Table.PERSONNEL, Table.TOTAL_COST}
 
 
@@ -54,6 +53,19 @@ class Header:
     project_id: str = ""
     municipality: str = ""
     fiscal_year: int | None = None
+    year_label: str = ""  # the text that states the year, as printed
+
+    def set_year(self, text: str) -> None:
+        """The year a title or 年度 field states (令和6年度, 2024年度); a bare '6' states none."""
+        year = parse_year(text)
+        if year is not None:
+            self.fiscal_year = year
+            m = _YEAR_TEXT_RE.search(text)
+            self.year_label = tidy_text(m.group(0)) if m else tidy_text(text)
+
+
+_YEAR_TEXT_RE = re.compile(r"(?:(?:明治|大正|昭和|平成|令和)\s*(?:元|[0-9０-９]{1,2})|[RHＲＨ]\s*[0-9０-９]{1,2}"
+                           r"|[0-9０-９]{4})\s*年度?")
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -79,7 +91,7 @@ def read_tabs(path: Path, *, layout: str = NAME, sections: SectionOf = section_f
         if not header.name:
             continue
         b = new_builder(path, header, f"sheet {title}", layout)
-        ctx = YearContext(era=sheet_era(" ".join(" ".join(r) for r in grid)))
+        ctx = YearContext(era=bare_year_era(" ".join(" ".join(r) for r in grid)))
         grid_records(b, grid, sections, ctx, lambda r, c, t=title: f"{t}!{get_column_letter(c + 1)}{r + 1}",
                      default_table)
         if checks:
@@ -120,7 +132,7 @@ def grid_header(grid: Grid) -> Header:
         for c, text in enumerate(row):
             if not text or len(text) > _MAX_LABEL:
                 if text and h.fiscal_year is None and ("評価" in text or "シート" in text):
-                    h.fiscal_year = parse_year(text)
+                    h.set_year(text)
                 continue
             _header_label(h, grid, r, c, text)
     return h
@@ -138,28 +150,18 @@ def _header_label(h: Header, grid: Grid, r: int, c: int, text: str) -> None:
     elif is_label(text, MUNICIPALITY_LABELS) and not h.municipality:
         h.municipality = value
     elif is_label(text, ("評価年度", "年度", "実施年度")) and h.fiscal_year is None:
-        h.fiscal_year = parse_year(value)
+        h.set_year(value)
     elif not h.municipality and ("評価" in text or "シート" in text):
         h.municipality = city_in(text)
     if h.fiscal_year is None and ("評価" in text or "シート" in text):
-        h.fiscal_year = parse_year(text)
-
-
-def city_in(title: str) -> str:
-    """The city a sheet's title names ('…評価シート（〇〇市）'), or ''."""
-    m = _CITY_RE.search(title)
-    return m.group(1) if m else ""
+        h.set_year(text)
 
 
 def new_builder(path: Path, h: Header, locator: str, layout: str) -> SheetBuilder:
-    # A sheet that does not print its city falls back on the folder it was filed under.
-    muni = h.municipality or municipality_from_path(path)
-    dept = " ".join(h.department)
-    fy = h.fiscal_year
-    sheet = Sheet(sheet_id=make_sheet_id(muni, h.project_id, h.name, dept, fy), municipality=muni,
-                  fiscal_year=fy, fiscal_year_label=f"{western_to_wareki(fy)}年度" if fy else "",
-                  project_id=h.project_id, project_name=h.name, department=dept,
-                  source_file=str(path), locator=locator, layout=layout)
+    # A sheet that does not print its city leaves it unknown ('') for the user to supply.
+    sheet = new_sheet(municipality=h.municipality, project_id=h.project_id, project_name=h.name,
+                      department=" ".join(h.department), fiscal_year=h.fiscal_year,
+                      printed_year_label=h.year_label, source_file=str(path), locator=locator, layout=layout)
     return SheetBuilder(sheet)
 
 
@@ -260,7 +262,7 @@ def _table_row(b: SheetBuilder, row: list[str], spec: _Spec, locate: Callable[[i
     for c, year in spec.years.items():
         raw = row[c] if c < len(row) else ""
         col_label = spec.header[c]
-        b.cell(table=table, row_label=label, unit=unit, fiscal_year=year, fiscal_year_label=col_label,
+        b.cell(table=table, row_label=label, unit=unit, fiscal_year=year, printed_year_label=col_label,
                kind=parse_kind(col_label, Kind.UNKNOWN), value=cell_number(raw), value_text=raw,
                locator=locate(c))
     return True

@@ -1,0 +1,323 @@
+"""Scoring evidence: every unit of every candidate sheet, by one explainable score.
+
+A row is scored by how well its label (and unit) covers the quantity asked, whether it holds the
+asked years, and the table the question names; a passage by how much of the question it holds
+(idf-weighted coverage and BM25 against an ideal unit), the section the question points at, whether
+it holds what is asked for (a date for いつ, a count for 何人), and dense similarity where the unit
+has a vector. A sheet carries a prior: how strongly the question names or describes it.
+
+Every part is kept (`Scored.parts`) so `hyoka ask --explain` can show why an answer won. The
+weights and thresholds live in `Weights`, in one place, and are fitted on generated questions.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+
+import numpy as np
+
+from ingest.records import Kind, Section, Table
+from ingest.units import Unit, UnitKind
+from vectorstore.store import Evidence, Hit, Store, norm_name
+from vectorstore.tokens import tokenize
+
+from .match import bigrams, compact, content_tokens, label_coverage, token_coverage
+from .query import COUNTERS, AnswerType, Query
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Every weight and threshold of answering, in one place.
+
+    A unit's score is a weighted mean over the parts the question gives a reason to look at: a
+    question with no content words (「なぜ始まったの？」) is judged by its section alone, one with
+    no section cue by its words alone. So scores are comparable across questions, in [0, 1]."""
+
+    # rows
+    row_label: float = 1.0
+    row_unit: float = 0.3
+    row_table: float = 0.3
+    row_year: float = 0.2
+    row_dense: float = 0.2
+    row_min_label: float = 0.5       # a figure needs its quantity covered at least this much
+    # passages
+    p_content: float = 1.0           # coverage of the question's content words (and BM25)
+    p_prior: float = 0.6             # the section the question's cue words point at
+    p_type: float = 0.4              # holds what is asked for (a date, a count)
+    p_dense: float = 0.3
+    p_years: float = 0.3
+    p_min: float = 0.45              # a passage answers with at least this score
+    nothing_factor: float = 0.2      # 「特になし」: filled in, but says there is nothing
+    # sheets
+    sheet_prior: float = 0.5
+    named_min: float = 0.75          # a named project must be covered this much by a sheet's name
+    ambiguous: float = 0.04          # two sheets within this of each other both answer (narrative)
+    dense_floor: float = 0.78        # e5 cosine below this says nothing; above, scaled to 1 at +0.12
+    dense_span: float = 0.12
+
+
+W = Weights()
+
+_DATE = re.compile(r"(?:明治|大正|昭和|平成|令和|[HRS])\s*(?:元|\d{1,2})\s*年|(?:19|20)\d{2}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{1,2}\s*年度")
+_ORG = re.compile(r"課|部|局|室|係|会|協議会|センター|団体|事務局|市|県|府|国|省|庁|法人|会社|学校|組合|委員")
+_MONEY_UNITS = ("千円", "円", "万円", "百万円", "億円")
+
+
+@dataclass(frozen=True)
+class Scored:
+    unit: Unit
+    score: float
+    parts: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SheetScore:
+    ev: Evidence
+    hit: Hit | None
+    prior: float
+    name_fit: float
+    asked: tuple[str, ...]           # the question's content words, less those naming this sheet
+    rows: tuple[Scored, ...]
+    passages: tuple[Scored, ...]
+
+    @property
+    def sheet_id(self) -> str:
+        return self.ev.sheet.sheet.sheet_id
+
+    def best_row(self) -> Scored | None:
+        return self.rows[0] if self.rows else None
+
+    def best_passage(self) -> Scored | None:
+        return self.passages[0] if self.passages else None
+
+
+SPECIFIC = 2.0  # name-idf of a word found in under ~1 in 8 project names: it tells projects apart
+
+
+def name_fit(phrase: str, project_name: str, name_idf) -> float:
+    """How well a sheet's name answers to a project the question spells out: the idf-weighted share
+    (idf over project names) of the phrase's words the name holds, as words or inside its compact
+    form. A user may leave words of a name out; a specific word the name lacks (野犬 for 鳥獣被害) is
+    another project, so such a phrase fits at most 0.5."""
+    toks = list(dict.fromkeys(tokenize(phrase)))
+    if not toks:
+        return 0.0
+    have = set(tokenize(project_name))
+    text = norm_name(project_name)
+    total = got = 0.0
+    foreign = False
+    for t in toks:
+        w = name_idf(t)
+        total += w
+        key = norm_name(t)
+        if t in have or not key or key in text:
+            got += w
+        elif w >= SPECIFIC:
+            foreign = True
+    cov = got / total if total else 0.0
+    if foreign:
+        return min(cov, 0.5)
+    # Spelled out exactly (「就農応援事業（農の応援）」) beats sharing every word with a longer name.
+    return cov if norm_name(phrase) in text else min(cov, 0.95)
+
+
+def names_something(phrase: str, name_idf) -> bool:
+    """A phrase names a project only if it holds a specific word (「支援事業」 names nothing)."""
+    return any(name_idf(t) >= SPECIFIC + 1.0 for t in tokenize(phrase) if norm_name(t))
+
+
+def strip_name(text: str, project_name: str) -> str:
+    """The question without the run it shares with the project's name (3 characters or more)."""
+    name = unicodedata.normalize("NFKC", project_name)
+    m = SequenceMatcher(None, text, name, autojunk=False).find_longest_match(0, len(text), 0, len(name))
+    if m.size >= 3:
+        return text[: m.a] + " " + text[m.a + m.size:]
+    return text
+
+
+def asked_tokens(q: Query, ps_name: str, municipality: str) -> tuple[str, ...]:
+    """The question's content words once the project's name, the years and the municipality are gone."""
+    text = q.norm
+    for y in q.years:
+        text = text.replace(y.text, " ")
+    for n in (*q.named, *q.cues):
+        text = text.replace(n, " ")
+    text = strip_name(text, ps_name)
+    exclude = set(tokenize(municipality)) | set(tokenize(municipality[:-1] if len(municipality) > 2 else ""))
+    return tuple(content_tokens(tokenize(text), exclude))
+
+
+class Scorer:
+    def __init__(self, store: Store, weights: Weights = W) -> None:
+        self.store = store
+        self.w = weights
+
+    # --- rows ---------------------------------------------------------------------------
+    def score_row(self, q: Query, u: Unit, tokens: tuple[str, ...], asked: tuple[str, ...], qcompact: str,
+                  dense: float | None) -> Scored:
+        w = self.w
+        cells = u.cells
+        label_c = compact(u.label)
+        by_q = token_coverage(asked, tokenize(u.label), self.store.bm25.idf, label_c) if asked else 0.0
+        of_label = label_coverage(qcompact, u.label)
+        quoted = any(compact(x) and (compact(x) in label_c or label_c in compact(x)) for x in q.quoted)
+        label = min(1.0, max(by_q, 0.9 * of_label) + (1.0 if quoted else 0.0))
+        unit = cells[0].unit if cells else ""
+        parts = {"label": label}
+        weights = {"label": w.row_label}
+        if q.counter:
+            parts["unit"] = 1.0 if unit.endswith(q.counter) or (q.counter == "%" and unit in ("%", "％")) else \
+                (0.0 if unit in _MONEY_UNITS else 0.5)
+        elif q.money:
+            parts["unit"] = 1.0 if unit in _MONEY_UNITS else 0.0
+        if "unit" in parts:
+            weights["unit"] = w.row_unit
+        if q.tables:
+            parts["table"], weights["table"] = (1.0 if u.table in q.tables else 0.0), w.row_table
+        if any(y.relative is None for y in q.years):
+            parts["years"], weights["years"] = _years_fit(q, cells), w.row_year
+        if dense is not None:
+            parts["dense"], weights["dense"] = dense, w.row_dense
+        return Scored(u, _mean(parts, weights), parts)
+
+    # --- passages -----------------------------------------------------------------------
+    def score_passage(self, q: Query, u: Unit, tokens: tuple[str, ...], asked: tuple[str, ...],
+                      dense: float | None) -> Scored:
+        w = self.w
+        idf = self.store.bm25.idf
+        parts: dict[str, float] = {}
+        weights: dict[str, float] = {}
+        if asked:
+            cov = token_coverage(asked, tokens, idf, compact(u.label + u.text))
+            ideal = sum(idf(t) for t in asked) or 1.0
+            bm = min(1.0, self.store.bm25.score(asked, tokens) / ideal)
+            parts["cov"], parts["bm25"] = cov, bm
+            parts["content"], weights["content"] = 0.7 * cov + 0.3 * bm, w.p_content
+        if q.sections:
+            parts["prior"] = next((wt for sec, wt in q.sections if sec == u.section), 0.0)
+            weights["prior"] = w.p_prior
+        fit = _type_fit(q, unicodedata.normalize("NFKC", u.text))
+        if fit is not None:
+            parts["type"], weights["type"] = fit, w.p_type
+        if dense is not None:
+            parts["dense"], weights["dense"] = dense, w.p_dense
+        asked_years = [y for y in q.years if y.relative is None and y.western is not None]
+        if asked_years:
+            # A year in a narrative question (「令和5年度の取組」) is matched by labels and text that name it.
+            said = _years_in(u.label + " " + u.text)
+            parts["years"] = 1.0 if any(y.western in said for y in asked_years) else 0.0
+            weights["years"] = w.p_years
+        score = _mean(parts, weights)
+        if says_nothing(u.text):
+            score *= w.nothing_factor
+        return Scored(u, score, parts)
+
+    # --- sheets -------------------------------------------------------------------------
+    def score_sheet(self, q: Query, ev: Evidence, hit: Hit | None, prior: float, fit: float,
+                    qvec: np.ndarray | None) -> SheetScore:
+        s = ev.sheet.sheet
+        asked = asked_tokens(q, s.project_name, s.municipality)
+        qcompact = compact(strip_name(q.norm, s.project_name))
+        for y in q.years:
+            qcompact = qcompact.replace(compact(y.text), "")
+        rows, passages = [], []
+        order = {u.unit_id: i for i, u in enumerate(ev.units)}
+        for u, toks, vec in zip(ev.units, ev.tokens, ev.vectors, strict=True):
+            dense = self._dense(qvec, vec) if vec is not None else None
+            if u.kind is UnitKind.ROW:
+                if any(c.value is not None for c in u.cells):
+                    rows.append(self.score_row(q, u, toks, asked, qcompact, dense))
+            elif u.kind is UnitKind.PASSAGE:
+                passages.append(self.score_passage(q, u, toks, asked, dense))
+        # Equal scores: the sheet's own order (a section's first sentence before its later ones).
+        rows.sort(key=lambda x: (-round(x.score, 9), order[x.unit.unit_id]))
+        passages.sort(key=lambda x: (-round(x.score, 9), order[x.unit.unit_id]))
+        return SheetScore(ev, hit, prior, fit, asked, tuple(rows), tuple(passages))
+
+    def _dense(self, qvec: np.ndarray | None, vec: np.ndarray) -> float:
+        if qvec is None:
+            return 0.0
+        cos = float(np.dot(qvec, vec) / ((np.linalg.norm(qvec) * np.linalg.norm(vec)) or 1.0))
+        return min(1.0, max(0.0, (cos - self.w.dense_floor) / self.w.dense_span))
+
+
+def _years_fit(q: Query, cells: tuple) -> float:
+    if not q.years:
+        return 0.0
+    have = {c.fiscal_year for c in cells if c.fiscal_year is not None and c.value is not None}
+    wanted = [y for y in q.years if y.relative is None]
+    if not wanted:
+        return 0.0
+    hit = sum(1 for y in wanted if any(c in have for c in y.candidates()))
+    return hit / len(wanted)
+
+
+def _type_fit(q: Query, text: str) -> float | None:
+    """Does the passage hold the kind of thing asked for? None when the question asks for no kind."""
+    if q.answer is AnswerType.DATE:
+        return 1.0 if _DATE.search(text) else 0.0
+    if q.counted:
+        return 1.0 if re.search(rf"\d[\d,.]*\s*(?:{re.escape(q.counted)})", text) else (
+            0.5 if q.counter and re.search(rf"\d[\d,.]*\s*(?:{re.escape(q.counter)})", text) else 0.0)
+    if q.counter:
+        return 1.0 if re.search(rf"\d[\d,.]*\s*(?:{re.escape(q.counter)})", text) else 0.0
+    if q.money:
+        return 1.0 if re.search(r"\d[\d,.]*\s*(?:千円|万円|円|億円)", text) else 0.0
+    if q.answer is AnswerType.WHO:
+        return 1.0 if _ORG.search(text) else 0.0
+    if q.answer is AnswerType.NUMBER:
+        return 1.0 if re.search(r"\d", text) else 0.0
+    return None
+
+
+_YEAR_IN_TEXT = re.compile(r"(令和|平成|昭和|R|H|S)\s*(元|\d{1,2})\s*年|((?:19|20)\d{2})\s*年")
+
+
+def _years_in(text: str) -> set[int]:
+    from ingest.normalize import ERAS
+
+    out = set()
+    for m in _YEAR_IN_TEXT.finditer(unicodedata.normalize("NFKC", text)):
+        if m.group(3):
+            out.add(int(m.group(3)))
+        else:
+            era = {"R": "令和", "H": "平成", "S": "昭和"}.get(m.group(1), m.group(1))
+            out.add(ERAS[era] + (1 if m.group(2) == "元" else int(m.group(2))) - 1)
+    return out
+
+
+def _mean(parts: dict[str, float], weights: dict[str, float]) -> float:
+    total = sum(weights.values())
+    return sum(parts[k] * wt for k, wt in weights.items()) / total if total else 0.0
+
+
+_NOTHING = re.compile(r"^[\s・]*(?:特に|とくに)?(?:なし|無し|ない|ありません|該当なし|該当無し|記載なし|-|―|－|ー)[。.\s]*$")
+
+
+def says_nothing(text: str) -> bool:
+    """「特になし。」: the section is filled in, but says there is nothing to report."""
+    return bool(_NOTHING.match(unicodedata.normalize("NFKC", text).strip()))
+
+
+def counted(text: str, counter: str) -> bool:
+    return bool(re.search(rf"\d[\d,.]*\s*{re.escape(counter)}", unicodedata.normalize("NFKC", text)))
+
+
+def main_cost_row(ss: SheetScore) -> Scored | None:
+    """The row a sheet's cost table totals in (トータルコスト, 合計, 事業費計, 歳出): what 「予算はいくら」
+    asks when it names no row. Found by the table and by being the table's last total row."""
+    for table in (Table.TOTAL_COST, Table.COST):
+        rows = [r for r in ss.rows if r.unit.table is table and r.unit.cells and r.unit.cells[0].unit in _MONEY_UNITS]
+        totals = [r for r in rows if re.search(r"計|合計|トータル|歳出|総額", r.unit.label)]
+        pick = totals or rows
+        if pick:
+            return sorted(pick, key=lambda r: ss.rows.index(r))[0] if not totals else totals[0]
+    return None
+
+
+__all__ = ["W", "Weights", "Scorer", "Scored", "SheetScore", "name_fit", "asked_tokens", "main_cost_row",
+           "counted", "COUNTERS", "Kind", "Section", "math", "bigrams"]

@@ -1,0 +1,136 @@
+"""How well a question's words cover a row label or a passage.
+
+Two readings of "covers", both needed on real sheets:
+- token coverage, idf-weighted, over Sudachi's normalised tokens (貸し出された ~ 貸出 ~ 貸し出し);
+- character bigrams of the compact label, for compounds Sudachi splits differently in the question
+  and on the sheet (「開催・参加回数」 vs 「開催した回数」).
+
+Everyday words for the labels the 行政評価 forms print (総コスト for トータルコスト, 職員数 for
+正規職員従事人数) are listed once, here; they widen what a word can match, at a lower weight.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
+
+from vectorstore.tokens import tokenize
+
+# The words people use for what the forms' rows are called, by how the forms name them.
+EVERYDAY: dict[str, tuple[str, ...]] = {
+    "コスト": ("トータルコスト", "合計", "総コスト", "フルコスト", "事業費"),
+    "総コスト": ("トータルコスト", "合計"),
+    "フルコスト": ("トータルコスト", "合計"),
+    "総事業費": ("トータルコスト", "事業費", "合計"),
+    "職員": ("従事", "従事人員", "正規職員", "人員", "職員"),
+    "職員数": ("従事", "人数", "従事人員", "正規職員", "人員"),
+    "人員": ("従事", "人数", "従事人員"),
+    "人数": ("人数", "人員", "者数"),
+    "補助金": ("支出金", "補助金", "交付金"),
+    "国": ("国庫", "国県", "国・府", "国費"),
+    "県": ("都道府県", "県支出金", "府支出金", "国県"),
+    "府": ("府支出金", "国・府"),
+    "国庫補助": ("国庫支出金",),
+    "借金": ("地方債",),
+    "起債": ("地方債",),
+    "税金": ("一般財源",),
+    "市費": ("一般財源",),
+    "自主財源": ("一般財源",),
+    "業務時間": ("業務時間", "延べ"),
+    "作業時間": ("業務時間",),
+    "予算額": ("事業費", "歳出", "経費", "予算"),
+    "支出": ("事業費", "歳出", "経費"),
+    "支出額": ("事業費", "歳出", "経費"),
+    "費用": ("事業費", "経費", "コスト", "歳出"),
+    "経費": ("事業費", "経費", "歳出"),
+    "歳出": ("歳出", "事業費"),
+    "事業費": ("事業費", "歳出", "経費"),
+    "総額": ("合計", "計", "トータルコスト"),
+    "利用者": ("利用者", "利用人数", "参加者"),
+    "参加者": ("参加者", "参加人数", "受講者"),
+    "件数": ("件数", "数"),
+    "担当": ("従事",),
+}
+SYNONYM_WEIGHT = 0.8
+
+# Not content: how a question asks, its years and kinds, words every sheet shares. Written as a
+# person writes them; their Sudachi forms are added (いくら -> 幾ら, ください -> 下さる, について -> つく).
+_ASKING_WORDS = (
+    "何 なに なん いくら いくつ いつ どこ どう どの どんな 誰 だれ どれ どれだけ どのくらい どの位 どれくらい "
+    "どれぐらい 教えて 教えてください 下さい ください 知りたい 知る について に関して における に関する "
+    "ですか ますか でしたか ありますか あります いる ある する れる られる です ます でした おる くる "
+    "もらう いただく いう 思う 分かる 年度 年 値 現在 実際 具体的 予算 決算 見込み 見込 実績 計画 目標 達成率 "
+    "当初 令和 平成 昭和 西暦 前年 昨年 去年 今年 翌年 次 前 その この あの 比べる 比べると 増える 減る 違う "
+    "差 合計 合わせる 推移 変わる 変化 増加 減少 金額 数値 数字 状況 内容 様子 事業 業務 事務 シート 記載 "
+    "書く 下 お ご 頃 位 ぐらい くらい 場合 中 上 うち 方 為 時 際 さらに 更に では じゃあ それでは "
+    "それ 同じ また 値は 額は 分 ほど 程度 だいたい 大体 およそ 約 全体 全部 教え 聞きたい 質問 "
+    "もの 物 こと 事 探す 探して 探しています 少ない 多い 大きい 小さい 高い 低い 予算現額 予算案 予算額 "
+    "決算額 当初予算 見込額 決算見込額 より まで から など 及び 並びに または 又は 年間 毎年 "
+    "?"
+).split()
+
+
+@lru_cache(maxsize=1)
+def asking() -> frozenset[str]:
+    out = set(_ASKING_WORDS)
+    for w in _ASKING_WORDS:
+        out.update(tokenize(w))
+    return frozenset(out)
+
+
+def compact(text: str) -> str:
+    """A label compared without letters, markers, kana endings or spaces."""
+    t = unicodedata.normalize("NFKC", text)
+    t = re.sub(r"^[ア-ンA-Za-z①-⑳]\s+|^[ア-ン](?=[\u4e00-\u9fff])", "", t)
+    t = re.sub(r"[（(][A-Za-z/＋+÷×*\s]+[）)]|[（）()「」『』・\s、。:：+＋\-－―]", "", t)
+    return "".join(ch for ch in t if not ("\u3041" <= ch <= "\u3096"))
+
+
+def bigrams(text: str) -> frozenset[str]:
+    return frozenset(text[i:i + 2] for i in range(len(text) - 1)) if len(text) > 1 else frozenset({text})
+
+
+def content_tokens(tokens: Iterable[str], exclude: Iterable[str] = ()) -> list[str]:
+    """Tokens that carry content: not asking words, years, counters on their own, or excluded ones."""
+    ex = set(exclude)
+    stop = asking()
+    return [t for t in dict.fromkeys(tokens)
+            if t not in stop and t not in ex and not t.startswith("何")
+            and not re.fullmatch(r"[\d.,%]+|[\d.,]+[a-z]*|r\d+|h\d+", t)]
+
+
+def expand(token: str) -> tuple[str, ...]:
+    return EVERYDAY.get(token, ())
+
+
+def token_coverage(asked: Sequence[str], have: Iterable[str], idf: Callable[[str], float],
+                   have_text: str = "") -> float:
+    """Idf-weighted share of the asked tokens the other side holds (a synonym counts 0.8; a token
+    found inside the other side's compact text, as part of a longer compound, counts too)."""
+    if not asked:
+        return 0.0
+    have = set(have)
+    total = got = 0.0
+    for t in asked:
+        w = idf(t)
+        total += w
+        if t in have or (have_text and len(t) >= 2 and t in have_text):
+            got += w
+        elif any(s in have or (have_text and s in have_text) for s in expand(t)):
+            got += w * SYNONYM_WEIGHT
+    return got / total if total else 0.0
+
+
+def label_coverage(question_compact: str, label: str) -> float:
+    """Share of the label's character bigrams the question holds: 1.0 when it names the row exactly."""
+    core = compact(label)
+    if not core:
+        return 0.0
+    grams = bigrams(core)
+    return len(grams & bigrams(question_compact)) / len(grams)
+
+
+def tokens_of(text: str) -> list[str]:
+    return tokenize(text)

@@ -1,0 +1,391 @@
+"""A Japanese question as a typed query: what is asked (answer type, operation), about which years
+and kinds, of which quantity or section, and about which project.
+
+The text is read after Sudachi's normalisation where spelling varies: kanji numerals become digits
+(令和五年度 -> 令和5年度), okurigana are unified (見込み = 見込, 取り組み = 取組), so the patterns
+below are written once, in the forms the sheets print. Cue words give priors, never gates: a
+section named by the question is preferred, but the best evidence still wins.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from ingest.normalize import ERA_ABBREV, ERAS
+from ingest.records import Kind, Section, Table
+from vectorstore.tokens import normalize_numerals, tokenize
+
+
+class AnswerType(StrEnum):
+    NUMBER = "number"          # a value of a table (or a count written in prose)
+    DATE = "date"              # いつ
+    WHO = "who"                # 誰, どこ, どの団体
+    REASON = "reason"          # なぜ, きっかけ, 理由
+    YESNO = "yesno"            # 直営ですか、委託ですか / ありますか
+    TOPIC = "topic"            # which project does X; is there one
+    DEPARTMENT = "department"  # 担当部署はどこ
+    TEXT = "text"              # anything written in a section
+
+
+class Op(StrEnum):
+    VALUE = "value"
+    DIFF = "diff"              # 差, 違い, どれだけ増えた
+    SUM = "sum"                # 合計, 合わせると
+    RATE = "rate"              # 増減率, 伸び率
+    CHANGE = "change"          # AからBにかけて, 前年度より増えた？
+    TREND = "trend"            # 推移, 毎年
+    COMPARE = "compare"        # (follow-up) 令和4年度と比べると？
+
+
+# --- years ------------------------------------------------------------------------------------
+_ERA_YEAR = re.compile(r"(明治|大正|昭和|平成|令和|[MTSHR])\s*(元|\d{1,2})(?!\d)\s*(?:年度|年)?", re.I)
+_WESTERN = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:年度|年)?(?!\d)")
+_BARE = re.compile(r"(?<![\d.,])(\d{1,2})\s*年度")
+# Relative years, longest first. 「前の年」 needs no 度; 「その前」 alone steps back in a follow-up.
+_RELATIVE: tuple[tuple[re.Pattern[str], int], ...] = (
+    (re.compile(r"一昨年度?|おととし|前々年度?|2年前"), -2),
+    (re.compile(r"その前の年度?|前の年度?|前年度|昨年度|去年|前年|1年前|さらに前|その前"), -1),
+    (re.compile(r"その次の年度?|次の年度?|翌年度?|来年度|1年後"), +1),
+    (re.compile(r"今年度|本年度|当該年度|同年度|その年度?"), 0),
+)
+_RANGE_JOIN = re.compile(r"^\s*(?:から|より|~|〜|～|-|ー|―|－|→)\s*$")
+
+_KIND_WORDS: tuple[tuple[str, Kind], ...] = (
+    ("決算見込", Kind.SETTLED_ESTIMATE), ("達成率", Kind.ACHIEVEMENT), ("決算", Kind.SETTLED),
+    ("予算", Kind.BUDGET), ("目標", Kind.TARGET), ("実績", Kind.ACTUAL), ("見込", Kind.ESTIMATE),
+    ("計画", Kind.PLAN),
+)
+_KIND_RE = re.compile("|".join(w for w, _ in _KIND_WORDS))
+_KINDS = dict(_KIND_WORDS)
+
+
+@dataclass(frozen=True)
+class YearRef:
+    """A year named in a question. `bare` years ('28年度') are read in the era the sheet uses;
+    `relative` ones count from the year under discussion. `kind` is written right after it."""
+
+    text: str
+    start: int
+    western: int | None = None
+    bare: int | None = None
+    relative: int | None = None
+    kind: Kind | None = None
+
+    def candidates(self) -> list[int]:
+        if self.western is not None:
+            return [self.western]
+        if self.bare is not None:
+            return [ERAS[e] + self.bare - 1 for e in ("令和", "平成", "昭和")]
+        return []
+
+
+def find_years(t: str) -> list[YearRef]:
+    """Years in normalised text, in the order written, each with the kind written after it."""
+    found: list[YearRef] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(a: int, b: int) -> bool:
+        return not any(x < b and a < y for x, y in taken)
+
+    for m in _ERA_YEAR.finditer(t):
+        era = m.group(1)
+        if len(era) == 1 and not re.match(r"[A-Za-z]\s*\d", m.group(0)):
+            continue
+        if len(era) == 1 and m.start() > 0 and t[m.start() - 1].isascii() and t[m.start() - 1].isalpha():
+            continue  # a letter inside a word (JAXA2), not an era
+        era = ERA_ABBREV.get(era.upper(), era) if len(era) == 1 else era
+        n = 1 if m.group(2) == "元" else int(m.group(2))
+        found.append(YearRef(m.group(0), m.start(), western=ERAS[era] + n - 1))
+        taken.append(m.span())
+    for m in _WESTERN.finditer(t):
+        if free(*m.span()):
+            found.append(YearRef(m.group(0), m.start(), western=int(m.group(1))))
+            taken.append(m.span())
+    for m in _BARE.finditer(t):
+        if free(*m.span()):
+            found.append(YearRef(m.group(0), m.start(), bare=int(m.group(1))))
+            taken.append(m.span())
+    for rx, delta in _RELATIVE:
+        for m in rx.finditer(t):
+            if free(*m.span()):
+                found.append(YearRef(m.group(0), m.start(), relative=delta))
+                taken.append(m.span())
+    out = []
+    for ref in sorted(found, key=lambda r: r.start):
+        after = t[ref.start + len(ref.text): ref.start + len(ref.text) + 10]
+        km = re.match(r"\s*(?:年度|年)?\s*(?:の|度|分)?\s*(?:当初)?(" + _KIND_RE.pattern + ")", after)
+        at = ref.start + len(ref.text) + (km.start(1) if km else 0)
+        ok = km is not None and _stands_alone(t, at, at + len(km.group(1)))
+        out.append(replace(ref, kind=_KINDS[km.group(1)]) if ok and km else ref)
+    return out
+
+
+def is_range(t: str, years: list[YearRef]) -> bool:
+    """「AからBにかけて」「A〜B」: two years joined by a range word."""
+    for a, b in zip(years, years[1:], strict=False):
+        between = t[a.start + len(a.text): b.start]
+        between = re.sub(r"^(?:年度|年)?(?:" + _KIND_RE.pattern + r")?(?:の値)?", "", between)
+        if _RANGE_JOIN.match(between):
+            return True
+    return False
+
+
+# --- what is asked ----------------------------------------------------------------------------
+COUNTERS = ("人", "回", "件", "か所", "箇所", "ヶ所", "カ所", "校", "種類", "台", "基", "頭", "トン", "t", "枚",
+            "世帯", "団体", "施設", "地区", "点", "冊", "日", "時間", "隻", "戸", "社", "店", "本", "区", "園",
+            "室", "棟", "個", "事業", "%", "食", "名", "組", "機", "羽", "匹", "kg", "ha", "m", "km", "kW")
+_COUNTER_RE = "|".join(sorted(map(re.escape, COUNTERS), key=len, reverse=True))
+_ASK_COUNT = re.compile(rf"何\s*({_COUNTER_RE})|いくつ|幾つ|どれくらい|どれぐらい|どのくらい|どの位")
+_ASK_MONEY = re.compile(r"いくら|幾ら|何円|金額|何千円|何万円|何百万円|何億円")
+_ASK_DATE = re.compile(r"いつ|何年度?に|何月|何日|時期|何年から|何年度から")
+_ASK_WHO = re.compile(r"誰|だれ|どこ|どちら|どの(?:団体|機関|組織|区|学校|地域|地区|施設|人|ような人|ような方)|どんな(?:人|方|団体)|何という|名前|名称")
+_ASK_REASON = re.compile(r"なぜ|何故|どうして|理由|きっかけ|経緯|発端|背景|そもそも|由来|いきさつ")
+_ASK_YESNO = re.compile(r"ですか[、,]?.{1,12}ですか|ますか[、,]?.{1,12}ますか|それとも|かどうか")
+# Nouns of measure: with a year, 「{year}の{one of these}は？」 asks for a figure.
+_FIGURE_WORDS = re.compile(r"(?:コスト|費用|経費|予算|決算|歳出|歳入|財源|支出金|補助金|事業費|人件費|物件費|金額|額|"
+                           r"人数|件数|回数|指標|目標値|実績値|値|数|率|割合|時間|単価|面積|延長|距離|重量|量|長さ|"
+                           r"高さ|料金|価格|収入|支出|人口|世帯数|規模)(?=は|を|が|の|って|も|で|と|\s|\?|？|$)")
+_DEPARTMENT = re.compile(r"担当(?:部署|課|部|係|局|室|所属)?|所管|部署|どこの課|何課|どの課|どの部|どの局")
+_TOPIC = re.compile(r"(?:事業|業務|取り?組み?|シート|施策)(?:は|が|って|も)?(?:何か|なにか)?(?:あり|ある|あります|存在)"
+                    r"|(?:ありますか|ある\?|あるの|ある？|ってある)"
+                    r"|(?:どの|どんな|何の|なんの|どういう)(?:事業|業務|取り?組み?)"
+                    r"|(?:して|行って|やって|実施して|担って)いる(?:事業|業務|取り?組み?)"
+                    r"|(?:事業|業務)(?:を|は)?(?:教えて|知りたい|探して)")
+
+_DIFF = re.compile(r"差|違い|違う|増減|どれだけ増|どれだけ減|どのくらい増|どのくらい減|いくら増|いくら減|何件増|何人増|"
+                   r"何件減|何人減|上回|下回|多かった|少なかった|増えた|減った|伸び")
+_CHANGE = re.compile(r"増えた|減った|増加|減少|伸び|変わ|変化|推移|比べ|比較|より多|より少|上回|下回|前年度より|前年より")
+_SUM = re.compile(r"合計|合わせ|足す|足した|足すと|累計")
+_RATE = re.compile(r"率|何%|何％|割合|何割|パーセント")
+_TREND = re.compile(r"推移|経年|毎年|各年度|年度ごと|年ごと|変遷|年度別|年別|これまでの")
+_COMPARE = re.compile(r"比べ|比較|対して|と比")
+
+# Cue words of the sections every 行政評価 form prints, as priors (how strongly a section is meant).
+SECTION_CUES: tuple[tuple[re.Pattern[str], tuple[Section, ...]], ...] = (
+    (re.compile(r"きっかけ|経緯|発端|なぜ始|何故始|どうして始|始ま|始め|開始|そもそも|創設|由来|いつから|いつ始"),
+     (Section.ORIGIN, Section.PERIOD)),
+    (re.compile(r"課長|所管課長|全体総括"), (Section.MANAGER_OPINION,)),
+    (re.compile(r"外部評価|委員会の意見|評価委員"), (Section.EXTERNAL_REVIEW, Section.EVALUATION)),
+    (re.compile(r"(?:(?:市民|住民|関係者|議会|利用者|事業者|対象者|地域)(?:から|の|側の)*)?(?:意見|要望|声|苦情|反応|評判|ニーズ)"),
+     (Section.OPINIONS, Section.EXTERNAL_REVIEW)),
+    (re.compile(r"環境変化|取り巻く|状況.*変わ|変化|変わって"), (Section.CHANGES,)),
+    (re.compile(r"直営|委託|実施形態|実施方法|執行体制|指定管理|民間"), (Section.DELIVERY, Section.STAFFING)),
+    (re.compile(r"根拠|法令|条例|要綱|法律|規則|基づ"), (Section.LEGAL_BASIS,)),
+    (re.compile(r"課題|問題点|困って"), (Section.ISSUES,)),
+    (re.compile(r"方向性|今後|見直し|改善|改革|これから"), (Section.DIRECTION, Section.MANAGER_OPINION)),
+    (re.compile(r"他都市|他市|他の自治体|政令市"), (Section.OTHER_CITIES,)),
+    (re.compile(r"取り組み|取組|成果|実績|何をした|行った"), (Section.ACTIVITIES, Section.MEANS_DONE, Section.RESULT)),
+    (re.compile(r"手段|活動内容|何をして|具体的|やり方|方法"), (Section.MEANS_DONE, Section.MEANS_PLAN, Section.MEANS)),
+    (re.compile(r"目的|意図|ねらい|狙い|目指|めざ"), (Section.PURPOSE, Section.RESULT)),
+    (re.compile(r"対象|誰を|だれを|どのような人|どんな人|どのような方|利用でき"), (Section.TARGET,)),
+    (re.compile(r"評価|妥当|有効|効率|達成状況|判断理由|理由"), (Section.EVALUATION,)),
+    (re.compile(r"概要|どんな事業|どのような事業|何をする|事業内容|内容"), (Section.OVERVIEW, Section.MEANS)),
+    (re.compile(r"期間|いつまで|終了"), (Section.PERIOD,)),
+    (re.compile(r"政策|施策|体系|総合計画|基本事業|SDGs"), (Section.POLICY,)),
+)
+
+# Words that name a table of figures on the forms (a prior for its rows).
+TABLE_CUES: tuple[tuple[str, Table], ...] = (
+    ("トータルコスト", Table.TOTAL_COST), ("総コスト", Table.TOTAL_COST), ("フルコスト", Table.TOTAL_COST),
+    ("上位成果指標", Table.UPPER_OUTCOME), ("成果指標", Table.OUTCOME), ("活動指標", Table.ACTIVITY),
+    ("対象指標", Table.TARGET), ("単位あたり", Table.UNIT_COST), ("当たり", Table.UNIT_COST),
+    ("事業実績", Table.PERFORMANCE), ("財源", Table.FUNDING), ("支出金", Table.FUNDING),
+    ("補助金", Table.FUNDING), ("地方債", Table.FUNDING), ("人件費", Table.PERSONNEL), ("職員", Table.PERSONNEL),
+    ("従事", Table.PERSONNEL), ("業務時間", Table.PERSONNEL), ("事業費", Table.COST), ("歳出", Table.COST),
+    ("経費", Table.COST), ("物件費", Table.COST),
+)
+
+# A project named in a question: a run of name characters ending with 事業/業務/事務
+# (「不法投棄対策事業」「税務事務」), or anything in 「」. A run right after a verb or adjective
+# (「関する事業」「している事業」) is a description, not a name; so are generic heads (各種事業).
+_NAMED = re.compile(r"[「『]([^」』]{2,60})[」』]|([^\s、。,.?？!！「」『』()（）はがをにでとのもへやか]{2,60}(?:事業|業務|事務)"
+                    r"(?:\s?[（(][^）)]{1,24}[）)])?)(?!費|計|者|所|体|量|数|名|の数)")
+_GENERIC_HEAD = re.compile(r"^(?:各種|関連|同|本|当|その|この|あの|全|他|主な|主要|新規|既存|継続|当該|類似|関係|個別|全て|すべて)"
+                           r"(?:事業|業務|事務)$")
+_DEMONSTRATIVE = re.compile(r"(?:この|その|同|本|当|あの|上記の?)(?:事業|業務|事務|シート|取組|取り組み)|同事業|本事業")
+_LEADING = re.compile(r"^(?:では|じゃあ|それでは|それなら|じゃ|なら|で、|では、|そしたら|あと|また)")
+_SUBJECTLESS = re.compile(r"^(?:では|じゃあ|それでは|それなら|じゃ|なら)?[、,]?\s*(?:その|この)?(?:前|次|翌)")
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str                                  # as typed
+    norm: str                                  # NFKC, numerals as digits
+    tokens: tuple[str, ...]                    # BM25 tokens of the whole question
+    years: tuple[YearRef, ...] = ()
+    year_range: bool = False
+    kinds: tuple[Kind, ...] = ()
+    answer: AnswerType = AnswerType.TEXT
+    op: Op = Op.VALUE
+    counter: str = ""                          # 何人 -> 人
+    counted: str = ""                          # いくつの小学校区 -> 小学校区 (what is counted)
+    cues: tuple[str, ...] = ()                 # the words that cued a section (routing, not content)
+    money: bool = False                        # いくら / 金額
+    numeric: bool = False                      # asks for a figure (count, money, a table's value)
+    sections: tuple[tuple[Section, float], ...] = ()  # section priors, strongest first
+    tables: tuple[Table, ...] = ()
+    named: tuple[str, ...] = ()                # project names the question spells out
+    quoted: tuple[str, ...] = ()               # 「…」 in the question: an exact label or name
+    subject: str = ""                          # what the question is about: 「Xは…」's X
+    demonstrative: bool = False                # この事業 / その事業
+    leading: bool = False                      # では… / じゃあ…
+    municipality: str = ""
+    context: dict = field(default_factory=dict)  # set by the conversation state
+
+    @property
+    def kind(self) -> Kind | None:
+        return self.kinds[0] if self.kinds else None
+
+    def with_(self, **changes: object) -> Query:
+        return replace(self, **changes)
+
+
+def normalize(text: str) -> str:
+    t = unicodedata.normalize("NFKC", text or "").strip()
+    t = t.replace("見込み", "見込").replace("見込額", "見込")
+    return normalize_numerals(t)
+
+
+def _kinds_in_order(t: str) -> tuple[Kind, ...]:
+    return tuple(_KINDS[m.group(0)] for m in _KIND_RE.finditer(t) if _stands_alone(t, m.start(), m.end()))
+
+
+_KANJI = re.compile(r"[\u4e00-\u9fff\u30a0-\u30ffー]")
+
+
+def _stands_alone(t: str, a: int, b: int) -> bool:
+    """A kind word asks for a kind when it stands as a word (「R5決算」「予算は」「実績値」); inside a
+    compound noun it names something else (「保全計画推進協議会」「目標達成件数」)."""
+    before = t[a - 1] if a > 0 else ""
+    after = t[b] if b < len(t) else ""
+    joined_before = bool(before and _KANJI.match(before)) and not re.search(r"(?:年度|年|当初|\d)$", t[max(0, a - 3):a])
+    joined_after = bool(after and _KANJI.match(after)) and after not in "額値分案現"
+    return not (joined_before or joined_after)
+
+
+def section_priors(t: str) -> tuple[tuple[tuple[Section, float], ...], tuple[str, ...]]:
+    """Sections the question's words point at, each with a weight (first section of a cue 1.0, the
+    others 0.6; a section cued twice keeps its best weight), and the cue words themselves."""
+    out: dict[Section, float] = {}
+    cues: list[str] = []
+    for rx, secs in SECTION_CUES:
+        for m in rx.finditer(t):
+            # A cue takes the kana after it (始まった, 始めたの): an inflection, not content.
+            tail = re.match(r"[\u3041-\u3096]*", t[m.end():]).group(0)
+            cues.append(m.group(0) + (tail if not re.search(r"[はがをにでとのもへや]$", m.group(0)) else ""))
+            for i, sec in enumerate(secs):
+                out[sec] = max(out.get(sec, 0.0), 1.0 if i == 0 else 0.6)
+    return tuple(sorted(out.items(), key=lambda kv: -kv[1])), tuple(dict.fromkeys(cues))
+
+
+def _asks_department(t: str) -> bool:
+    """「担当課は？」「所管は」 — not 「直売所管理」, where 所管 sits inside a compound."""
+    return any(_stands_alone(t, m.start(), m.end()) or m.group(0).startswith(("どこ", "何", "どの"))
+               for m in _DEPARTMENT.finditer(t))
+
+
+def _answer_type(t: str, numeric: bool) -> AnswerType:
+    if _asks_department(t) and not numeric and not _ASK_DATE.search(t) and not re.search(r"人数|職員数|何人", t):
+        if re.search(r"どこ|何課|どの課|どの部|どの局|部署|担当課|所管課|所管局|教えて|は\?|は？|は$", t):
+            return AnswerType.DEPARTMENT
+    if _TOPIC.search(t) and not numeric and not _ASK_DATE.search(t):
+        return AnswerType.TOPIC
+    if numeric:
+        return AnswerType.NUMBER
+    if _ASK_DATE.search(t):
+        return AnswerType.DATE
+    if _ASK_YESNO.search(t):
+        return AnswerType.YESNO
+    if _ASK_REASON.search(t):
+        return AnswerType.REASON
+    if _ASK_WHO.search(t):
+        return AnswerType.WHO
+    return AnswerType.TEXT
+
+
+def _op(t: str, years: list[YearRef], kinds: tuple[Kind, ...], year_range: bool) -> Op:
+    two = len(years) >= 2 or (len(years) == 1 and len(set(kinds)) >= 2)
+    if _RATE.search(t) and _DIFF.search(t):
+        return Op.RATE
+    if two and _DIFF.search(t):
+        return Op.DIFF
+    if _SUM.search(t) and two:
+        return Op.SUM
+    if _TREND.search(t) and len(years) < 2:
+        return Op.TREND
+    if two and (year_range or _CHANGE.search(t)):
+        return Op.CHANGE
+    if any(y.relative is not None for y in years) and _CHANGE.search(t):
+        return Op.CHANGE  # 前年度より増えた？
+    if len(years) == 1 and _COMPARE.search(t):
+        return Op.COMPARE  # 令和4年度と比べると？ (the other year is the one discussed)
+    if _CHANGE.search(t) and not years and re.search(r"どう変わ|増えて|減って|推移", t):
+        return Op.TREND
+    return Op.VALUE
+
+
+def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...] = ()) -> Query:
+    """The typed query. Names (a project's name the question spells out, and `mask`: names found by
+    the store) are masked before the question's intent is read: 「職員健康管理事業の環境変化」 asks
+    about a change, not about 職員; 「…補助金交付事業の経緯」 about a history, not a 補助金."""
+    t = normalize(text)
+    quoted = tuple(m.group(1) for m in _NAMED.finditer(t) if m.group(1))
+    muni = next((m for m in municipalities if _stem(m) and _stem(m) in t), "")
+    named = tuple(dict.fromkeys(n for m in _NAMED.finditer(t) if m.group(2)
+                                for n in [_drop_prefix(m.group(2), muni)] if _names_a_project(t, m.start(2), n)))
+    m_ = t
+    for name in sorted({*named, *(normalize(x) for x in mask if x)}, key=len, reverse=True):
+        m_ = m_.replace(name, "＿" * len(name))  # same length: positions of years stay put
+    years = find_years(m_)
+    kinds = _kinds_in_order(m_)
+    year_range = is_range(m_, years)
+    counter_m = _ASK_COUNT.search(m_)
+    counter = counter_m.group(1) if counter_m and counter_m.lastindex else ""
+    money = bool(_ASK_MONEY.search(m_))
+    tables = tuple(dict.fromkeys(tab for w, tab in TABLE_CUES if w in m_))
+    numeric = bool(counter_m or money or tables or re.search(r"何\s*%|何割|率は|割合", m_)
+                   or (years and (_FIGURE_WORDS.search(m_) or kinds)))
+    if _ASK_DATE.search(m_) and not (money or tables):
+        numeric = False  # 「いつ設立」 asks for a date, even with a year-like word nearby
+    answer = _answer_type(m_, numeric)
+    op = _op(m_, years, kinds, year_range)
+    if op in (Op.DIFF, Op.SUM, Op.RATE, Op.CHANGE, Op.TREND, Op.COMPARE) and (tables or _FIGURE_WORDS.search(m_)):
+        numeric, answer = True, AnswerType.NUMBER
+    sections, cues = section_priors(m_)
+    cm = re.search(r"(?:いくつ|幾つ|何)の([\u4e00-\u9fff\u30a0-\u30ff]{1,8})", m_)
+    sm = re.match(r"^(.{2,40}?)(?:って|とは|は)", t)
+    return Query(text=text, norm=t, subject=sm.group(1) if sm else "", tokens=tuple(tokenize(t)), years=tuple(years), year_range=year_range,
+                 kinds=kinds, answer=answer, op=op, counter=counter, counted=cm.group(1) if cm else "",
+                 cues=cues, money=money, numeric=numeric, sections=sections, tables=tables, named=named, quoted=quoted,
+                 demonstrative=bool(_DEMONSTRATIVE.search(t)), leading=bool(_LEADING.search(t)),
+                 municipality=muni)
+
+
+def _drop_prefix(name: str, municipality: str) -> str:
+    for prefix in (municipality, _stem(municipality)):
+        if prefix and name.startswith(prefix) and len(name) > len(prefix) + 2:
+            return name[len(prefix):]
+    return name
+
+
+def _names_a_project(t: str, start: int, name: str) -> bool:
+    if _GENERIC_HEAD.match(name) or len(name) < 4:
+        return False
+    head = re.sub(r"(?:事業|業務|事務)(?:\s?[（(][^）)]*[）)])?$", "", name)
+    if "\u3041" <= head[-1] <= "\u3096":
+        return False  # 「関する事業」「支える事業」: a verb before the head noun describes, it does not name
+    before = t[start - 1] if start > 0 else ""
+    # 「…に関する事業」「…している事業」: the run follows kana of a verb or adjective (a description).
+    return not (before and "\u3041" <= before <= "\u3096" and before not in "のをはがにでとへやも")
+
+
+def _stem(municipality: str) -> str:
+    return municipality[:-1] if len(municipality) > 2 and municipality[-1] in "市町村区" else municipality
+
+
+def subjectless(q: Query) -> bool:
+    """A follow-up that names nothing of its own: 「その前の年度は？」「では令和3年度は？」."""
+    return bool(_SUBJECTLESS.search(q.norm)) or (q.leading and len(q.norm) <= 16)

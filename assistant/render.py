@@ -1,0 +1,280 @@
+"""Answers in Japanese, rendered from the chosen evidence only: every figure a cited cell, every quote
+a cited passage, every refusal saying what the sheet does have."""
+
+from __future__ import annotations
+
+from ingest.normalize import format_number
+from ingest.records import Kind, ParsedSheet, Sheet, TableCell
+from ingest.units import Unit
+from ingest.years import show_year
+from vectorstore.store import Filters, SheetRow
+
+from .answer import Answer, Citation, Status, cite_cell, cite_narrative, cite_sheet
+from .evidence import Scored
+from .query import Op, Query
+
+# Kinds that answer for one another when the asked one is not printed: a settled account is the
+# year's actual, a plan is the year's budget, an estimate is the settled estimate.
+_COMPATIBLE: dict[Kind, tuple[Kind, ...]] = {
+    Kind.SETTLED: (Kind.ACTUAL, Kind.SETTLED_ESTIMATE),
+    Kind.ACTUAL: (Kind.SETTLED,),
+    Kind.BUDGET: (Kind.PLAN,),
+    Kind.PLAN: (Kind.BUDGET,),
+    Kind.ESTIMATE: (Kind.SETTLED_ESTIMATE,),
+    Kind.SETTLED_ESTIMATE: (Kind.ESTIMATE,),
+}
+SECTION_TEXT_WHOLE = 200  # a section this short is quoted whole
+
+
+def who(s: Sheet) -> str:
+    return f"「{s.project_name}」（{s.municipality}）" if s.municipality else f"「{s.project_name}」"
+
+
+def value_phrase(cell: TableCell) -> str:
+    """The value as printed with its unit; a value printed with its unit (「666.0人」) keeps it once."""
+    if not cell.value_text:
+        return "空欄"
+    return cell.value_text if cell.unit and cell.value_text.endswith(cell.unit) else f"{cell.value_text}{cell.unit}"
+
+
+def year_phrase(c: TableCell) -> str:
+    """「令和2年度（32年度見込）」: the year as staff write it, then as printed (ingest.years.show_year);
+    the kind is added only where neither says it."""
+    shown = show_year(c)
+    kind = c.kind.value
+    return shown if kind in shown or kind == "不明" else f"{shown}（{kind}）"
+
+
+def row_quote(label: str, cells: tuple[TableCell, ...]) -> str:
+    """The whole row with all its years: the UI highlights the cited one."""
+    return f"{label}: " + " / ".join(f"{show_year(c)} {value_phrase(c)}" for c in cells)
+
+
+def cells_for(cells: tuple[TableCell, ...], year: int, kind: Kind | None) -> list[TableCell]:
+    here = [c for c in cells if c.fiscal_year == year]
+    if kind is None:
+        plain = [c for c in here if c.kind is not Kind.ACHIEVEMENT]
+        return plain or here
+    exact = [c for c in here if c.kind is kind]
+    if exact:
+        return exact
+    return [c for c in here if c.kind in _COMPATIBLE.get(kind, ())]
+
+
+# --- figures ----------------------------------------------------------------------------
+def figure(q: Query, ps: ParsedSheet, unit: Unit, years: list[int]) -> tuple[Answer, int | None]:
+    """The asked cells of a row, with the arithmetic a derived question asks for; (answer, the year
+    now under discussion)."""
+    s = ps.sheet
+    cells = unit.cells
+    head = f"{who(s)}の{unit.label}"
+    quote = row_quote(unit.label, cells)
+    if not years or q.op is Op.TREND:
+        return _series(head, s, cells, quote, years)
+    kinds = _kinds_per_year(q, years)
+    groups = [(y, k, cells_for(cells, y, k)) for y, k in kinds]
+    for y, k, got in groups:
+        if not got:
+            return _missing(head, s, cells, y, k, quote), y
+    picked = [got for _, _, got in groups]
+    blank = [g[0] for g in picked if all(c.value is None for c in g)]
+    if blank:
+        c = blank[0]
+        return Answer(status=Status.NOT_FOUND, intent="figure", citations=(cite_cell(1, s, c, quote),),
+                      answer=f"{head}の{year_phrase(c)}の値は空欄で、シートに記載がありません[1]。"), c.fiscal_year
+    if len(picked) >= 2 and q.op in (Op.DIFF, Op.CHANGE, Op.RATE, Op.SUM, Op.COMPARE):
+        return _derived(q, head, s, picked, quote), picked[-1][0].fiscal_year
+    cites: list[Citation] = []
+    parts = []
+    for got in picked:
+        for c in got:
+            cites.append(cite_cell(len(cites) + 1, s, c, quote))
+            parts.append(f"{year_phrase(c)}は {value_phrase(c)}[{len(cites)}]")
+    return (Answer(status=Status.ANSWERED, intent="figure", citations=tuple(cites),
+                   answer=f"{head}は、{'、'.join(parts)}です。"), picked[-1][0].fiscal_year)
+
+
+def _kinds_per_year(q: Query, years: list[int]) -> list[tuple[int, Kind | None]]:
+    """A kind written right after a year applies to it alone; one year and two kinds (予算と決算の差)
+    asks for both."""
+    if len(years) == 1 and len(set(q.kinds)) >= 2 and q.op in (Op.DIFF, Op.RATE, Op.SUM, Op.CHANGE, Op.COMPARE):
+        return [(years[0], k) for k in list(dict.fromkeys(q.kinds))[:2]]
+    refs = [r for r in q.years]
+    out = []
+    for i, y in enumerate(years):
+        own = refs[i].kind if i < len(refs) and refs[i].kind else None
+        out.append((y, own or (q.kinds[0] if len(set(q.kinds)) == 1 else None)))
+    return out
+
+
+def _series(head: str, s: Sheet, cells: tuple[TableCell, ...], quote: str, years: list[int]
+            ) -> tuple[Answer, int | None]:
+    shown = [c for c in cells if not years or c.fiscal_year in years] or list(cells)
+    filled = [c for c in shown if c.value is not None]
+    if not filled:
+        return (Answer(status=Status.NOT_FOUND, intent="figure", citations=(cite_cell(1, s, shown[0], quote),),
+                       answer=f"{head}はすべての年度で空欄です[1]。"), None)
+    cites = tuple(cite_cell(i, s, c, quote) for i, c in enumerate(filled, start=1))
+    parts = "、".join(f"{year_phrase(c)} {value_phrase(c)}[{i}]" for i, c in enumerate(filled, start=1))
+    return (Answer(status=Status.ANSWERED, intent="trend", citations=cites, answer=f"{head}の推移は、{parts} です。"),
+            filled[-1].fiscal_year)
+
+
+def _missing(head: str, s: Sheet, cells: tuple[TableCell, ...], year: int, kind: Kind | None, quote: str) -> Answer:
+    have = "、".join(dict.fromkeys(year_phrase(c) for c in cells))
+    what = f"{year}年度の{kind.value}" if kind is not None and any(c.fiscal_year == year for c in cells) else "お尋ねの年度"
+    return Answer(status=Status.NOT_FOUND, intent="figure", citations=(cite_cell(1, s, cells[-1], quote),),
+                  answer=f"{head}について、{what}の値はシートに記載がありません。記載があるのは {have} です[1]。")
+
+
+def _derived(q: Query, head: str, s: Sheet, picked: list[list[TableCell]], quote: str) -> Answer:
+    a, b = picked[0][0], picked[1][0]
+    cites = (cite_cell(1, s, a, quote), cite_cell(2, s, b, quote))
+    text = f"{head}は、{year_phrase(a)} {value_phrase(a)}[1]、{year_phrase(b)} {value_phrase(b)}[2]です。"
+    if a.value is None or b.value is None:
+        return Answer(status=Status.ANSWERED, intent="derived", citations=cites, answer=text)
+    unit = a.unit if a.unit == b.unit else ""
+    if q.op is Op.SUM:
+        text += f"合計は {format_number(a.value)} + {format_number(b.value)} = {format_number(a.value + b.value)}{unit} です。"
+    else:
+        diff = b.value - a.value
+        sign = "増加" if diff > 0 else ("減少" if diff < 0 else "増減なし")
+        text += (f"差は {format_number(b.value)} − {format_number(a.value)} = {format_number(diff)}{unit}"
+                 f"（{format_number(abs(diff))}{unit}の{sign}）です。")
+        if a.value != 0:
+            text += f" 増減率は {format_number(diff)} ÷ {format_number(a.value)} = {diff / a.value * 100:.1f}% です。"
+    return Answer(status=Status.ANSWERED, intent="derived", citations=cites, answer=text)
+
+
+def no_row(ps: ParsedSheet, filters: Filters) -> Answer:
+    """The asked quantity is on no row of the sheet: say so, and list its tables and rows."""
+    rows = ps.rows()
+    by_table: dict[str, list[str]] = {}
+    for (table, label), _ in rows.items():
+        by_table.setdefault(table, []).append(label)
+    listing = "／".join(f"{t}: {'、'.join(dict.fromkeys(labels))}" for t, labels in by_table.items())[:400]
+    cite = cite_sheet(1, ps.sheet).model_copy(update={"quote": listing, "section": "表の項目"})
+    return Answer(status=Status.NOT_FOUND, intent="figure", citations=(cite,),
+                  answer=f"{who(ps.sheet)}のシートには、お尋ねの項目の数値が見当たりません[1]。"
+                         f"シートにある表と項目: {listing}{_filter_note(filters)}")
+
+
+# --- passages ---------------------------------------------------------------------------
+def quote_of(ps: ParsedSheet, p: Scored) -> tuple[str, str]:
+    """(quote, record id): a short section whole; else the passage, with its neighbour when short."""
+    u = p.unit
+    rec = next(n for n in ps.narratives if n.record_id == u.record_id)
+    if len(rec.text) <= SECTION_TEXT_WHOLE:
+        return rec.text, rec.record_id
+    if u.start == 0:
+        # The section's first passage: its opening, up to a readable length, at a sentence end.
+        end = u.end
+        while end < len(rec.text) and end < SECTION_TEXT_WHOLE:
+            nxt = rec.text.find("。", end)
+            if nxt < 0 or nxt + 1 > SECTION_TEXT_WHOLE + 60:
+                break
+            end = nxt + 1
+        return rec.text[:end].strip(), rec.record_id
+    text = u.text
+    if len(text) < 40:
+        after = rec.text[u.end:u.end + 120]
+        nxt = after.split("。")[0] + ("。" if "。" in after else "")
+        text = (text + " " + nxt.strip()).strip()
+    return text, rec.record_id
+
+
+def passages(ps: ParsedSheet, chosen: list[Scored]) -> Answer:
+    s = ps.sheet
+    cites = []
+    lines = []
+    for p in chosen:
+        quote, rid = quote_of(ps, p)
+        rec = next(n for n in ps.narratives if n.record_id == rid)
+        cites.append(cite_narrative(len(cites) + 1, s, rec, quote))
+        lines.append(f"・{rec.section.value}（{_short(rec.label)}）: 「{quote}」[{len(cites)}]")
+    return Answer(status=Status.ANSWERED, intent="narrative", citations=tuple(cites),
+                  answer=f"{who(s)}のシートには、次のように記載されています。\n" + "\n".join(lines))
+
+
+def passages_several(groups: list[tuple[ParsedSheet, list[Scored]]]) -> Answer:
+    """Two sheets answer (almost) equally well: show both, each named, rather than guess."""
+    cites: list[Citation] = []
+    parts = []
+    for ps, chosen in groups:
+        lines = []
+        for p in chosen:
+            quote, rid = quote_of(ps, p)
+            rec = next(n for n in ps.narratives if n.record_id == rid)
+            cites.append(cite_narrative(len(cites) + 1, ps.sheet, rec, quote))
+            lines.append(f"・{rec.section.value}: 「{quote}」[{len(cites)}]")
+        parts.append(f"{who(ps.sheet)}:\n" + "\n".join(lines))
+    return Answer(status=Status.ANSWERED, intent="narrative", citations=tuple(cites),
+                  answer="該当する記載が複数のシートにあります。\n" + "\n".join(parts))
+
+
+def no_text(ps: ParsedSheet, filters: Filters) -> Answer:
+    s = ps.sheet
+    have = "、".join(dict.fromkeys(n.section.value for n in ps.narratives))
+    tables = "、".join(dict.fromkeys(str(t) for t, _ in ps.rows()))
+    return Answer(status=Status.NOT_FOUND, intent="out_of_scope",
+                  answer=f"お尋ねの内容は、取り込まれたシートに記載が見当たりません。最も近いシート{who(s)}にある欄: {have}"
+                         + (f"。表: {tables}" if tables else "") + _filter_note(filters))
+
+
+# --- sheets -----------------------------------------------------------------------------
+def department(s: Sheet) -> Answer:
+    if not s.department:
+        return Answer(status=Status.NOT_FOUND, answer=f"{who(s)}のシートには担当部署の記載がありません。",
+                      citations=(cite_sheet(1, s),), intent="department")
+    return Answer(status=Status.ANSWERED, intent="department", citations=(cite_sheet(1, s),),
+                  answer=f"{who(s)}の担当は {s.department} です[1]。")
+
+
+def topic(found: list[tuple[ParsedSheet, Scored | None]]) -> Answer:
+    cites: list[Citation] = []
+    lines = []
+    for ps, p in found:
+        s = ps.sheet
+        if p is not None:
+            quote, rid = quote_of(ps, p)
+            rec = next(n for n in ps.narratives if n.record_id == rid)
+            cites.append(cite_narrative(len(cites) + 1, s, rec, quote))
+            line = quote if len(quote) <= 80 else quote[:80] + "…"
+        else:
+            cites.append(cite_sheet(len(cites) + 1, s))
+            line = ""
+        dept = "・".join(x for x in (s.municipality, s.department) if x)
+        lines.append(f"・{s.project_name}（{dept}）[{len(cites)}]" + (f": {line}" if line else ""))
+    head = "該当する事務事業は次のとおりです。" if len(found) > 1 else "該当する事務事業があります。"
+    return Answer(status=Status.ANSWERED, intent="topic", citations=tuple(cites), answer=head + "\n" + "\n".join(lines))
+
+
+def no_topic() -> Answer:
+    return Answer(status=Status.NOT_FOUND, intent="topic",
+                  answer="お尋ねの内容に当たる事務事業のシートは、取り込まれたシートの中に見当たりません。")
+
+
+def absent(name: str, closest: SheetRow | None) -> Answer:
+    hint = f"名前の近いシートに「{closest.project_name}」（{closest.municipality}）があります。" if closest else ""
+    return Answer(status=Status.NOT_FOUND, intent="absent",
+                  answer=f"「{name}」のシートは取り込まれていません。{hint}"
+                         "別の事業についてのお尋ねでしたら、事業名を添えてもう一度お尋ねください。")
+
+
+def absent_again(name: str) -> Answer:
+    what = f"「{name}」" if name else "お尋ねの事業"
+    return Answer(status=Status.NOT_FOUND, intent="absent", answer=f"{what}のシートは取り込まれていないため、お答えできません。")
+
+
+def nothing(filters: Filters) -> Answer:
+    return Answer(status=Status.NOT_FOUND, answer="該当する事務事業のシートが見つかりません。" + _filter_note(filters))
+
+
+def _filter_note(filters: Filters) -> str:
+    set_ = [x for x in (filters.municipality, filters.department,
+                        f"{filters.fiscal_year}年度" if filters.fiscal_year else "", filters.section, filters.table) if x]
+    return f"（絞り込み: {'・'.join(set_)}）" if set_ else ""
+
+
+def _short(label: str) -> str:
+    return label if len(label) <= 30 else label[:30] + "…"

@@ -1,0 +1,95 @@
+"""What a conversation is about, turn by turn, as structured state rather than merged text.
+
+The state is rebuilt from the history alone by replaying the user's earlier turns through the same
+answering steps (`hyoka ask --jsonl` is stateless: it receives the history), so the chat and the CLI
+give the same answer to the same conversation. A new turn keeps from the state only what it does
+not say itself; a turn that names another project or topic starts afresh.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ingest.records import Kind, Section, Table
+
+from .query import AnswerType, Op, Query, YearRef, subjectless
+
+
+@dataclass(frozen=True)
+class State:
+    sheet_id: str = ""
+    project: str = ""
+    row: tuple[Table, str] | None = None    # the table row last answered
+    section: Section | None = None          # the section last quoted
+    year: int | None = None                 # the year last answered (what 「その前の年度」 counts from)
+    years: tuple[int, ...] = ()
+    kind: Kind | None = None
+    numeric: bool = False
+    absent: str = ""                        # a project the user named that is not in the store
+
+    def about_sheet(self) -> bool:
+        return bool(self.sheet_id)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """How a question reads in its conversation: the query with what it inherits, and whether the
+    sheet under discussion is meant (`follows`) or only a likely candidate (`continues`)."""
+
+    query: Query
+    follows: bool = False        # answer from the state's sheet
+    continues: bool = False      # the state's sheet is a candidate with a head start
+    row: tuple[Table, str] | None = None
+    base_year: int | None = None
+    compare_year: int | None = None
+
+
+_OWN_TOPIC = (AnswerType.DATE, AnswerType.WHO, AnswerType.REASON, AnswerType.DEPARTMENT, AnswerType.YESNO)
+
+
+def read_turn(q: Query, state: State, names_other: bool) -> Turn:
+    """Merge a question with the state. `names_other`: the question names a project by itself
+    (a named phrase, or a strong match to a sheet other than the state's)."""
+    if not state.about_sheet() and not state.absent:
+        return Turn(q)
+    if names_other:
+        inherit = subjectless(q) or (q.leading and not q.sections and not q.numeric)
+        if inherit and state.row:  # 「では不法投棄対策事業は？」: the same row, another project
+            return Turn(_inherit_figure(q, state), row=state.row, base_year=state.year)
+        return Turn(q)
+    short = len(q.norm) <= 24
+    explicit = q.demonstrative or q.leading or subjectless(q) or any(y.relative is not None for y in q.years)
+    if not (explicit or short):
+        return Turn(q, continues=True)
+    new_topic = bool(q.sections) or q.answer in _OWN_TOPIC or q.answer is AnswerType.TOPIC
+    own_quantity = q.numeric and (bool(q.tables) or _has_quantity(q))
+    if new_topic and not q.numeric:
+        return Turn(q, follows=True)
+    if own_quantity:
+        merged = q if (q.years or not state.years) else q.with_(years=_absolute(state))
+        return Turn(merged, follows=True, base_year=state.year)
+    # The same row, other years: 「その前の年度は？」「では令和3年度は？」「令和4年度と比べると？」
+    merged = _inherit_figure(q, state) if state.row else q
+    compare = state.year if (q.op is Op.COMPARE or (q.years and q.op is Op.CHANGE)) else None
+    return Turn(merged, follows=True, row=state.row, base_year=state.year, compare_year=compare)
+
+
+def _inherit_figure(q: Query, state: State) -> Query:
+    years = q.years or _absolute(state)
+    return q.with_(numeric=True, answer=AnswerType.NUMBER, kinds=q.kinds or ((state.kind,) if state.kind else ()),
+                   years=years)
+
+
+def _absolute(state: State) -> tuple[YearRef, ...]:
+    return tuple(YearRef(f"{y}年度", -1, western=y) for y in state.years)
+
+
+def _has_quantity(q: Query) -> bool:
+    """The question names a quantity of its own (人件費は？), beyond years, kinds and asking words."""
+    from .match import content_tokens
+
+    return bool(content_tokens(q.tokens))
+
+
+def after(state: State, **changes: object) -> State:
+    return replace(state, **changes)
