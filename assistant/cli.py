@@ -188,7 +188,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.jsonl:
         return _ask_jsonl(build_assistant(settings), settings)
     if not args.question:
-        _err("質問を指定してください（例: hyoka ask \"この事業の令和5年度のトータルコストは？\"）")
+        _err("質問を指定してください（例: hyoka ask \"〇〇事業の事業費の推移は？\"）")
         return 2
     question = check_question(args.question, settings.limits.question_chars)
     assistant = build_assistant(settings)

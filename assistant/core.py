@@ -250,11 +250,18 @@ class Assistant:
             if row is not None:
                 choices.append((self.w.sheet_prior * ss.prior + row.score, ss, row))
         if choices:
-            _, ss, row = max(choices, key=lambda c: (c[0], c[1].sheet_id))
+            choices.sort(key=lambda c: (-c[0], c[1].sheet_id))
+            _, ss, row = choices[0]
             years = _resolve_years(q, turn, row.unit.cells, ss.ev.sheet.sheet.fiscal_year)
             answer, year = render.figure(q, ss.ev.sheet, row.unit, years)
             new = _state_of(ss, state, row=(row.unit.table, row.unit.label), year=year,
                             years=tuple(years) if years else state.years, kind=q.kind, numeric=True)
+            namesakes = [(o, r) for _, o, r in choices[1:] if _namesake(ss, o, self.w)][:3]
+            if namesakes and not turn.follows:
+                more = [render.figure(q, o.ev.sheet, r.unit,
+                                      _resolve_years(q, turn, r.unit.cells, o.ev.sheet.sheet.fiscal_year))[0]
+                        for o, r in namesakes]
+                return Outcome(render.combine([answer, *more]), new)
             return Outcome(answer, new)
         # No row holds the quantity: a count or sum written in a sentence may (「衛生監視員（34人）」).
         texts = []
@@ -317,8 +324,8 @@ class Assistant:
             return Outcome(render.no_text(best.ev.sheet, filters), _state_of(best, state))
         total, ss, ps = ranked[0]
         chosen = _pick(ps)
-        rivals = [r for r in ranked[1:] if total - r[0] < self.w.ambiguous and r[2][0].score >= self.w.p_min
-                  and abs(r[1].name_fit - ss.name_fit) < 0.05 and not q.named]
+        rivals = [r for r in ranked[1:] if r[2][0].score >= self.w.p_min and abs(r[1].name_fit - ss.name_fit) < 0.05
+                  and (total - r[0] < self.w.ambiguous or _namesake(ss, r[1], self.w))]
         if rivals:
             other = rivals[0]
             answer = render.passages_several([(ss.ev.sheet, chosen), (other[1].ev.sheet, _pick(other[2]))])
@@ -344,6 +351,12 @@ class Assistant:
     def _absent(self, q: Query, hits: list[Hit], state: State) -> Outcome:
         closest = hits[0].sheet if hits else None
         return Outcome(render.absent(q.named[0], closest), State(absent=q.named[0]))
+
+
+def _namesake(a: SheetScore, b: SheetScore, w: Weights) -> bool:
+    """Both sheets answer to the name the question spells out, equally well (「協議会参画事業」 ends
+    the names of several projects): neither may be chosen over the other."""
+    return a.name_fit >= w.named_min and abs(a.name_fit - b.name_fit) < 0.02 and b.sheet_id != a.sheet_id
 
 
 def _spelled(text: str, project_name: str) -> str:

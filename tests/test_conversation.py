@@ -1,0 +1,129 @@
+"""Answers by evidence on the bundled sample: conversations, wording, ranges, refusals, determinism.
+
+The sample's トータルコスト row (千円): 28年度 332, 29年度 332, 30年度 334, 31年度 323, 32年度(見込) 323.
+Its 開始のきっかけ says the 協議会 was founded 平成3年5月20日.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from assistant.scoring import has_number
+from tests.helpers import SAMPLE_DIR, ingested
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    home = tmp_path_factory.mktemp("conv-home")
+    store, assistant = ingested(home, [SAMPLE_DIR])
+    return home, assistant
+
+
+def talk(assistant, *turns):
+    """Ask each turn with the conversation so far as history, as the chat and --jsonl do."""
+    history, answers = [], []
+    for text in turns:
+        ans = assistant.ask(text, list(history))
+        answers.append(ans)
+        history += [{"role": "user", "content": text}, {"role": "assistant", "content": ans.answer}]
+    return answers
+
+
+def test_a_figure_then_an_unrelated_question_about_the_same_project(env):
+    fig, when = talk(env[1], "平成30年度のトータルコストは？", "この事業はいつ始まったのですか")
+    assert fig.status == "answered" and has_number(fig.answer, "334")
+    assert when.status == "answered" and "平成3年5月20日" in when.answer
+    assert all(c.section != "トータルコスト" for c in when.citations)  # the cost row does not carry over
+
+
+def test_the_year_walks_back_any_number_of_turns(env):
+    answers = talk(env[1], "令和元年度のトータルコストは？", "その前の年度は？", "その前の年は？", "さらに前は？")
+    assert [a.citations[0].fiscal_year for a in answers[:3]] == [2019, 2018, 2017]
+    assert [has_number(a.answer, v) for a, v in zip(answers[:3], ["323", "334", "332"], strict=True)] == [True] * 3
+    assert answers[3].citations[0].fiscal_year == 2016 and has_number(answers[3].answer, "332")
+
+
+def test_compare_with_the_previous_turn(env):
+    _, compared = talk(env[1], "30年度のトータルコストは？", "28年度と比べると？")
+    assert compared.status == "answered"
+    assert {c.fiscal_year for c in compared.citations} == {2016, 2018}
+    assert has_number(compared.answer, "332") and has_number(compared.answer, "334") and has_number(compared.answer, "2")
+
+
+def test_another_year_keeps_the_row_and_the_subject(env):
+    _, other, dept = talk(env[1], "協議会参画事業の平成30年度の人件費は？", "では31年度は？", "その事業の担当は？")
+    assert other.status == "answered" and has_number(other.answer, "323")
+    assert other.citations[0].label.startswith("人件費")
+    assert dept.status == "answered" and "情報政策課" in dept.answer
+
+
+def test_a_project_that_is_not_indexed_is_refused_and_stays_refused(env):
+    named, follow = talk(env[1], "不法投棄対策事業の平成30年度のトータルコストは？", "その前の年度は？")
+    assert named.status == "not_found" and "不法投棄対策事業" in named.answer
+    assert "334" not in named.answer and not named.citations
+    assert follow.status == "not_found"
+
+
+def test_kanji_numerals_and_okurigana(env):
+    a = env[1].ask("協議会参画事業の平成三十年度のトータルコストは？")
+    assert a.status == "answered" and has_number(a.answer, "334") and a.citations[0].fiscal_year == 2018
+    b = env[1].ask("協議会参画事業の32年度見込みの人件費はいくら？")
+    assert b.status == "answered" and has_number(b.answer, "323") and b.citations[0].kind == "見込"
+
+
+def test_a_range_gives_both_ends_the_change_and_the_rate(env):
+    a = env[1].ask("協議会参画事業のトータルコストは28年度から32年度見込にかけてどう変わった？")
+    assert a.status == "answered"
+    assert [c.fiscal_year for c in a.citations] == [2016, 2020]
+    assert has_number(a.answer, "332") and has_number(a.answer, "323") and has_number(a.answer, "-9")
+    assert "%" in a.answer
+
+
+def test_more_than_the_year_before(env):
+    a = env[1].ask("協議会参画事業の30年度のトータルコストは前年度より増えましたか")
+    assert a.status == "answered" and [c.fiscal_year for c in a.citations] == [2017, 2018]
+    assert "増加" in a.answer and has_number(a.answer, "2")
+
+
+def test_a_quantity_the_sheet_lacks_is_refused_with_what_it_has(env):
+    a = env[1].ask("協議会参画事業のセミナー参加者数は平成29年度に何人でしたか")
+    assert a.status == "not_found"
+    assert "各種事業の開催・参加回数" in a.answer  # an indicator of the sheet, not only its sections
+
+
+def test_a_named_source_of_funds_is_its_own_row(env):
+    a = env[1].ask("協議会参画事業の30年度の国からの補助金はいくら？")
+    assert a.status == "answered" and a.citations[0].label == "国庫支出金"
+
+
+def test_topic_question_names_the_sheet(env):
+    a = env[1].ask("自治体クラウドや電子自治体の推進に取り組んでいる事業はありますか")
+    assert a.status == "answered"
+    assert a.citations[0].project_name == "栃木県市町村情報化推進協議会参画事業"
+
+
+def test_explain_shows_the_parts_of_the_score(env):
+    text = env[1].explain("協議会参画事業の平成30年度のトータルコストは？")
+    assert "row" in text and "label=" in text and text.rstrip().splitlines()[-1].startswith("=> answered")
+
+
+QUESTIONS = ["協議会参画事業の平成30年度のトータルコストは？", "この事業はいつ始まったのですか", "関係者の意見は？",
+             "協議会参画事業のトータルコストの推移", "事業の目的は何ですか", "市長の趣味は何ですか"]
+
+
+def _answers_in_a_process(home, seed: str) -> list[dict]:
+    lines = "\n".join(json.dumps({"id": i, "question": q}, ensure_ascii=False) for i, q in enumerate(QUESTIONS))
+    env = {**os.environ, "HYOKA_HOME": str(home), "PYTHONHASHSEED": seed}
+    out = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", "--jsonl"], input=lines,
+                         capture_output=True, text=True, check=True, env=env)
+    return [json.loads(x) for x in out.stdout.splitlines()]
+
+
+@pytest.mark.slow
+def test_same_question_same_answer_in_every_process(env):
+    first, second = _answers_in_a_process(env[0], "1"), _answers_in_a_process(env[0], "4242")
+    assert first == second
+    assert [a["status"] for a in first] == ["answered"] * 5 + ["not_found"]
