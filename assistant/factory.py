@@ -26,7 +26,8 @@ def build_store(settings: Settings) -> Store:
 
 def build_indexer(settings: Settings, store: Store | None = None) -> Indexer:
     """The ingest service for the store, embedding the unit kinds the settings choose."""
-    return Indexer(store or build_store(settings), embed_units=settings.embedding.unit_kinds())
+    return Indexer(store or build_store(settings), embed_units=settings.embedding.unit_kinds(),
+                   limits=settings.limits.files())
 
 
 def build_assistant(settings: Settings, store: Store | None = None) -> Assistant | LLMAssistant:

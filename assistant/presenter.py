@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from html import escape
 from pathlib import Path
 
+from ingest.parse import SUPPORTED_SUFFIXES
 from ingest.records import NarrativeRecord, ParsedSheet, TableCell
 from ingest.years import UNKNOWN, show_municipality, show_year
 from vectorstore.records_db import SheetRow
@@ -19,12 +20,15 @@ from .answer import Citation
 
 SheetLookup = Callable[[str], ParsedSheet | None]
 
-SUPPORTED_SUFFIXES = (".pdf", ".xlsx", ".json", ".txt", ".md", ".tsv", ".csv")
-CATALOGUE_HEADERS = ["事務事業名", "自治体", "担当部署", "年度", "ファイル"]
+__all__ = ["SUPPORTED_SUFFIXES"]  # re-exported for the UI
+CATALOGUE_HEADERS = ["事務事業名", "自治体", "担当部署", "年度", "ファイル", "出典の種類"]
 NO_SOURCES = '<div class="hyoka-sources-empty">質問すると、回答の根拠になったシートの記載がここに表示されます。</div>'
 
-_MARKER = re.compile(r"\[(\d+)\]")
-_MD_SPECIAL = re.compile(r"([\\`*_~|])")
+_MARKER = re.compile(r"\\\[(\d+)\\\]")  # a citation [n] once md_escape has escaped its brackets
+# Markdown syntax characters taken literally: emphasis, code, tables, and the brackets, parentheses
+# and '!' of links and images (sheet text such as ![x](http://…) would load a remote image).
+_MD_SPECIAL = re.compile(r"([\\`*_~|\[\]()!#])")
+_AUTOLINK = re.compile(r"(?i)(https?|ftp)(:)(//)|(www)(\.)")
 # A streaming step ends after a sentence or clause mark, or after a citation marker.
 _CHUNK = re.compile(r".+?(?:[。、！？\n]|\[\d+\]|$)", re.S)
 
@@ -61,8 +65,15 @@ def error_markdown(message: str) -> str:
 
 
 def md_escape(text: str) -> str:
-    """Sheet text shown as Markdown: HTML escaped, emphasis and table characters taken literally."""
-    return _MD_SPECIAL.sub(r"\\\1", escape(text, quote=False))
+    """Sheet text shown as Markdown, read as text: HTML escaped; emphasis, table, link and image
+    syntax taken literally; bare URLs not turned into links (a zero-width joiner after the scheme
+    or "www" keeps the text as printed while the autolinker no longer sees a URL)."""
+    safe = _MD_SPECIAL.sub(r"\\\1", escape(text, quote=False))
+    return _AUTOLINK.sub(_break_autolink, safe)
+
+
+def _break_autolink(m: re.Match[str]) -> str:
+    return f"{m.group(1)}\u200d://" if m.group(1) else f"{m.group(4)}\u200d."
 
 
 def source_anchor(turn: int, n: int) -> str:
@@ -81,9 +92,13 @@ def message_text(content: object) -> str:
 
 
 # --- sources panel --------------------------------------------------------------------------
-def sources_html(citations: Iterable[Citation], lookup: SheetLookup, turn: int) -> str:
-    """One entry per citation: what it is, where it comes from, and the record in its context."""
-    parts = [citation_html(c, lookup, turn) for c in citations]
+def sources_html(citations: Iterable[Citation], lookup: SheetLookup, turn: int, highlight: bool = True,
+                 provenance: Callable[[str], str] | None = None) -> str:
+    """One entry per citation: what it is, where it comes from, and the record in its context.
+
+    `highlight` is False for a refusal (not_found): its citations show what the sheet does hold,
+    and marking a cell there would read as the answer. `provenance` gives a sheet's origin label."""
+    parts = [citation_html(c, lookup, turn, highlight, provenance) for c in citations]
     return "\n".join(parts) if parts else '<div class="hyoka-sources-empty">この回答に出典はありません。</div>'
 
 
@@ -99,50 +114,55 @@ def turns_html(turns: list[dict]) -> str:
     return "\n".join(out)
 
 
-def citation_html(c: Citation, lookup: SheetLookup, turn: int) -> str:
+def citation_html(c: Citation, lookup: SheetLookup, turn: int, highlight: bool = True,
+                  provenance: Callable[[str], str] | None = None) -> str:
     ps = lookup(c.sheet_id) if c.sheet_id else None
     where = " ・ ".join(escape(x) for x in (show_municipality(c.municipality), c.section) if x)
     label = f'<div class="hyoka-src-label">{escape(c.label)}</div>' if c.label and c.label != c.section else ""
+    origin = provenance(c.sheet_id) if provenance and c.sheet_id else ""
+    origin_html = f'<div class="hyoka-src-prov">{escape(origin)}</div>' if origin else ""
+    open_link = (f'<a href="#" class="hyoka-open-sheet" data-sheet="{escape(c.sheet_id)}" '
+                 f'data-record="{escape(c.record_id) if highlight else ""}">シート全体を見る</a>') if ps else ""
     head = (f'<div class="hyoka-src-head"><span class="hyoka-src-n">[{c.n}]</span> '
             f'<span class="hyoka-src-project">{escape(c.project_name)}</span>'
             f'<span class="hyoka-src-where">{where}</span></div>{label}'
-            f'<div class="hyoka-src-file">出典: {escape(c.source)}</div>')
+            f'<div class="hyoka-src-file">出典: {escape(c.source)} {open_link}</div>{origin_html}')
     return (f'<div class="hyoka-src" id="{source_anchor(turn, c.n)}">{head}'
-            f'{_record_html(c, ps)}</div>')
+            f'{_record_html(c, ps, highlight)}</div>')
 
 
-def _record_html(c: Citation, ps: ParsedSheet | None) -> str:
+def _record_html(c: Citation, ps: ParsedSheet | None, highlight: bool = True) -> str:
     if ps is None:
         note = '<div class="hyoka-src-note">（このシートは索引にありません。引用のみ表示します）</div>' if c.sheet_id else ""
         return f'{note}<blockquote class="hyoka-quote">{escape(c.quote)}</blockquote>' if c.quote else note
     cell = next((x for x in ps.cells if c.record_id and x.record_id == c.record_id), None)
     if cell is not None:
-        return figure_row_html(ps.rows().get(cell.row_key, [cell]), cell.record_id)
+        return figure_row_html(ps.rows().get(cell.row_key, [cell]), cell.record_id if highlight else "")
     rec = next((n for n in ps.narratives if c.record_id and n.record_id == c.record_id), None)
     if rec is not None:
-        return narrative_html(rec, c.quote)
+        return narrative_html(rec, c.quote, mark=highlight)
     return sheet_summary_html(ps)
 
 
 def figure_row_html(cells: list[TableCell], cited_id: str) -> str:
-    """The whole table row with every year, the cited cell highlighted."""
+    """The whole table row with every year, the cited cell highlighted ("" cites none)."""
     unit = next((c.unit for c in cells if c.unit), "")
     head = "".join(f"<th>{escape(show_year(c))}</th>" for c in cells)
     body = []
     for c in cells:
         value = escape(c.value_text) if c.value_text else '<span class="hyoka-blank">空欄</span>'
-        if c.record_id == cited_id:
+        if cited_id and c.record_id == cited_id:
             body.append(f'<td class="hyoka-cited"><mark>{value}</mark></td>')
         else:
             body.append(f"<td>{value}</td>")
     caption = escape(cells[0].row_label) + (f"（単位: {escape(unit)}）" if unit else "")
-    return (f'<table class="hyoka-row"><caption>{caption}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody><tr>{''.join(body)}</tr></tbody></table>")
+    return (f'<div class="hyoka-row-wrap"><table class="hyoka-row"><caption>{caption}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody><tr>{''.join(body)}</tr></tbody></table></div>")
 
 
-def narrative_html(rec: NarrativeRecord, quote: str) -> str:
+def narrative_html(rec: NarrativeRecord, quote: str, mark: bool = True) -> str:
     """The quote, then the section's full text with the quote marked where it occurs."""
-    full = highlight(rec.text, quote)
+    full = highlight(rec.text, quote) if mark else escape(rec.text)
     quoted = f'<blockquote class="hyoka-quote">{escape(quote)}</blockquote>' if quote and quote != rec.text else ""
     return f'{quoted}<div class="hyoka-section-text">{full}</div>'
 
@@ -165,9 +185,10 @@ def sheet_summary_html(ps: ParsedSheet) -> str:
 
 
 # --- catalogue and filters ------------------------------------------------------------------
-def catalogue_rows(rows: Iterable[SheetRow]) -> list[list[str]]:
+def catalogue_rows(rows: Iterable[SheetRow], origins: dict[str, str] | None = None) -> list[list[str]]:
+    """One row per sheet; `origins` (sheet id -> 公式 / アップロード) fills the last column."""
     return [[r.project_name, show_municipality(r.municipality), r.department or "—", r.fiscal_year_label or UNKNOWN,
-             Path(r.source_file).name] for r in rows]
+             Path(r.source_file).name, (origins or {}).get(r.sheet_id, "公式")] for r in rows]
 
 
 def year_choices(rows: Iterable[SheetRow]) -> list[tuple[str, str]]:
@@ -184,7 +205,7 @@ def municipality_choices(names: Iterable[str]) -> list[tuple[str, str]]:
 
 
 def empty_store_markdown(upload: bool) -> str:
-    how = ("- このページの「シートを追加」タブから、ファイルをアップロードして取り込むこともできます。\n"
+    how = ("- このページの「追加」タブから、ファイルをアップロードして取り込むこともできます。\n"
            if upload else "")
     return ("### まだシートが取り込まれていません\n"
             "質問に答えるには、先に事務事業評価シートを取り込んでください。\n\n"

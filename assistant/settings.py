@@ -13,6 +13,9 @@ from platformdirs import user_data_dir
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingest.limits import FileLimits
+from ingest.sandbox import Sandbox
+
 
 class EmbeddingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -49,6 +52,38 @@ class UISettings(BaseModel):
     user: str = ""
     password: str = ""
     allow_upload: bool = False
+    allow_anonymous: bool = Field(default=False, description="Serve uploads beyond loopback without a login")
+
+
+class LimitSettings(BaseModel):
+    """Bounds on the work one request or one file may cause (HYOKA_LIMITS__...)."""
+
+    model_config = ConfigDict(extra="forbid")
+    question_chars: int = Field(default=1000, ge=1, description="Longest question answered")
+    history_messages: int = Field(default=20, ge=0, description="Earlier messages a follow-up may use")
+    answer_seconds: float = Field(default=30.0, gt=0, description="Time budget of one answer in the chat")
+    concurrency: int = Field(default=2, ge=1, description="Chat requests worked on at once")
+    queue_size: int = Field(default=64, ge=1, description="Requests waiting beyond that; more are refused")
+    file_mb: int = Field(default=40, ge=1)
+    inflated_mb: int = Field(default=200, ge=1, description="An XLSX's parts, inflated")
+    inflate_ratio: int = Field(default=100, ge=2, description="Inflated / compressed, per part over 1 MiB")
+    pdf_pages: int = Field(default=300, ge=1)
+    sheets_per_file: int = Field(default=1000, ge=1, description="Worksheets, and evaluation sheets, per file")
+    worksheet_rows: int = Field(default=20000, ge=1)
+    parse_seconds: float = Field(default=120.0, gt=0, description="Wall time to parse one uploaded file")
+    parse_memory_mb: int = Field(default=768, ge=64, description="Memory to parse one uploaded file")
+    upload_files: int = Field(default=20, ge=1, description="Files in one upload")
+    upload_wait_seconds: float = Field(default=900.0, ge=0, description="How long an upload waits for a running ingest")
+    login_failures: int = Field(default=5, ge=1, description="Failed logins per client and window")
+    login_window_seconds: float = Field(default=300.0, gt=0)
+
+    def files(self) -> FileLimits:
+        return FileLimits(file_mb=self.file_mb, inflated_mb=self.inflated_mb, inflate_ratio=self.inflate_ratio,
+                          pdf_pages=self.pdf_pages, sheets_per_file=self.sheets_per_file,
+                          worksheet_rows=self.worksheet_rows)
+
+    def sandbox(self) -> Sandbox:
+        return Sandbox(memory_mb=self.parse_memory_mb, seconds=self.parse_seconds)
 
 
 class Settings(BaseSettings):
@@ -60,6 +95,7 @@ class Settings(BaseSettings):
     chroma: ChromaSettings = ChromaSettings()
     llm: LLMSettings = LLMSettings()
     ui: UISettings = UISettings()
+    limits: LimitSettings = LimitSettings()
     allow_upload: bool = Field(default=False, description="Shortcut for ui.allow_upload (HYOKA_ALLOW_UPLOAD=1)")
 
     def upload_enabled(self) -> bool:

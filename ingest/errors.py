@@ -27,6 +27,10 @@ class SheetFileError(UserInputError):
         self.problem_ja = problem_ja
 
 
+class LimitExceeded(SheetFileError):
+    """A file over one of the limits checked before parsing (size, inflated size, pages, sheets)."""
+
+
 class NotASheet(Exception):
     """A readable file that holds no evaluation sheet (a title list, a dashboard export...)."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -11,11 +12,12 @@ import pytest
 
 from app import UNEXPECTED, HyokaApp, parse_filters
 from assistant import presenter as P
+from assistant import viewer as V
 from assistant.answer import Answer, Status
 from assistant.core import Assistant
 from assistant.factory import build_store
 from assistant.settings import Settings
-from ingest.errors import StoreError
+from ingest.errors import StoreError, UserInputError
 from tests.conftest import CORPUS, ROOT, free_port
 from vectorstore.indexer import Indexer
 from vectorstore.store import Filters
@@ -173,9 +175,9 @@ def test_empty_question_does_nothing(app):
 def test_catalogue_lists_the_sheets(app):
     rows = app.catalogue()
     # The sample names no municipality (不明); its year is 令和2年度, never the 平成32年度 that did not exist.
-    assert rows == [[PROJECT, "不明", "総務部 情報政策課 情報管理係", "令和2年度", "tochigi-joho-kyogikai.txt"]]
+    assert rows == [[PROJECT, "不明", "総務部 情報政策課 情報管理係", "令和2年度", "tochigi-joho-kyogikai.txt", "公式"]]
     assert app.empty_notice() == ""
-    notice, table, _, years = app.refresh()
+    notice, table, _, _, years, *_ = app.refresh()
     assert notice["visible"] is False and table == rows
     assert ("2020年度（令和2年度）", "2020") in years["choices"]
 
@@ -224,10 +226,101 @@ def test_upload_reports_each_file_in_japanese(tmp_path):
     assert f"{good.name}**: 変更なし" in again
 
 
+def test_upload_api_takes_only_files_gradio_received(tmp_path):
+    settings = Settings(home=tmp_path / "home", allow_upload=True)
+    store = build_store(settings)
+    app = HyokaApp(Assistant(store), store, settings, stream_delay=0)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("x", encoding="utf-8")
+    out = app.api_upload([{"path": str(secret), "orig_name": "secret.txt"}, {"path": "/etc/passwd"}], "")
+    assert out["status"] == "error" and [f["status"] for f in out["files"]] == ["failed", "failed"]
+    assert "アップロードされたファイルではありません" in out["files"][0]["message"]
+    assert not (settings.home / "uploads").exists() and secret.exists()
+
+
 def test_auth_from_settings(app, tmp_path):
     assert app.auth() is None
     s = Settings(home=tmp_path, ui={"user": "kansa", "password": "pw"})
     assert HyokaApp(app.assistant, app.store, s).auth() == ("kansa", "pw")
+    half = Settings(home=tmp_path, ui={"password": "pw"})
+    with pytest.raises(UserInputError, match="HYOKA_UI__USER が設定されていません"):
+        HyokaApp(app.assistant, app.store, half).auth()
+
+
+# --- the newcomer's path -------------------------------------------------------------------------
+def test_examples_come_from_the_store_and_every_one_answers(app):
+    examples = app.examples()
+    assert len(examples) >= 3 and all(PROJECT in q for q in examples)
+    for q in examples:
+        assert app.ask(q).status == Status.ANSWERED, q
+
+
+def test_a_refusal_highlights_nothing(app):
+    _, (chat, turns, panel, _) = ask(app, f"{PROJECT}の令和5年度のトータルコストは？")
+    assert "記載がありません" in chat[-1]["content"]
+    assert "hyoka-cited" not in panel and "<mark>" not in panel, "a refusal marks no cell"
+    assert "トータルコスト" in panel, "the row is still shown, to say what the sheet has"
+
+
+def test_sources_show_provenance_and_open_the_whole_sheet(app):
+    _, (_, _, panel, _) = ask(app, "令和元年度のトータルコストは？")
+    assert "公式（管理者が取り込み" in panel
+    [sheet_id] = [r.sheet_id for r in app.store.catalogue()]
+    assert f'data-sheet="{sheet_id}"' in panel and "シート全体を見る" in panel
+
+
+def test_sheet_viewer_shows_every_section_and_table(app):
+    [row] = app.store.catalogue()
+    ps = app.store.sheet(row.sheet_id)
+    html = app.sheet_view(row.sheet_id)
+    assert "公式（管理者が取り込み" in html
+    for n in ps.narratives:
+        assert f'id="hyoka-rec-{n.record_id}"' in html
+    for (table, label), cells in ps.rows().items():
+        assert label.replace("&", "&amp;") in html and f"<caption>{table}</caption>" in html
+        assert all(f'id="hyoka-rec-{c.record_id}"' in html for c in cells[:1])
+    cell = next(c for c in ps.cells if c.value_text == "323")
+    assert html.count("hyoka-cited") == 0
+    marked = app.sheet_view(row.sheet_id, cell.record_id)
+    assert marked.count('class="hyoka-cited"') == 1
+    assert "見つかりません" in app.sheet_view("nope") and app.sheet_view("") == V.EMPTY
+
+
+def test_a_filter_that_excludes_everything_is_named_in_the_answer(app):
+    _, (chat, *_) = ask(app, "事業の目的は何ですか", None, None, "", "福祉課", "")
+    assert "絞り込み（担当部署: 福祉課）に当てはまるシートがありません" in chat[-1]["content"]
+    api = app.api_ask("事業の目的は何ですか", "", "", "2031")
+    assert "評価年度: 2031年度" in api["notice"]
+
+
+# --- bounded work ----------------------------------------------------------------------------------
+def test_a_20000_character_question_is_refused_within_seconds(app):
+    import time
+
+    t0 = time.perf_counter()
+    _, (chat, turns, _, _) = ask(app, "トータルコストは？" * 2300)
+    api = app.api_ask("あ" * 20000)
+    assert time.perf_counter() - t0 < 5
+    assert "質問が長すぎます" in chat[-1]["content"] and turns[-1]["answer"] == ""
+    assert len(chat[-2]["content"]) < 400, "the page shows the start of the question, not all of it"
+    assert api["status"] == "error" and "上限 1,000 文字" in api["answer"]
+
+
+class Slow(Assistant):
+    def ask(self, question, history=None, filters=None):
+        import time
+
+        time.sleep(2)
+        return super().ask(question, history, filters)
+
+
+def test_an_answer_over_its_time_budget_is_stopped(indexed):
+    settings, store = indexed
+    quick = settings.model_copy(update={"limits": settings.limits.model_copy(update={"answer_seconds": 0.3})})
+    app = HyokaApp(Slow(store), store, quick, stream_delay=0)
+    _, (chat, *_) = ask(app, "この事業はいつ始まったのですか")
+    assert "時間がかかりすぎた" in chat[-1]["content"]
+    assert app.api_ask("この事業はいつ始まったのですか")["status"] == "error"
 
 
 # --- presenter ------------------------------------------------------------------------------------
@@ -236,6 +329,10 @@ def test_sheet_text_is_escaped():
     assert P.highlight("<i>x</i>", "missing") == "&lt;i&gt;x&lt;/i&gt;"
     md = P.chat_markdown("<script>alert(1)</script> *x* [2]", 3)
     assert "<script>" not in md and "\\*x\\*" in md and "(#hyoka-src-3-2)" in md
+    md = P.chat_markdown("「![x](http://evil.example/a.png) と [ここ](https://evil.example) を参照」[1]", 0)
+    assert "![" not in md and md.count("](") == 1 and "\\!\\[x\\]\\(" in md, md  # the one is [1]'s
+    assert "http://" not in md and "https://" not in md, "no bare URL for the autolinker either"
+    assert "[\\[1\\]](#hyoka-src-0-1)" in md, "the citation stays a link"
     assert "".join(P.chunks("あ、い[1]です。\nう")) == "あ、い[1]です。\nう"
     assert P.message_text([{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]) == "ab"
 
@@ -249,6 +346,18 @@ def test_served_app_answers_through_gradio_client(app):
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
             assert resp.status == 200
+            page = resp.read().decode("utf-8")
+            assert resp.headers["Content-Security-Policy"] == "img-src 'self' data: blob:"
+            assert resp.headers["Referrer-Policy"] == "no-referrer"
+        assert 'lang="ja"' in page and 'lang="en"' not in page and "navigator,'languages'" in page
+        # uploads are off: Gradio's upload route takes nothing
+        body = b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.txt\"\r\n\r\nhello\r\n--b--\r\n"
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/gradio_api/upload", data=body,
+                                     headers={"Content-Type": "multipart/form-data; boundary=b"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(req, timeout=10)
+        assert refused.value.code == 403
+        assert not [p for p in app.temp_dir().rglob("*") if p.is_file()]
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         result = client.predict("この事業はいつ始まったのですか", "", "", "", api_name="/ask")
         assert result["status"] == "answered" and STARTED in result["answer"]

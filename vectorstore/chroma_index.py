@@ -14,6 +14,7 @@ from ingest.errors import StoreError
 from ingest.records import stable_id
 
 from .embeddings import model_slug
+from .errors import StoreUnwritable, classify
 
 PAGE = 5000
 
@@ -49,6 +50,8 @@ class ChromaIndex:
                 folder.mkdir(parents=True, exist_ok=True)
                 self._client = chromadb.PersistentClient(path=str(folder), settings=settings)
         except Exception as exc:  # chromadb raises bare Exceptions for connection problems
+            if config.mode != "server" and classify(exc):
+                raise StoreUnwritable(classify(exc) or "", folder.parent) from exc
             where = f"{config.host}:{config.port}" if config.mode == "server" else str(folder)
             raise StoreError(f"Chroma に接続できません（{where}）: {exc}") from exc
         self.name = f"hyoka-profiles-{model_slug(model)}"

