@@ -38,6 +38,20 @@ class Citation(BaseModel):
     printed_year_label: str = Field(default="", description="The year as the sheet prints it (for show_year)")
 
 
+class Chart(BaseModel):
+    """What an answer is better looked at than read: a ranking or comparison as bars, one row over
+    the years as a line. Every point is a cited cell (`cited` holds the citation numbers)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str = Field(description="bar | line")
+    title: str
+    unit: str = ""
+    labels: tuple[str, ...] = ()
+    values: tuple[float, ...] = ()
+    cited: tuple[int, ...] = ()
+
+
 class Answer(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -46,6 +60,7 @@ class Answer(BaseModel):
     citations: tuple[Citation, ...] = ()
     intent: str = ""
     notice: str = Field(default="", description="Shown beside the answer, e.g. an LLM fallback")
+    chart: Chart | None = Field(default=None, description="For the UI; not part of the --jsonl contract")
 
     def contract(self, qid: object = None) -> dict:
         """The stable JSON object of `hyoka ask --json/--jsonl`."""

@@ -28,6 +28,7 @@ from vectorstore.store import Filters, Hit, Store
 
 from . import render
 from .answer import Answer, Status
+from .crosssheet import CrossSheet
 from .evidence import (
     Scored,
     Scorer,
@@ -62,6 +63,7 @@ class Assistant:
         self.store = store
         self.w = weights
         self.scorer = Scorer(store, weights)
+        self.cross = CrossSheet(store)
         self._trace: list[str] | None = None
 
     def explain(self, question: str, history: list[dict] | None = None, filters: Filters | None = None) -> str:
@@ -114,8 +116,14 @@ class Assistant:
     # --- one turn -----------------------------------------------------------------------
     def turn(self, text: str, state: State, filters: Filters) -> Outcome:
         q = parse(text, tuple(self.store.municipalities()))
+        if not q.municipality and filters.municipality:
+            q = q.with_(municipality=filters.municipality)
         if q.municipality and not filters.municipality:
             filters = replace(filters, municipality=q.municipality)
+        cq = self.cross.read(q, text)
+        if cq is not None:  # about many sheets: lists, counts, rankings, totals, comparisons
+            self._note(f"cross: {cq}")
+            return Outcome(self.cross.answer(cq), State())
         qvec_list = self.store.embed_query(q.norm)
         qvec = np.asarray(qvec_list, dtype=np.float32)
         hits = self.store.search(q.norm, k=12, filters=filters, tokens=list(q.tokens), vector=qvec_list)

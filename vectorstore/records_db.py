@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cells (
   sheet_id TEXT NOT NULL, n INTEGER NOT NULL, record_id TEXT NOT NULL, tbl TEXT NOT NULL,
   row_label TEXT NOT NULL, unit TEXT NOT NULL, fiscal_year INTEGER, kind TEXT NOT NULL,
-  value REAL, value_text TEXT NOT NULL, PRIMARY KEY (sheet_id, n));
+  value REAL, value_text TEXT NOT NULL, year_label TEXT NOT NULL, printed_year_label TEXT NOT NULL,
+  locator TEXT NOT NULL, PRIMARY KEY (sheet_id, n));
 CREATE INDEX IF NOT EXISTS cells_by_label ON cells(row_label, fiscal_year);
 CREATE TABLE IF NOT EXISTS departments (
   sheet_id TEXT NOT NULL, n INTEGER NOT NULL, level TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (sheet_id, n));
@@ -79,6 +80,47 @@ class SheetRow:
     locator: str
     n_narratives: int
     n_cells: int
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which sheets a question across sheets is about. Empty fields do not narrow."""
+
+    municipality: str = ""
+    department: str = ""          # a unit's name or part of it (水産課 matches 農林水産部水産課 漁港漁村係)
+    policy: str = ""              # part of a 政策/施策/基本事業 text (or the layout's equivalent)
+    sheet_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CellRow:
+    """One cell for a question across sheets, with its value in yen where its unit is money."""
+
+    sheet_id: str
+    project_name: str
+    municipality: str
+    department: str
+    record_id: str
+    table: str
+    row_label: str
+    unit: str
+    fiscal_year: int | None
+    kind: str
+    value: float | None
+    value_text: str
+    yen: float | None             # value × the unit's factor (千円 -> 1,000), None for other units
+    year_label: str = ""
+    printed_year_label: str = ""
+    locator: str = ""
+    source_file: str = ""
+    sheet_locator: str = ""
+    sheet_year: int | None = None
+    sheet_year_label: str = ""
+
+
+# Money units and their factor to yen: compared and summed in yen, shown in the sheets' own unit.
+YEN = {"円": 1, "千円": 1_000, "万円": 10_000, "百万円": 1_000_000, "億円": 100_000_000}
+_YEN_SQL = "CASE c.unit " + " ".join(f"WHEN '{u}' THEN {f}" for u, f in YEN.items()) + " ELSE NULL END"
 
 
 @dataclass(frozen=True)
@@ -138,8 +180,9 @@ class RecordsDB:
         sid = ps.sheet.sheet_id
         for table in ("cells", "departments", "policies"):
             con.execute(f"DELETE FROM {table} WHERE sheet_id=?", (sid,))
-        con.executemany("INSERT INTO cells VALUES (?,?,?,?,?,?,?,?,?,?)", [
-            (sid, i, c.record_id, c.table.value, c.row_label, c.unit, c.fiscal_year, c.kind.value, c.value, c.value_text)
+        con.executemany("INSERT INTO cells VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", [
+            (sid, i, c.record_id, c.table.value, c.row_label, c.unit, c.fiscal_year, c.kind.value, c.value,
+             c.value_text, c.fiscal_year_label, c.printed_year_label, c.locator)
             for i, c in enumerate(ps.cells)])
         meta = sheet_meta(ps)
         con.executemany("INSERT INTO departments VALUES (?,?,?,?)",
@@ -222,6 +265,79 @@ class RecordsDB:
         row = self._conn().execute(
             "SELECT n_narratives + n_cells, n_narratives FROM sheets WHERE sheet_id=?", (sheet_id,)).fetchone()
         return (row[0], row[1]) if row else None
+
+    # --- questions across sheets ------------------------------------------------------------
+    # The one place that knows the tables of cells, departments and policies.
+    def _scope_sql(self, scope: Scope) -> tuple[str, list[object]]:
+        where, args = ["1=1"], []
+        if scope.municipality:
+            where.append("s.municipality = ?")
+            args.append(scope.municipality)
+        if scope.department:
+            where.append("(s.department LIKE ? OR EXISTS (SELECT 1 FROM departments d WHERE d.sheet_id = s.sheet_id"
+                         " AND d.name LIKE ?))")
+            args += [f"%{scope.department}%", f"%{scope.department}%"]
+        if scope.policy:
+            where.append("EXISTS (SELECT 1 FROM policies p WHERE p.sheet_id = s.sheet_id AND p.text LIKE ?)")
+            args.append(f"%{scope.policy}%")
+        if scope.sheet_ids:
+            where.append(f"s.sheet_id IN ({','.join('?' * len(scope.sheet_ids))})")
+            args += list(scope.sheet_ids)
+        return " AND ".join(where), args
+
+    def scoped(self, scope: Scope) -> list[SheetRow]:
+        """The sheets in the scope, in catalogue order."""
+        where, args = self._scope_sql(scope)
+        cur = self._conn().execute(
+            "SELECT s.sheet_id, s.content_hash, s.source_file, s.project_name, s.municipality, s.department,"
+            " s.fiscal_year, s.fiscal_year_label, s.locator, s.n_narratives, s.n_cells FROM sheets s"
+            f" WHERE {where} ORDER BY s.municipality, s.project_name, s.sheet_id", args)
+        return [SheetRow(*r) for r in cur]
+
+    def scope_rows(self, scope: Scope) -> list[tuple[str, str, str, str]]:
+        """Every (sheet, table, row label, unit) in the scope that holds a figure."""
+        where, args = self._scope_sql(scope)
+        cur = self._conn().execute(
+            "SELECT DISTINCT c.sheet_id, c.tbl, c.row_label, c.unit FROM cells c JOIN sheets s USING (sheet_id)"
+            f" WHERE {where} AND c.value IS NOT NULL ORDER BY c.sheet_id, c.n", args)
+        return list(cur)
+
+    def cells_of_rows(self, rows: Iterable[tuple[str, str, str]], years: Iterable[int] = (),
+                      kinds: Iterable[str] = ()) -> list[CellRow]:
+        """The cells of the given (sheet, table, row label) rows, for the years and kinds (all if empty),
+        in sheet order; money in yen alongside."""
+        rows = list(rows)
+        if not rows:
+            return []
+        years, kinds = list(years), list(kinds)
+        out: list[CellRow] = []
+        for i in range(0, len(rows), 300):
+            part = rows[i:i + 300]
+            args: list[object] = [x for r in part for x in r]
+            cond = "1=1"
+            if years:
+                cond += f" AND c.fiscal_year IN ({','.join('?' * len(years))})"
+                args += years
+            if kinds:
+                cond += f" AND c.kind IN ({','.join('?' * len(kinds))})"
+                args += kinds
+            cur = self._conn().execute(
+                f"WITH want(sid, tbl, label) AS (VALUES {','.join('(?,?,?)' for _ in part)})"
+                " SELECT c.sheet_id, s.project_name, s.municipality, s.department, c.record_id, c.tbl, c.row_label,"
+                f" c.unit, c.fiscal_year, c.kind, c.value, c.value_text, c.value * ({_YEN_SQL}), c.year_label,"
+                " c.printed_year_label, c.locator, s.source_file, s.locator, s.fiscal_year, s.fiscal_year_label"
+                " FROM want JOIN cells c ON c.sheet_id = want.sid AND c.tbl = want.tbl AND c.row_label = want.label"
+                f" JOIN sheets s ON s.sheet_id = c.sheet_id WHERE {cond} ORDER BY c.sheet_id, c.n", args)
+            out += [CellRow(*r) for r in cur]
+        return out
+
+    def department_names(self) -> list[tuple[str, str]]:
+        """Every (level, name) of a unit any sheet names."""
+        return list(self._conn().execute("SELECT DISTINCT level, name FROM departments ORDER BY name"))
+
+    def policy_texts(self) -> list[tuple[str, str]]:
+        """Every (level, text) of the policy hierarchies the sheets print."""
+        return list(self._conn().execute("SELECT DISTINCT level, text FROM policies ORDER BY text"))
 
     # --- files --------------------------------------------------------------------------
     def file(self, path: str) -> FileRow | None:

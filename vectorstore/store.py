@@ -224,6 +224,12 @@ class Store:
             self._evidence[sheet_id] = (key, ev)
         return ev
 
+    def names_in(self, text: str, at_least: float = 90.0) -> list[str]:
+        """Project names the text spells out (name score at least `at_least`), best first."""
+        rows = self.catalogue()
+        return [self._by_id[sid].project_name for sid, score in self._name_scores(text, rows, Filters(), 10)
+                if score >= at_least]
+
     def _name_scores(self, query: str, rows: list[SheetRow], filters: Filters, k: int) -> list[tuple[str, float]]:
         """How much of a project name the query holds: the longest common run of characters,
         100 when it covers the name (or 10 characters of it). Bigram postings find candidates,

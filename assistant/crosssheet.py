@@ -1,0 +1,404 @@
+"""Questions across sheets: lists, counts, rankings, totals and comparisons, from the cell table.
+
+「水産課の事業で令和6年度のトータルコストがいちばん大きいのは？」 is read as a typed cross-sheet query:
+a scope (municipality, department, policy, or sheets named one by one), an operation (list, count,
+rank, sum, compare), and for figures a quantity, years and a kind. The store answers it with SQL over
+its tables of cells, departments and policies (vectorstore/records_db.py); each sheet's row is chosen by
+the same label coverage as a single-sheet figure. The answer shows its working: how the question was
+read, a table in which every value is cited, the terms of a total, unit conversions, and the sheets
+whose cell is blank or missing (named, never counted as 0).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ingest.normalize import format_number
+from ingest.records import Kind, Sheet, Table, TableCell
+from ingest.years import canonical_year_label
+from vectorstore.records_db import YEN, CellRow, Scope
+from vectorstore.store import SheetRow, Store
+from vectorstore.tokens import tokenize
+
+from .answer import Answer, Chart, Citation, Status, cite_cell, cite_sheet
+from .evidence import name_fit
+from .match import compact, content_tokens, label_coverage, token_coverage
+from .query import Query
+
+_RANK = re.compile(r"いちばん|一番|最も|もっとも|最大|最小|最高|最低|上位|下位|トップ|ワースト|多い順|大きい順|高い順|"
+                   r"少ない順|小さい順|低い順|ランキング|順位|順に")
+_LOW = re.compile(r"小さい|少ない|低い|安い|最小|最低|下位|ワースト|少ない順|小さい順|低い順")
+_TOP_N = re.compile(r"(?:上位|下位|トップ|ワースト|ベスト)\s*(\d+)|(\d+)\s*(?:つ|件|事業|位まで|番目まで)")
+_COUNT = re.compile(r"(?:事業|業務|シート)(?:は|が)?(?:全部で|全体で|合わせて)?(?:いくつ|何件|何事業|何個|幾つ)"
+                    r"|いくつの事業|何件の事業|何事業|事業の数")
+_SUM = re.compile(r"合計|足すと|足した|足し合わせ|合わせると|合わせて|総額|総計|計は")
+_LIST = re.compile(r"(?:事業|業務|シート)(?:を|は|が)?(?:全部|すべて|全て|一覧|挙げ|教えて|ありますか|ある\?|ある？|知りたい|は\?|は？|は$)"
+                   r"|(?:どんな|どの|どういう|何の)(?:事業|業務)|担当している|所管している|所管する|担当する"
+                   r"|(?:事業|業務)(?:に|には)(?:どんな|何が)")
+_COMPARE = re.compile(r"比べ|比較|それぞれ|違い|差|どちら|どっち")
+_SPLIT = re.compile(r"と|、|,|及び|および|並びに|や|か|ならびに")
+_DEPT_WORD = re.compile(r"(?:[\u4e00-\u9fff\u30a0-\u30ffー・]+?(?:局|部|課|室|係|担当|センター|事務所|委員会))")
+_UNIT_SUFFIX = re.compile(r"(?:局|部|課|室|係|担当|センター|事務所|委員会)$")
+_POLICY_WORD = re.compile(r"(?:政策|施策|基本事業|基本計画|分野)[「『]?([^」』、。?？]{3,40}?)[」』]?(?:の事業|に属|に含|を構成|の下|で|の|は|$)")
+_QUOTE = re.compile(r"[「『]([^」』]{3,60})[」』]")
+
+ACTUAL_KINDS = (Kind.ACTUAL.value, Kind.SETTLED.value)
+_COMPATIBLE = {Kind.SETTLED: (Kind.SETTLED, Kind.ACTUAL), Kind.ACTUAL: (Kind.ACTUAL, Kind.SETTLED),
+               Kind.BUDGET: (Kind.BUDGET, Kind.PLAN), Kind.PLAN: (Kind.PLAN, Kind.BUDGET),
+               Kind.ESTIMATE: (Kind.ESTIMATE, Kind.SETTLED_ESTIMATE),
+               Kind.SETTLED_ESTIMATE: (Kind.SETTLED_ESTIMATE, Kind.ESTIMATE)}
+ROW_FIT = 0.5
+
+
+@dataclass(frozen=True)
+class CrossQuery:
+    op: str                                   # list | count | rank | sum | compare
+    scope: Scope
+    scope_words: tuple[str, ...] = ()         # how the scope was named, for the interpretation
+    quantity: tuple[str, ...] = ()            # the asked quantity's content words
+    qcompact: str = ""
+    years: tuple[int, ...] = ()
+    kind: Kind | None = None
+    top: int = 1
+    ascending: bool = False
+    money: bool = False
+    tables: tuple[Table, ...] = ()
+    notes: list[str] = field(default_factory=list)
+
+
+class CrossSheet:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._vocab_gen = -1
+        self._departments: list[str] = []
+        self._policies: list[str] = []
+
+    # --- reading the question -----------------------------------------------------------
+    def _vocab(self) -> None:
+        gen = self.store.db.generation()
+        if gen != self._vocab_gen:
+            self._departments = sorted({n for _, n in self.store.db.department_names()}, key=len, reverse=True)
+            self._policies = sorted({t for _, t in self.store.db.policy_texts()}, key=len, reverse=True)
+            self._vocab_gen = gen
+
+    def read(self, q: Query, text: str) -> CrossQuery | None:
+        """The cross-sheet query a question asks, or None when it is about one sheet."""
+        self._vocab()
+        spelled = [*q.named, *self.store.names_in(q.norm)]
+        t = q.norm
+        for name in sorted(set(spelled), key=len, reverse=True):
+            t = t.replace(unicodedata.normalize("NFKC", name), "＿")  # a unit word inside a name is not a scope
+        department = self._department(t)
+        policy = self._policy(t)
+        named = self._named_sheets(q.norm) if not (department or policy) else []
+        if spelled and len(named) < 2:
+            return None  # one project named: a question about that sheet
+        scoped = bool(department or policy or len(named) >= 2)
+        if not scoped and not (q.municipality and (_RANK.search(t) or _COUNT.search(t))):
+            return None
+        op = self._op(t, named)
+        if op is None:
+            return None
+        scope = Scope(municipality=q.municipality, department=department, policy=policy,
+                      sheet_ids=tuple(sid for sid, _ in named) if len(named) >= 2 else ())
+        words = tuple(w for w in (q.municipality, department, f"「{policy}」" if policy else "") if w) or \
+            tuple(name for _, name in named)
+        strip = t
+        for w in (department, policy, *(n for _, n in named)):
+            if w:
+                strip = strip.replace(w, " ")
+        for y in q.years:
+            strip = strip.replace(y.text, " ")
+        quantity = tuple(content_tokens(tokenize(_OPS.sub(" ", strip)), set(tokenize(q.municipality))))
+        m = _TOP_N.search(t)
+        top = int(next(g for g in m.groups() if g)) if m else (3 if "上位" in t or "トップ" in t else 1)
+        years = tuple(y for ref in q.years for y in ref.candidates()[:1])
+        return CrossQuery(op=op, scope=scope, scope_words=words, quantity=quantity,
+                          qcompact=compact(_OPS.sub("", strip)), years=years, kind=q.kind, top=top,
+                          ascending=bool(_LOW.search(t)), money=q.money or bool(q.tables), tables=q.tables)
+
+    def _department(self, t: str) -> str:
+        """A unit the question names: a store department name it holds, or a unit word it writes that
+        is part of one (「水産課」 of 「農林水産部水産課」, 「こども家庭センター」)."""
+        for name in self._departments:
+            if len(name) >= 3 and name in t:
+                return name
+        for m in _DEPT_WORD.finditer(t):
+            word = m.group(0)
+            for cut in range(len(word) - 2):  # 「大船渡市水産課」: drop leading words until one is known
+                part = word[cut:]
+                head = _UNIT_SUFFIX.sub("", part)
+                if len(head) >= 2 and any(part in name for name in self._departments):
+                    return part
+        return ""
+
+    def _policy(self, t: str) -> str:
+        quoted = [m.group(1) for m in _QUOTE.finditer(t)]
+        for text in self._policies:
+            core = re.sub(r"^[\dA-Za-z①-⑳.．\s]+", "", text)
+            if len(core) >= 4 and (core in t or any(q and q in text for q in quoted)):
+                return next((q for q in quoted if q in text), core)
+        m = _POLICY_WORD.search(t)
+        if m and any(m.group(1) in text for text in self._policies):
+            return m.group(1)
+        return ""
+
+    def _named_sheets(self, t: str) -> list[tuple[str, str]]:
+        """Two or more sheets named one by one (「AとBの…」): (sheet id, the name as written)."""
+        idf = self.store.name_idf
+        head = re.split(r"の(?:令和|平成|R|H|\d)|で(?:令和|平成)|の(?:トータル|総|事業費|人件費|コスト|予算|決算)", t)[0]
+        found: list[tuple[str, str]] = []
+        for piece in _SPLIT.split(head):
+            piece = re.sub(r"^(?:神戸市|京都市|福岡市|池田市|大船渡市)?の?", "", piece).strip(" 「」『』")
+            if len(piece) < 3:
+                continue
+            hits = self.store.search(piece, k=3)
+            best = max(hits, key=lambda h: (name_fit(piece, h.sheet.project_name, idf), h.name, h.sheet.sheet_id),
+                       default=None)
+            if best is not None and name_fit(piece, best.sheet.project_name, idf) >= 0.75 and \
+                    best.sheet.sheet_id not in {sid for sid, _ in found}:
+                found.append((best.sheet.sheet_id, piece))
+        return found
+
+    def _op(self, t: str, named: list) -> str | None:
+        if _RANK.search(t):
+            return "rank"
+        if _COUNT.search(t):
+            return "count"
+        if _SUM.search(t):
+            return "sum"
+        if len(named) >= 2 and (_COMPARE.search(t) or re.search(r"いくら|は\?|は？|は$", t)):
+            return "compare"
+        if _LIST.search(t) or re.search(r"事業(?:は|を)", t):
+            return "list"
+        return None
+
+    # --- answering ----------------------------------------------------------------------
+    def answer(self, cq: CrossQuery) -> Answer:
+        sheets = self.store.db.scoped(cq.scope)
+        reading = "・".join(cq.scope_words)
+        if not sheets:
+            return Answer(status=Status.NOT_FOUND, intent="cross",
+                          answer=f"{reading}に当たる事務事業のシートは、取り込まれたシートの中に見当たりません。")
+        if cq.op in ("list", "count"):
+            return _listing(cq, reading, sheets)
+        chosen, missing = self._rows(cq, sheets)
+        if not chosen:
+            return Answer(status=Status.NOT_FOUND, intent="cross", citations=_cite_all(sheets[:20]),
+                          answer=f"{reading}の{len(sheets)}件のシートには、お尋ねの項目に当たる数値の行が見当たりません。")
+        return self._figures(cq, reading, sheets, chosen, missing)
+
+    def _rows(self, cq: CrossQuery, sheets: list[SheetRow]) -> tuple[dict[str, tuple[str, str, str]], list[SheetRow]]:
+        """Each sheet's row for the asked quantity: the label that covers it best (or the cost table's
+        total when only money is asked); sheets with no such row are returned apart."""
+        by_sheet: dict[str, list[tuple[str, str, str, str]]] = {}
+        for sid, tbl, label, unit in self.store.db.scope_rows(cq.scope):
+            by_sheet.setdefault(sid, []).append((sid, tbl, label, unit))
+        chosen: dict[str, tuple[str, str, str]] = {}
+        missing: list[SheetRow] = []
+        for s in sheets:
+            rows = by_sheet.get(s.sheet_id, [])
+            pick = self._pick_row(cq, rows)
+            if pick is None:
+                missing.append(s)
+            else:
+                chosen[s.sheet_id] = pick
+        return chosen, missing
+
+    def _pick_row(self, cq: CrossQuery, rows: list[tuple[str, str, str, str]]) -> tuple[str, str, str] | None:
+        if not rows:
+            return None
+        if not cq.quantity:
+            if not cq.money:
+                return None
+            for table in (Table.TOTAL_COST.value, Table.COST.value):
+                money = [r for r in rows if r[1] == table and r[3] in YEN]
+                totals = [r for r in money if re.search(r"計|合計|トータル|歳出|総額", r[2])]
+                if totals or money:
+                    r = (totals or money)[0]
+                    return (r[0], r[1], r[2])
+            return None
+        idf = self.store.bm25.idf
+        scored = []
+        for i, (sid, tbl, label, unit) in enumerate(rows):
+            fit = max(token_coverage(cq.quantity, tokenize(label), idf, compact(label)),
+                      0.9 * label_coverage(cq.qcompact, label))
+            if cq.money and unit not in YEN:
+                fit *= 0.5
+            if cq.tables and tbl in {t.value for t in cq.tables}:
+                fit += 0.1
+            scored.append((fit, -i, (sid, tbl, label)))
+        fit, _, best = max(scored)
+        return best if fit >= ROW_FIT else None
+
+    def _figures(self, cq: CrossQuery, reading: str, sheets: list[SheetRow],
+                 chosen: dict[str, tuple[str, str, str]], missing_row: list[SheetRow]) -> Answer:
+        kinds = [k.value for k in _COMPATIBLE.get(cq.kind, ())] if cq.kind else []
+        cells = self.store.db.cells_of_rows(chosen.values(), cq.years, kinds)
+        year = cq.years[0] if cq.years else _latest_common_year(cells)
+        note = "" if cq.years else f"（年度の指定がないため、多くのシートに値のある最新の年度 {canonical_year_label(year)} で比べます）"
+        per_sheet = _one_cell_per_sheet(cells, year, cq.kind)
+        blank = [s for s in sheets if s.sheet_id in chosen and (s.sheet_id not in per_sheet
+                 or per_sheet[s.sheet_id].value is None)]
+        valued = [c for c in per_sheet.values() if c.value is not None]
+        label = _common_label(valued)
+        reading_line = f"{reading}・{canonical_year_label(year)}・{label}" + (
+            {"rank": "で順位づけ", "sum": "の合計", "compare": "を比較"}[cq.op])
+        if not valued:
+            return Answer(status=Status.NOT_FOUND, intent="cross",
+                          answer=f"{reading_line}: 該当するシートに{canonical_year_label(year)}の値がありません。")
+        unit, convert = _common_unit(valued)
+        if unit is None:
+            return Answer(status=Status.NOT_FOUND, intent="cross",
+                          answer=f"{reading_line}: 単位が異なり（{'、'.join(sorted({c.unit or '単位なし' for c in valued}))}）、"
+                                 "比べられません。")
+        ordered = sorted(valued, key=lambda c: (_in(c, unit), c.project_name, c.sheet_id), reverse=not cq.ascending)
+        if cq.ascending:
+            ordered = sorted(valued, key=lambda c: (_in(c, unit), c.project_name, c.sheet_id))
+        if cq.op == "compare":
+            ordered = sorted(valued, key=lambda c: list(chosen).index(c.sheet_id))
+        shown = ordered
+        if cq.op == "rank" and cq.top < len(ordered):
+            edge = _in(ordered[cq.top - 1], unit)  # a tie at the edge is shown whole, never cut at random
+            shown = [c for i, c in enumerate(ordered) if i < cq.top or _in(c, unit) == edge]
+        cites = tuple(cite_cell(i, _sheet_of(c), _cell_of(c), _quote(c)) for i, c in enumerate(shown, start=1))
+        head = "| 順位 | 事務事業名 | 担当 | 値 |" if cq.op == "rank" else "| 事務事業名 | 担当 | 値 |"
+        rule = "|---|---|---|---|" if cq.op == "rank" else "|---|---|---|"
+        lines = [head, rule]
+        for i, c in enumerate(shown, start=1):
+            val = f"{_shown_value(c, unit, convert)}[{i}]"
+            row = f"| {_md(c.project_name)} | {_md(c.department or '—')} | {val} |"
+            lines.append(f"| {i} " + row if cq.op == "rank" else row)
+        text = [f"{reading_line}{note}", ""] + lines
+        if cq.op == "rank":
+            first = shown[0]
+            which = "最も小さい" if cq.ascending else "最も大きい"
+            if cq.top == 1 and len(shown) == 1:
+                text.insert(0, f"{which}のは「{first.project_name}」で、{_shown_value(first, unit, convert)}[1]です。")
+            elif cq.top == 1:
+                text.insert(0, f"{which}のは次の{len(shown)}件で、いずれも{_shown_value(first, unit, convert)}です（同じ値）。")
+            else:
+                text.insert(0, f"{'下' if cq.ascending else '上'}位{cq.top}件は次のとおりです"
+                            + (f"（同じ値のため{len(shown)}件）。" if len(shown) > cq.top else "。"))
+        if cq.op == "sum":
+            total = sum(_in(c, unit) for c in shown)
+            terms = " + ".join(format_number(_in(c, unit)) for c in shown)
+            text.insert(0, f"合計は {terms} = {format_number(total)}{unit} です（{len(shown)}件）。")
+        if convert:
+            text.append(f"単位の換算: {convert}")
+        if blank or missing_row:
+            names = [f"「{s.project_name}」（{canonical_year_label(year)}の値が空欄または記載なし）" for s in blank]
+            names += [f"「{s.project_name}」（お尋ねの項目の行なし）" for s in missing_row]
+            text.append("数えていないシート（0とはみなしていません）: " + "、".join(names))
+        chart = Chart(kind="bar", title=reading_line, unit=unit,
+                      labels=tuple(c.project_name for c in shown), values=tuple(_in(c, unit) for c in shown),
+                      cited=tuple(range(1, len(shown) + 1)))
+        return Answer(status=Status.ANSWERED, intent="cross", citations=cites, answer="\n".join(text), chart=chart)
+
+
+_OPS = re.compile(r"いちばん|一番|最も|もっとも|最大|最小|最高|最低|上位\d*|下位\d*|トップ\d*|ワースト\d*|順位|順に|"
+                  r"大きい|小さい|多い|少ない|高い|低い|合計|足すと|足した|合わせ|総額|総計|比べ|比較|それぞれ|"
+                  r"全部|すべて|全て|一覧|挙げて|教えて|事業|業務|担当|所管|\d+つ|の中で|のうち")
+
+
+def _listing(cq: CrossQuery, reading: str, sheets: list[SheetRow]) -> Answer:
+    cites = _cite_all(sheets)
+    lines = ["| 事務事業名 | 自治体 | 担当 |", "|---|---|---|"]
+    lines += [f"| {_md(s.project_name)}[{i}] | {_md(s.municipality or '不明')} | {_md(s.department or '—')} |"
+              for i, s in enumerate(sheets, start=1)]
+    head = f"{reading}の事業は {len(sheets)} 件です。" if cq.op == "count" else \
+        f"{reading}の事業は次の {len(sheets)} 件です（すべて挙げます）。"
+    return Answer(status=Status.ANSWERED, intent="cross", citations=cites,
+                  answer=f"{reading}で絞り込み: {head}\n\n" + "\n".join(lines))
+
+
+def _cite_all(sheets: Sequence[SheetRow]) -> tuple[Citation, ...]:
+    return tuple(cite_sheet(i, _sheet_row(s)) for i, s in enumerate(sheets, start=1))
+
+
+def _latest_common_year(cells: list[CellRow]) -> int:
+    """The latest year in which at least half of the sheets have an actual value (else any value)."""
+    sheets = {c.sheet_id for c in cells}
+    by_year: dict[int, set[str]] = {}
+    for c in cells:
+        if c.fiscal_year is not None and c.value is not None and c.kind in ACTUAL_KINDS:
+            by_year.setdefault(c.fiscal_year, set()).add(c.sheet_id)
+    good = [y for y, ids in by_year.items() if len(ids) * 2 >= len(sheets)]
+    if good:
+        return max(good)
+    years = [c.fiscal_year for c in cells if c.fiscal_year is not None and c.value is not None]
+    return max(years) if years else 0
+
+
+def _one_cell_per_sheet(cells: list[CellRow], year: int, kind: Kind | None) -> dict[str, CellRow]:
+    """Each sheet's cell for the year: the asked kind, else an actual, else the first printed."""
+    out: dict[str, CellRow] = {}
+    for c in cells:
+        if c.fiscal_year != year:
+            continue
+        have = out.get(c.sheet_id)
+        rank = 0 if (kind is not None and c.kind == kind.value) else (1 if c.kind in ACTUAL_KINDS else 2)
+        if have is None or rank < (0 if (kind is not None and have.kind == kind.value)
+                                   else (1 if have.kind in ACTUAL_KINDS else 2)):
+            out[c.sheet_id] = c
+    return out
+
+
+def _common_unit(cells: list[CellRow]) -> tuple[str | None, str]:
+    """The unit to compare in, and how other money units were converted ('' when none were)."""
+    units = {c.unit for c in cells}
+    if len(units) == 1:
+        return units.pop(), ""
+    if all(u in YEN for u in units):
+        target = "千円" if "千円" in units else min(units, key=lambda u: YEN[u])
+        others = sorted(u for u in units if u != target)
+        return target, "、".join(f"{u}は{target}に換算（1{u} = {format_number(YEN[u] / YEN[target])}{target}）"
+                                 for u in others)
+    return None, ""
+
+
+def _in(c: CellRow, unit: str) -> float:
+    if c.unit == unit or c.yen is None:
+        return float(c.value or 0.0)
+    return c.yen / YEN[unit]
+
+
+def _shown_value(c: CellRow, unit: str, convert: str) -> str:
+    if c.unit == unit or not convert:
+        return f"{c.value_text}{'' if c.value_text.endswith(c.unit) else c.unit}"
+    return f"{format_number(_in(c, unit))}{unit}（{c.value_text}{c.unit}）"
+
+
+def _common_label(cells: list[CellRow]) -> str:
+    labels = list(dict.fromkeys(re.sub(r"^[ア-ン]\s+", "", c.row_label) for c in cells))
+    return labels[0] if len(labels) == 1 else "／".join(labels[:3])
+
+
+def _md(text: str) -> str:
+    return unicodedata.normalize("NFC", text).replace("|", "｜")
+
+
+def _quote(c: CellRow) -> str:
+    return f"{c.row_label} {c.year_label}: {c.value_text}{'' if c.value_text.endswith(c.unit) else c.unit}"
+
+
+def _sheet_row(s: SheetRow) -> Sheet:
+    return Sheet.model_construct(sheet_id=s.sheet_id, municipality=s.municipality, fiscal_year=s.fiscal_year,
+                                 fiscal_year_label=s.fiscal_year_label, project_name=s.project_name,
+                                 department=s.department, source_file=s.source_file, locator=s.locator, layout="")
+
+
+def _sheet_of(c: CellRow) -> Sheet:
+    return Sheet.model_construct(sheet_id=c.sheet_id, municipality=c.municipality, project_name=c.project_name,
+                                 department=c.department, source_file=c.source_file, locator=c.sheet_locator,
+                                 layout="", fiscal_year=c.sheet_year, fiscal_year_label=c.sheet_year_label)
+
+
+def _cell_of(c: CellRow) -> TableCell:
+    return TableCell.model_construct(record_id=c.record_id, sheet_id=c.sheet_id, table=Table(c.table),
+                                     row_label=c.row_label, unit=c.unit, fiscal_year=c.fiscal_year,
+                                     fiscal_year_label=c.year_label, printed_year_label=c.printed_year_label,
+                                     kind=Kind(c.kind), value=c.value, value_text=c.value_text, locator=c.locator)
