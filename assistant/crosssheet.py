@@ -93,7 +93,8 @@ class CrossSheet:
             t = t.replace(unicodedata.normalize("NFKC", name), "＿")  # a unit word inside a name is not a scope
         department = self._department(t)
         policy = self._policy(t)
-        named = self._named_sheets(q.norm) if not (department or policy) else []
+        asks_many = bool(_COMPARE.search(t) or _SUM.search(t) or _RANK.search(t))
+        named = self._named_sheets(q.norm) if asks_many and not (department or policy) else []
         if spelled and len(named) < 2:
             return None  # one project named: a question about that sheet
         scoped = bool(department or policy or len(named) >= 2)
@@ -155,12 +156,11 @@ class CrossSheet:
             piece = re.sub(r"^(?:神戸市|京都市|福岡市|池田市|大船渡市)?の?", "", piece).strip(" 「」『』")
             if len(piece) < 3:
                 continue
-            hits = self.store.search(piece, k=3)
-            best = max(hits, key=lambda h: (name_fit(piece, h.sheet.project_name, idf), h.name, h.sheet.sheet_id),
-                       default=None)
-            if best is not None and name_fit(piece, best.sheet.project_name, idf) >= 0.75 and \
-                    best.sheet.sheet_id not in {sid for sid, _ in found}:
-                found.append((best.sheet.sheet_id, piece))
+            names = self.store.name_matches(piece, k=3)
+            best = max(names, key=lambda r: (name_fit(piece, r.project_name, idf), r.sheet_id), default=None)
+            if best is not None and name_fit(piece, best.project_name, idf) >= 0.75 and \
+                    best.sheet_id not in {sid for sid, _ in found}:
+                found.append((best.sheet_id, piece))
         return found
 
     def _op(self, t: str, named: list) -> str | None:

@@ -224,6 +224,11 @@ class Store:
             self._evidence[sheet_id] = (key, ev)
         return ev
 
+    def name_matches(self, text: str, k: int = 3, filters: Filters | None = None) -> list[SheetRow]:
+        """The sheets whose names the text holds most of, by the name index alone (no BM25, no vectors)."""
+        rows = self.catalogue()
+        return [self._by_id[sid] for sid, _ in self._name_scores(text, rows, filters or Filters(), k)]
+
     def names_in(self, text: str, at_least: float = 90.0) -> list[str]:
         """Project names the text spells out (name score at least `at_least`), best first."""
         rows = self.catalogue()
