@@ -51,6 +51,10 @@ N_EXAMPLES = 4
 HISTORY_CHARS = 4000
 
 CSS = """
+.hyoka-answer-table { border-collapse: collapse; font-size: 0.85em; margin: 0 0 10px 0; width: 100%; }
+.hyoka-answer-table th, .hyoka-answer-table td { border: 1px solid var(--border-color-primary); padding: 2px 6px; }
+.hyoka-answer-table td.hyoka-num { text-align: right; white-space: nowrap; }
+.hyoka-page summary, .hyoka-pages { cursor: pointer; font-size: 0.85em; margin: 4px 0; }
 .hyoka-src { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px;
   margin: 0 0 10px 0; scroll-margin-top: 12px; overflow-wrap: anywhere; }
 .hyoka-src:target, .hyoka-src.hyoka-flash { outline: 3px solid var(--color-accent); }
@@ -140,7 +144,14 @@ ARIA_JA = """
     "Click to upload or drop files": "クリックしてファイルを選ぶか、ここにドロップしてください",
     "Remove": "削除", "Clear": "クリア", "Download": "ダウンロード", "Fullscreen": "全画面表示",
     "Exit fullscreen mode": "全画面表示を終了", "Copy": "コピー", "Copied!": "コピーしました"};
-  const roles = [[/^user's message: /, "質問: "], [/^bot's message: /, "回答: "]];
+  const roles = [[/^user's message: /, "質問: "], [/^bot's message: /, "回答: "],
+    // The charts' accessibility text, as Vega writes it.
+    [/^Vega visualization$/, "グラフ"],
+    [/^([XY])-axis titled '([^']*)' for a \w+ scale with /, (m, a, t) => (a === "X" ? "横軸" : "縦軸") + "「" + t + "」: "],
+    [/^([XY])-axis for a \w+ scale with /, (m, a) => (a === "X" ? "横軸" : "縦軸") + ": "],
+    [/(\d+) values?: /, "$1 項目: "], [/values from (.+) to (.+)$/, "$1 〜 $2"],
+    [/^Title text '([^']*)'$/, "見出し「$1」"], [/^(\w+) mark container$/, "グラフの図形"],
+    [/^Legend titled '([^']*)'.*$/, "凡例「$1」"]];
   function fix(el) {
     for (const attr of ["aria-label", "title"]) {
       const v = el.getAttribute && el.getAttribute(attr);
@@ -245,13 +256,34 @@ class HyokaApp:
             yield self._error_turn(chat, turns, question, UNEXPECTED)
             return
         answer = self._with_filter_notice(answer, filters)
-        turns.append({"question": question, "answer": answer.answer, "sources": self._sources(answer, turn)})
+        turns.append({"question": question, "answer": answer.answer, "sources": self._sources(answer, turn),
+                      "chart": P.chart_rows(answer.chart)})
         chat.append({"role": "assistant", "content": P.chat_markdown(answer.answer, turn, answer.notice)})
         yield chat, turns, P.turns_html(turns), ""
 
     def _sources(self, answer: Answer, turn: int) -> str:
-        return P.sources_html(answer.citations, self.store.sheet, turn,
-                              highlight=answer.status is Status.ANSWERED, provenance=self.origin_label)
+        table = P.answer_table_html(answer, turn) if answer.status is Status.ANSWERED else ""
+        return table + P.sources_html(answer.citations, self.store.sheet, turn,
+                                      highlight=answer.status is Status.ANSWERED, provenance=self.origin_label)
+
+    def charts(self, turns: list[dict] | None) -> tuple[dict, dict]:
+        """The last answer's chart: bars for a ranking or comparison, a line for a row over the years;
+        hidden when the answer has none. Each point is labelled with its citation number."""
+        import pandas as pd
+
+        chart = (turns or [{}])[-1].get("chart") if turns else None
+        hidden = gr.update(visible=False, value=None)
+        if not chart:
+            return hidden, hidden
+        unit = f"（{chart['unit']}）" if chart["unit"] else ""
+        if chart["kind"] == "line":
+            frame = pd.DataFrame({"年度": chart["x"], "値": chart["y"]})
+            return hidden, gr.update(visible=True, value=frame, title=chart["title"], y_title=f"値{unit}")
+        frame = pd.DataFrame({"項目": chart["x"], "値": chart["y"]})
+        # Bars start at zero: a cut axis makes one value look a tenth of another.
+        lo, hi = min(0.0, *chart["y"]), max(0.0, *chart["y"])
+        return gr.update(visible=True, value=frame, title=chart["title"], y_title=f"値{unit}",
+                         y_lim=[lo, hi * 1.05 if hi else 1.0]), hidden
 
     def _error_turn(self, chat: list[dict], turns: list[dict], question: str, message: str):
         # Recorded with an empty answer so it never becomes history for a follow-up.
@@ -510,17 +542,25 @@ class HyokaApp:
                     year = gr.Dropdown(P.year_choices(rows), value="", label="評価年度", elem_id="hyoka-filter-year")
                 clear = gr.Button("会話を消去", size="sm")
             with gr.Column(scale=2, min_width=300):
+                bar = gr.BarPlot(visible=False, x="項目", y="値", sort=None, x_title="", x_label_angle=-30,
+                                 height=300, elem_id="hyoka-bar", show_label=False)
+                line = gr.LinePlot(visible=False, x="年度", y="値", sort=None, x_title="", height=280,
+                                   elem_id="hyoka-line", show_label=False)
                 gr.Markdown("### 出典")
                 sources = gr.HTML(P.NO_SOURCES, label="出典", elem_id="hyoka-sources", max_height=720)
         turns = gr.State([])
         inputs = [box, chatbot, turns, municipality, department, year]
         outputs = [chatbot, turns, sources, box]
-        box.submit(self.respond, inputs=inputs, outputs=outputs, api_visibility="private")
-        send.click(self.respond, inputs=inputs, outputs=outputs, api_visibility="private")
+        box.submit(self.respond, inputs=inputs, outputs=outputs, api_visibility="private") \
+            .then(self.charts, inputs=[turns], outputs=[bar, line], api_visibility="private")
+        send.click(self.respond, inputs=inputs, outputs=outputs, api_visibility="private") \
+            .then(self.charts, inputs=[turns], outputs=[bar, line], api_visibility="private")
         for btn in buttons:
             btn.click(lambda q: q, inputs=[btn], outputs=[box], api_visibility="private") \
-                .then(self.respond, inputs=inputs, outputs=outputs, api_visibility="private")
-        clear.click(lambda: ([], [], P.NO_SOURCES), outputs=[chatbot, turns, sources], api_visibility="private")
+                .then(self.respond, inputs=inputs, outputs=outputs, api_visibility="private") \
+                .then(self.charts, inputs=[turns], outputs=[bar, line], api_visibility="private")
+        clear.click(lambda: ([], [], P.NO_SOURCES, gr.update(visible=False), gr.update(visible=False)),
+                    outputs=[chatbot, turns, sources, bar, line], api_visibility="private")
         return {"municipality": municipality, "year": year, "examples": example_box, "buttons": buttons}
 
     # --- serving ------------------------------------------------------------------------

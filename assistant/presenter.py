@@ -16,7 +16,7 @@ from ingest.records import NarrativeRecord, ParsedSheet, TableCell
 from ingest.years import UNKNOWN, show_municipality, show_year
 from vectorstore.records_db import SheetRow
 
-from .answer import Citation
+from .answer import Answer, Chart, Citation
 
 SheetLookup = Callable[[str], ParsedSheet | None]
 
@@ -28,6 +28,7 @@ _MARKER = re.compile(r"\\\[(\d+)\\\]")  # a citation [n] once md_escape has esca
 # Markdown syntax characters taken literally: emphasis, code, tables, and the brackets, parentheses
 # and '!' of links and images (sheet text such as ![x](http://…) would load a remote image).
 _MD_SPECIAL = re.compile(r"([\\`*_~|\[\]()!#])")
+_TABLE_ROW = re.compile(r"^\|.*\|\s*$")
 _AUTOLINK = re.compile(r"(?i)(https?|ftp)(:)(//)|(www)(\.)")
 # A streaming step ends after a sentence or clause mark, or after a citation marker.
 _CHUNK = re.compile(r".+?(?:[。、！？\n]|\[\d+\]|$)", re.S)
@@ -53,7 +54,7 @@ def chunks(text: str) -> list[str]:
 
 def chat_markdown(text: str, turn: int, notice: str = "") -> str:
     """An answer as chat Markdown: sheet text escaped, each [n] a link to its entry in the panel."""
-    safe = md_escape(text)
+    safe = md_escape_answer(text)
     body = _MARKER.sub(lambda m: f"[\\[{m.group(1)}\\]](#{source_anchor(turn, int(m.group(1)))})", safe)
     if notice:
         body = f"> **お知らせ**: {md_escape(notice)}\n\n{body}"
@@ -70,6 +71,19 @@ def md_escape(text: str) -> str:
     or "www" keeps the text as printed while the autolinker no longer sees a URL)."""
     safe = _MD_SPECIAL.sub(r"\\\1", escape(text, quote=False))
     return _AUTOLINK.sub(_break_autolink, safe)
+
+
+def md_escape_answer(text: str) -> str:
+    """An answer as Markdown: everything escaped as sheet text, except the pipes of the table rows the
+    answer itself lays out (a line from | to |; sheet text in their cells has its pipes replaced by ｜
+    when the table is written, so only the answer's own pipes remain)."""
+    out = []
+    for line in text.split("\n"):
+        escaped = md_escape(line)
+        if _TABLE_ROW.match(line):
+            escaped = escaped.replace("\\|", "|")
+        out.append(escaped)
+    return "\n".join(out)
 
 
 def _break_autolink(m: re.Match[str]) -> str:
@@ -243,3 +257,42 @@ def indexed_outcome(sheet_ids: Iterable[str], before: dict[str, str], after: dic
             same += 1
     parts = [f"{label} {n} シート" for label, n in (("追加", added), ("更新", updated), ("変更なし", same)) if n]
     return "、".join(parts) or "取り込むシートはありませんでした"
+
+
+# --- answers that are tables and charts ---------------------------------------------------------
+PAGE_ROWS = 20
+
+
+def answer_table_html(answer: Answer, turn: int) -> str:
+    """A question across sheets answered as a table: the same rows in the sources panel, each linked to
+    its citation below, in pages of 20 so a long list stays readable."""
+    if answer.intent != "cross" or not answer.citations:
+        return ""
+    rows = []
+    for c in answer.citations:
+        value = f"{c.value}{'' if c.value.endswith(c.unit) else c.unit}" if c.value else ""
+        where = escape(" ".join(x for x in (c.label if value else c.municipality, c.fiscal_year_label if value else c.label)
+                                if x))
+        rows.append(f'<tr><td><a href="#{source_anchor(turn, c.n)}">[{c.n}]</a></td><td>{escape(c.project_name)}</td>'
+                    f"<td>{where}</td><td class=\"hyoka-num\">{escape(value)}</td></tr>")
+    head = "<tr><th></th><th>事務事業名</th><th>項目・年度／担当</th><th>値</th></tr>"
+    pages = [rows[i:i + PAGE_ROWS] for i in range(0, len(rows), PAGE_ROWS)]
+    if len(pages) == 1:
+        return f'<table class="hyoka-answer-table"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+    out = [f'<div class="hyoka-pages">全 {len(rows)} 件（{PAGE_ROWS} 件ずつ）</div>']
+    for i, page in enumerate(pages):
+        first, last = i * PAGE_ROWS + 1, i * PAGE_ROWS + len(page)
+        out.append(f'<details class="hyoka-page"{" open" if i == 0 else ""}><summary>{first}–{last} 件</summary>'
+                   f'<table class="hyoka-answer-table"><thead>{head}</thead><tbody>{"".join(page)}</tbody></table>'
+                   "</details>")
+    return "\n".join(out)
+
+
+def chart_rows(chart: Chart | None) -> dict | None:
+    """The chart of an answer as plain data for the UI's plots: bars labelled with their citation
+    number (the cited cell) and the project, or a line over the years."""
+    if chart is None or not chart.values:
+        return None
+    labels = [f"[{n}] {label}" for n, label in zip(chart.cited, chart.labels, strict=False)]
+    return {"kind": chart.kind, "title": chart.title, "unit": chart.unit,
+            "x": labels, "y": [float(v) for v in chart.values]}

@@ -9,7 +9,7 @@ from ingest.units import Unit
 from ingest.years import show_year
 from vectorstore.store import Filters, SheetRow
 
-from .answer import Answer, Citation, Status, cite_cell, cite_narrative, cite_sheet
+from .answer import Answer, Chart, Citation, Status, cite_cell, cite_narrative, cite_sheet
 from .evidence import Scored
 from .query import Op, Query
 
@@ -123,8 +123,11 @@ def _series(head: str, s: Sheet, cells: tuple[TableCell, ...], quote: str, years
                        answer=f"{head}はすべての年度で空欄です[1]。"), None)
     cites = tuple(cite_cell(i, s, c, quote) for i, c in enumerate(filled, start=1))
     parts = "、".join(f"{year_phrase(c)} {value_phrase(c)}[{i}]" for i, c in enumerate(filled, start=1))
-    return (Answer(status=Status.ANSWERED, intent="trend", citations=cites, answer=f"{head}の推移は、{parts} です。"),
-            filled[-1].fiscal_year)
+    chart = Chart(kind="line", title=head.replace("「", "").replace("」", ""), unit=filled[0].unit,
+                  labels=tuple(year_phrase(c) for c in filled), values=tuple(float(c.value or 0) for c in filled),
+                  cited=tuple(range(1, len(filled) + 1))) if len({c.unit for c in filled}) == 1 else None
+    return (Answer(status=Status.ANSWERED, intent="trend", citations=cites, answer=f"{head}の推移は、{parts} です。",
+                   chart=chart), filled[-1].fiscal_year)
 
 
 def _missing(head: str, s: Sheet, cells: tuple[TableCell, ...], year: int, kind: Kind | None, quote: str) -> Answer:
