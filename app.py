@@ -136,7 +136,7 @@ GRADIO_JA = {
     "status.queue_position": "順番待ち: {size} 件中 {position} 番目",
 }
 # Labels Gradio writes into the page without a translation key: rewritten as they appear.
-ARIA_JA = """
+ARIA_JA = r"""
 <script>
 (function () {
   const fixed = {"More tabs": "ほかのタブ", "chatbot conversation": "会話", "Copy message": "メッセージをコピー",
