@@ -98,7 +98,11 @@ class CrossSheet:
         if spelled and len(named) < 2:
             return None  # one project named: a question about that sheet
         scoped = bool(department or policy or len(named) >= 2)
-        if not scoped and not (q.municipality and (_RANK.search(t) or _COUNT.search(t))):
+        # A municipality alone is a scope when the question is about its projects as a whole
+        # (「神戸市の事業で…いちばん」「大船渡市の全事業の…合計」).
+        citywide = bool(q.municipality) and bool(_RANK.search(t) or _COUNT.search(t) or _SUM.search(t)
+                                                 or re.search(r"(?:の|で|が)(?:全|すべての|全ての)?事業(?:の|で|は|を|全体)", t))
+        if not scoped and not citywide:
             return None
         op = self._op(t, named)
         if op is None:
