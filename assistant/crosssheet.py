@@ -74,6 +74,7 @@ class CrossSheet:
         self.store = store
         self._vocab_gen = -1
         self._departments: list[str] = []
+        self._unit_names: frozenset[str] = frozenset()
         self._policies: list[str] = []
 
     # --- reading the question -----------------------------------------------------------
@@ -81,18 +82,19 @@ class CrossSheet:
         gen = self.store.db.generation()
         if gen != self._vocab_gen:
             self._departments = sorted({n for _, n in self.store.db.department_names()}, key=len, reverse=True)
+            self._unit_names = frozenset(self._departments)
             self._policies = sorted({t for _, t in self.store.db.policy_texts()}, key=len, reverse=True)
             self._vocab_gen = gen
 
     def read(self, q: Query, text: str) -> CrossQuery | None:
         """The cross-sheet query a question asks, or None when it is about one sheet."""
         self._vocab()
-        spelled = [*q.named, *self.store.names_in(q.norm)]
-        t = q.norm
+        policy = self._policy(q.norm)
+        t = q.norm.replace(policy, "＿") if policy else q.norm  # a policy's words may spell a project's name
+        spelled = [n for n in (*q.named, *self.store.names_in(t)) if not policy or n not in policy]
         for name in sorted(set(spelled), key=len, reverse=True):
             t = t.replace(unicodedata.normalize("NFKC", name), "＿")  # a unit word inside a name is not a scope
         department = self._department(t)
-        policy = self._policy(t)
         asks_many = bool(_COMPARE.search(t) or _SUM.search(t) or _RANK.search(t))
         named = self._named_sheets(q.norm) if asks_many and not (department or policy) else []
         if spelled and len(named) < 2:
@@ -108,6 +110,7 @@ class CrossSheet:
         if op is None:
             return None
         scope = Scope(municipality=q.municipality, department=department, policy=policy,
+                      department_exact=department in self._unit_names,
                       sheet_ids=tuple(sid for sid, _ in named) if len(named) >= 2 else ())
         words = tuple(w for w in (q.municipality, department, f"「{policy}」" if policy else "") if w) or \
             tuple(name for _, name in named)
@@ -141,14 +144,18 @@ class CrossSheet:
         return ""
 
     def _policy(self, t: str) -> str:
+        """A policy the question names, as the sheets print it (the question is NFKC, the sheets may not be)."""
         quoted = [m.group(1) for m in _QUOTE.finditer(t)]
         for text in self._policies:
-            core = re.sub(r"^[\dA-Za-z①-⑳.．\s]+", "", text)
-            if len(core) >= 4 and (core in t or any(q and q in text for q in quoted)):
-                return next((q for q in quoted if q in text), core)
+            flat = unicodedata.normalize("NFKC", text)
+            core = re.sub(r"^[\dA-Za-z①-⑳.．\s]+", "", flat)
+            if len(core) >= 4 and (core in t or any(q and q in flat for q in quoted)):
+                return _printed(next((q for q in quoted if q in flat), core), text)
         m = _POLICY_WORD.search(t)
-        if m and any(m.group(1) in text for text in self._policies):
-            return m.group(1)
+        if m:
+            for text in self._policies:
+                if m.group(1) in unicodedata.normalize("NFKC", text):
+                    return _printed(m.group(1), text)
         return ""
 
     def _named_sheets(self, t: str) -> list[tuple[str, str]]:
@@ -305,7 +312,17 @@ class CrossSheet:
 
 _OPS = re.compile(r"いちばん|一番|最も|もっとも|最大|最小|最高|最低|上位\d*|下位\d*|トップ\d*|ワースト\d*|順位|順に|"
                   r"大きい|小さい|多い|少ない|高い|低い|合計|足すと|足した|合わせ|総額|総計|比べ|比較|それぞれ|"
-                  r"全部|すべて|全て|一覧|挙げて|教えて|事業|業務|担当|所管|\d+つ|の中で|のうち")
+                  r"全部|すべて|全て|一覧|挙げて|教えて|(?:事業|業務)(?!費|計|数|量)|担当(?!職員)|所管|\d+つ|の中で|のうち")
+
+
+def _printed(fragment: str, text: str) -> str:
+    """The part of a printed text that a normalised fragment of it stands for (（児） for (児))."""
+    flat = unicodedata.normalize("NFKC", text)
+    if unicodedata.normalize("NFKC", text) == text:
+        return fragment
+    at = flat.find(fragment)
+    # NFKC maps each of these characters to one character, so positions carry over.
+    return text[at:at + len(fragment)] if at >= 0 and len(flat) == len(text) else fragment
 
 
 def _listing(cq: CrossQuery, reading: str, sheets: list[SheetRow]) -> Answer:

@@ -352,6 +352,60 @@ class Generator:
                                                      f"{fake}の担当部署はどこですか"]), {"status": "not_found"})
 
 
+# --- across sheets ---------------------------------------------------------------------------
+LIST_ASKS = ["{g}が担当している事業は？", "{g}の事業を全部挙げてください", "{g}の事業にはどんなものがありますか",
+             "{g}が所管する事業を一覧で教えて"]
+COUNT_ASKS = ["{g}の事業はいくつありますか", "{g}が担当している事業は何件？", "{g}の事業の数を教えて"]
+RANK_ASKS = ["{g}の事業で{y}の{q}がいちばん大きいのは？", "{g}の事業のうち{y}の{q}が最も多い事業は？",
+             "{y}の{q}が一番大きい{g}の事業はどれ？"]
+LOW_ASKS = ["{g}の事業で{y}の{q}がいちばん小さいのは？", "{g}の事業のうち{y}の{q}が最も少ない事業は？"]
+SUM_ASKS = ["{g}の事業の{y}の{q}の合計は？", "{g}の全事業の{y}の{q}を足すといくら？"]
+QUANTITIES = {"トータルコスト(A)+(B)": ["トータルコスト", "総コスト"], "事業費計(A)": ["事業費"], "人件費計(B)": ["人件費"]}
+
+
+def cross_questions(gen: Generator, sheets: list[ParsedSheet]) -> None:
+    """Lists, counts, rankings and totals over the units (課, 係) and policies the sheets print."""
+    from ingest.meta import department_parts
+
+    groups: dict[str, list[ParsedSheet]] = {}
+    for ps in sheets:
+        for level, name in department_parts(ps.sheet.department):
+            if level in ("課", "係") and len(name) >= 3:
+                groups.setdefault(name, []).append(ps)
+        for n in ps.narratives:
+            if n.label in ("施策名", "基本事業名") and len(n.text) >= 6:
+                groups.setdefault(f"施策「{n.text}」" if n.label == "施策名" else f"基本事業「{n.text}」", []).append(ps)
+    names = Counter(ps.sheet.project_name for ps in sheets)
+    for g, members in sorted(groups.items()):
+        members = [ps for ps in members if names[ps.sheet.project_name] == 1]
+        if not 2 <= len(members) <= 12 or any(g in n for n in names):  # a unit named like a project is ambiguous
+            continue
+        r = gen.rng("cross", g)
+        listed = sorted(ps.sheet.project_name for ps in members)
+        gen.add(None, "xl", "list", r.choice(LIST_ASKS).format(g=g),
+                {"status": "answered", "sheet": listed[0], "phrases_any": listed, "phrases_min": len(listed)})
+        gen.add(None, "xc", "count", r.choice(COUNT_ASKS).format(g=g),
+                {"status": "answered", "sheet": listed[0], "numbers": [str(len(listed))]})
+        label = r.choice(list(QUANTITIES))
+        year = 2024
+        values = {ps.sheet.project_name: next((c for c in ps.cells if c.row_label == label and c.fiscal_year == year
+                                               and c.value is not None), None) for ps in members}
+        if any(v is None for v in values.values()) or g.startswith(("施策", "基本事業")):
+            continue
+        q = r.choice(QUANTITIES[label])
+        y = r.choice(["令和6年度", "R6", "2024年度"])
+        ranked = sorted(values.items(), key=lambda kv: -(kv[1].value or 0))
+        if ranked[0][1].value != ranked[1][1].value:
+            gen.add(None, "xr", "rank", r.choice(RANK_ASKS).format(g=g, y=y, q=q),
+                    {"status": "answered", "sheet": ranked[0][0], "numbers": [digits(ranked[0][1].value_text)]})
+        if ranked[-1][1].value != ranked[-2][1].value:
+            gen.add(None, "xb", "rank", r.choice(LOW_ASKS).format(g=g, y=y, q=q),
+                    {"status": "answered", "sheet": ranked[-1][0], "numbers": [digits(ranked[-1][1].value_text)]})
+        total = sum(c.value or 0 for c in values.values())
+        gen.add(None, "xs", "sum", r.choice(SUM_ASKS).format(g=g, y=y, q=q),
+                {"status": "answered", "sheet": listed[0], "numbers": [f"{total:.10g}"]})
+
+
 def first_phrase(text: str) -> str:
     """A distinctive run near the start of a section: what a quote of it must contain."""
     t = nfkc(text).lstrip("・●○■◆※-－ 　")
@@ -384,6 +438,7 @@ def main() -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--per-sheet", type=int, default=2)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--cross", action="store_true", help="only questions across sheets (lists, counts, ranks, sums)")
     args = ap.parse_args()
     from assistant.factory import build_store
     from assistant.settings import Settings
@@ -397,11 +452,13 @@ def main() -> int:
         df.update(set(tokenize(" ".join(n.text for n in ps.narratives))))
     gen = Generator(sheets, args.seed)
     names = [ps.sheet.project_name for ps in sheets]
-    for ps in sheets:
+    for ps in ([] if args.cross else sheets):
         gen.figure(ps, args.per_sheet)
         gen.narrative(ps, args.per_sheet)
         gen.topic(ps, df)
         gen.refusals(ps, names)
+    if args.cross:
+        cross_questions(gen, sheets)
     Path(args.out).write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in gen.qs), encoding="utf-8")
     print(f"{len(gen.qs)} questions -> {args.out}: {dict(Counter(q['type'] for q in gen.qs))}", file=sys.stderr)
     return 0

@@ -88,6 +88,7 @@ class Scope:
 
     municipality: str = ""
     department: str = ""          # a unit's name or part of it (水産課 matches 農林水産部水産課 漁港漁村係)
+    department_exact: bool = False  # the name of a unit as the sheets print it: that unit, not others containing it
     policy: str = ""              # part of a 政策/施策/基本事業 text (or the layout's equivalent)
     sheet_ids: tuple[str, ...] = ()
 
@@ -273,7 +274,10 @@ class RecordsDB:
         if scope.municipality:
             where.append("s.municipality = ?")
             args.append(scope.municipality)
-        if scope.department:
+        if scope.department and scope.department_exact:
+            where.append("EXISTS (SELECT 1 FROM departments d WHERE d.sheet_id = s.sheet_id AND d.name = ?)")
+            args.append(scope.department)
+        elif scope.department:
             where.append("(s.department LIKE ? OR EXISTS (SELECT 1 FROM departments d WHERE d.sheet_id = s.sheet_id"
                          " AND d.name LIKE ?))")
             args += [f"%{scope.department}%", f"%{scope.department}%"]
