@@ -51,13 +51,19 @@ class Unit:
     cells: tuple[TableCell, ...] = ()  # a row's cells, in sheet order
 
     def search_text(self) -> str:
+        """What the index holds for the unit. A passage's label is not indexed with it: the same form
+        prints it on every sheet, so it finds no sheet; the answerer adds it when weighing passages
+        (`label_text`), where 「開始したきっかけ」 routes 「きっかけは？」."""
         if self.kind is UnitKind.PASSAGE:
-            return f"{self.label} {self.text}"
+            return self.text
         if self.kind is UnitKind.ROW:
             unit = self.cells[0].unit if self.cells else ""
             table = self.cells[0].table_label if self.cells and self.cells[0].table_label else self.table
             return f"{table} {self.label} {unit}"
         return self.text
+
+    def label_text(self) -> str:
+        return self.label if self.kind is UnitKind.PASSAGE else ""
 
     def embedding_text(self) -> str:
         if self.kind is UnitKind.PASSAGE and self.section is not None:
@@ -110,10 +116,13 @@ _CACHE_SIZE = 4096
 _LOCK = threading.Lock()
 
 
-def units_of(ps: ParsedSheet) -> tuple[Unit, ...]:
+def units_of(ps: ParsedSheet, cache: bool = True) -> tuple[Unit, ...]:
     """Every unit of a sheet, in sheet order: the profile, then passages, then rows.
 
-    Cached by (sheet id, content hash): the same candidate sheets come back question after question."""
+    Cached by (sheet id, content hash): the same candidate sheets come back question after question.
+    Ingest passes cache=False: it sees each sheet once, and 50,000 of them would only fill memory."""
+    if not cache:
+        return _derive(ps)
     key = (ps.sheet.sheet_id, ps.content_hash())
     with _LOCK:
         got = _CACHE.get(key)

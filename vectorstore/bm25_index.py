@@ -53,21 +53,34 @@ _EMPTY = _Snapshot(None, [], np.zeros(0, np.int32), np.zeros(0, np.int32), {}, n
 
 
 class _Growing:
-    """A flat int32/float32 array that grows by doubling (postings of unknown count)."""
+    """A flat array filled in blocks of a fixed size (postings of unknown count): no doubling, no
+    copy of everything while filling; one concatenation at the end."""
 
-    def __init__(self, dtype: type, size: int = 1 << 16) -> None:
-        self.a = np.empty(size, dtype=dtype)
+    BLOCK = 1 << 20
+
+    def __init__(self, dtype: type) -> None:
+        self.dtype = dtype
+        self.blocks: list[np.ndarray] = []
+        self.cur = np.empty(self.BLOCK, dtype=dtype)
         self.n = 0
 
     def extend(self, values: Sequence[float] | np.ndarray) -> None:
-        k = len(values)
-        if self.n + k > len(self.a):
-            self.a = np.resize(self.a, max(len(self.a) * 2, self.n + k))
-        self.a[self.n:self.n + k] = values
-        self.n += k
+        values = np.asarray(values, dtype=self.dtype)
+        while len(values):
+            room = self.BLOCK - self.n
+            take = values[:room]
+            self.cur[self.n:self.n + len(take)] = take
+            self.n += len(take)
+            values = values[room:]
+            if self.n == self.BLOCK:
+                self.blocks.append(self.cur)
+                self.cur = np.empty(self.BLOCK, dtype=self.dtype)
+                self.n = 0
 
     def array(self) -> np.ndarray:
-        return self.a[: self.n]
+        out = np.concatenate([*self.blocks, self.cur[: self.n]]) if self.blocks else self.cur[: self.n].copy()
+        self.blocks, self.cur = [], np.empty(0, dtype=self.dtype)
+        return out
 
 
 class BM25Index:
@@ -81,7 +94,7 @@ class BM25Index:
         """Index (sheet id, the token lists of its units in unit order) for every sheet."""
         vocab: dict[str, int] = {}
         sheet_ids: list[str] = []
-        doc_sheet, doc_unit, doc_len = _Growing(np.int32), _Growing(np.int32), _Growing(np.int32)
+        doc_sheet, doc_unit, doc_len = _Growing(np.int32), _Growing(np.int32), _Growing(np.int32)  # per document
         p_doc, p_term, p_tf = _Growing(np.int32), _Growing(np.int32), _Growing(np.float32)
         n_docs = 0
         for sid, units in sheets:
@@ -99,27 +112,36 @@ class BM25Index:
                 doc_len.extend([len(toks)])
                 n_docs += 1
             sheet_ids.append(sid)
-        self._write(vocab, sheet_ids, doc_sheet.array(), doc_unit.array(), doc_len.array(),
-                    p_doc.array(), p_term.array(), p_tf.array())
-
-    def _write(self, vocab: dict[str, int], sheet_ids: list[str], doc_sheet: np.ndarray, doc_unit: np.ndarray,
-               doc_len: np.ndarray, p_doc: np.ndarray, p_term: np.ndarray, p_tf: np.ndarray) -> None:
-        n_docs, n_terms = len(doc_len), len(vocab)
-        avgdl = float(doc_len.mean()) if n_docs else 1.0
-        df = np.bincount(p_term, minlength=n_terms).astype(np.int32)
-        idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
-        norm = (K1 * (1 - B + B * doc_len / avgdl)).astype(np.float32)
-        weights = idf[p_term] * p_tf * (K1 + 1) / (p_tf + norm[p_doc])
-        order = np.argsort(p_term, kind="stable")
-        indptr = np.zeros(n_terms + 1, dtype=np.int64)
-        np.cumsum(df, out=indptr[1:])
         tmp = self.folder.with_name(self.folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
+        np.save(tmp / "doc_sheet.npy", doc_sheet.array())
+        np.save(tmp / "doc_unit.npy", doc_unit.array())
+        self._write(tmp, vocab, sheet_ids, doc_len.array(), p_doc, p_term, p_tf)
+
+    def _write(self, tmp: Path, vocab: dict[str, int], sheet_ids: list[str], doc_len: np.ndarray,
+               p_doc_: _Growing, p_term_: _Growing, p_tf_: _Growing) -> None:
+        """Postings to a term-major matrix of BM25 weights; each big array is freed once written."""
+        n_docs, n_terms = len(doc_len), len(vocab)
+        avgdl = float(doc_len.mean()) if n_docs else 1.0
+        p_term = p_term_.array()
+        df = np.bincount(p_term, minlength=n_terms).astype(np.int32)
+        order = np.argsort(p_term, kind="stable")
+        idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+        weights = idf[p_term]
+        del p_term
+        p_doc = p_doc_.array()
+        p_tf = p_tf_.array()
+        norm = (K1 * (1 - B + B * doc_len / avgdl)).astype(np.float32)
+        weights *= p_tf * (K1 + 1) / (p_tf + norm[p_doc])
+        del p_tf
         np.save(tmp / "docs.npy", p_doc[order])
-        np.save(tmp / "weights.npy", weights[order].astype(np.float32))
+        del p_doc
+        np.save(tmp / "weights.npy", weights[order])
         del order, weights
-        for name, arr in (("indptr", indptr), ("df", df), ("doc_sheet", doc_sheet), ("doc_unit", doc_unit)):
+        indptr = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(df, out=indptr[1:])
+        for name, arr in (("indptr", indptr), ("df", df)):
             np.save(tmp / f"{name}.npy", arr)
         (tmp / "vocab.json").write_text(json.dumps(sorted(vocab, key=vocab.__getitem__), ensure_ascii=False),
                                         encoding="utf-8")

@@ -109,7 +109,7 @@ def _os_message(path: Path, exc: OSError) -> str:
 
 def unit_tokens(ps: ParsedSheet) -> list[list[str]]:
     """BM25 tokens of each of the sheet's units, in unit order."""
-    return [tokenize(u.search_text()) for u in units_of(ps)]
+    return [tokenize(u.search_text()) for u in units_of(ps, cache=False)]
 
 
 class Indexer:
@@ -453,7 +453,8 @@ class Indexer:
         texts = [profile_text(ps) for ps in sheets]
         if self.embed_units:
             # Units first, profiles last: the profiles' vectors are then cached too, and Chroma gets them.
-            self._vectors([u.embedding_text() for ps in sheets for u in units_of(ps) if u.kind in self.embed_units],
+            self._vectors([u.embedding_text() for ps in sheets for u in units_of(ps, cache=False)
+                           if u.kind in self.embed_units],
                           summary)
         vectors = self._vectors(texts, summary)
         metas = [{"municipality": ps.sheet.municipality, "department": ps.sheet.department,
@@ -505,7 +506,7 @@ class Indexer:
             return
         texts = [u.embedding_text() for sid in self.db.sheet_ids()
                  for ps in [self.db.sheet(sid)] if ps is not None
-                 for u in units_of(ps) if u.kind in self.embed_units]
+                 for u in units_of(ps, cache=False) if u.kind in self.embed_units]
         self._vectors(texts, summary)
         self.db.set_meta("embedded_units", want)
 

@@ -56,9 +56,9 @@ CREATE TABLE IF NOT EXISTS policies (
 
 
 # The store's format: "units-1" = one line of tokens per evidence unit; "units-2" adds the cells,
-# departments and policies tables. Older stores are brought up to date by `hyoka ingest`
+# departments and policies tables; "units-3" indexes a passage's text without its printed label. Older stores are brought up to date by `hyoka ingest`
 # (Indexer.migrate), from their stored records alone.
-STORE_FORMAT = "units-2"
+STORE_FORMAT = "units-3"
 
 
 def _join_units(units: list[list[str]]) -> str:

@@ -9,6 +9,7 @@ weighing them is the assistant's job.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import threading
@@ -76,6 +77,12 @@ def norm_name(text: str) -> str:
     """Names compared without okurigana-ish kana, spaces or punctuation: 空き家対策 ~ 空家等対策."""
     t = unicodedata.normalize("NFKC", text)
     return "".join(ch for ch in t if ch.isalnum() and not ("\u3041" <= ch <= "\u3096"))
+
+
+@functools.lru_cache(maxsize=20_000)
+def _label_tokens(label: str) -> tuple[str, ...]:
+    """A passage's printed label, tokenised once: the forms print the same labels on every sheet."""
+    return tuple(tokenize(label)) if label else ()
 
 
 def text_hash(text: str) -> str:
@@ -215,9 +222,10 @@ class Store:
         stored = self.db.tokens_of(sheet_id) or []
         if len(stored) != len(units):  # a store written before units (or by another reader version)
             stored = [tokenize(u.search_text()) for u in units]
+        tokens = tuple(tuple(t) + _label_tokens(u.label_text()) for t, u in zip(stored, units, strict=True))
         hashes = [text_hash(u.embedding_text()) for u in units]
         found = self.db.vectors(self.model, hashes)
-        ev = Evidence(ps, units, tuple(tuple(t) for t in stored), tuple(found.get(h) for h in hashes))
+        ev = Evidence(ps, units, tokens, tuple(found.get(h) for h in hashes))
         with self._lock:
             if len(self._evidence) >= SHEET_CACHE:
                 self._evidence.pop(next(iter(self._evidence)))
