@@ -11,6 +11,7 @@ whose cell is blank or missing (named, never counted as 0).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -235,8 +236,7 @@ class CrossSheet:
         idf = self.store.bm25.idf
         scored = []
         for i, (sid, tbl, label, unit) in enumerate(rows):
-            fit = max(token_coverage(cq.quantity, tokenize(label), idf, compact(label)),
-                      0.9 * label_coverage(cq.qcompact, label))
+            fit = _label_fit(cq.quantity, cq.qcompact, label, idf)
             if cq.money and unit not in YEN:
                 fit *= 0.5
             if cq.tables and tbl in {t.value for t in cq.tables}:
@@ -296,7 +296,8 @@ class CrossSheet:
                             + (f"（同じ値のため{len(shown)}件）。" if len(shown) > cq.top else "。"))
         if cq.op == "sum":
             total = sum(_in(c, unit) for c in shown)
-            terms = " + ".join(format_number(_in(c, unit)) for c in shown)
+            terms = " + ".join(format_number(_in(c, unit)) for c in shown) if len(shown) <= 10 else \
+                f"表の {len(shown)} 件の値の和"  # every term is a row of the table below
             text.insert(0, f"合計は {terms} = {format_number(total)}{unit} です（{len(shown)}件）。")
         if convert:
             text.append(f"単位の換算: {convert}")
@@ -323,6 +324,17 @@ def _printed(fragment: str, text: str) -> str:
     at = flat.find(fragment)
     # NFKC maps each of these characters to one character, so positions carry over.
     return text[at:at + len(fragment)] if at >= 0 and len(flat) == len(text) else fragment
+
+
+@functools.lru_cache(maxsize=50_000)
+def _label_parts(label: str) -> tuple[tuple[str, ...], str]:
+    """A row label's tokens and compact form: the forms print the same labels on thousands of sheets."""
+    return tuple(tokenize(label)), compact(label)
+
+
+def _label_fit(quantity: tuple[str, ...], qcompact: str, label: str, idf) -> float:
+    tokens, flat = _label_parts(label)
+    return max(token_coverage(quantity, tokens, idf, flat), 0.9 * label_coverage(qcompact, label))
 
 
 def _listing(cq: CrossQuery, reading: str, sheets: list[SheetRow]) -> Answer:
