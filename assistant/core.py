@@ -22,8 +22,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ingest.records import Kind, Section, Table, TableCell
-from ingest.units import UnitKind
+from ingest.records import Section, Table, TableCell
 from vectorstore.store import Filters, Hit, Store
 
 from . import render
@@ -439,6 +438,3 @@ def _resolve_years(q: Query, turn: Turn, cells: tuple[TableCell, ...], sheet_yea
     if q.op in (Op.CHANGE, Op.COMPARE) and len(out) == 2:
         out.sort()
     return list(dict.fromkeys(out)) if q.op is not Op.DIFF or len(set(out)) > 1 else out
-
-
-__all__ = ["Assistant", "Outcome", "Kind", "Section", "UnitKind"]

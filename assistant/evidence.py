@@ -12,7 +12,6 @@ weights and thresholds live in `Weights`, in one place, and are fitted on genera
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -20,13 +19,13 @@ from difflib import SequenceMatcher
 
 import numpy as np
 
-from ingest.records import Kind, Section, Table
+from ingest.records import Table
 from ingest.units import Unit, UnitKind
 from vectorstore.store import Evidence, Hit, Store, norm_name
 from vectorstore.tokens import tokenize
 
-from .match import bigrams, compact, content_tokens, label_coverage, token_coverage
-from .query import COUNTERS, AnswerType, Query
+from .match import compact, content_tokens, label_coverage, token_coverage
+from .query import AnswerType, Query
 
 
 @dataclass(frozen=True)
@@ -318,7 +317,3 @@ def main_cost_row(ss: SheetScore) -> Scored | None:
         if pick:
             return sorted(pick, key=lambda r: ss.rows.index(r))[0] if not totals else totals[0]
     return None
-
-
-__all__ = ["W", "Weights", "Scorer", "Scored", "SheetScore", "name_fit", "asked_tokens", "main_cost_row",
-           "counted", "COUNTERS", "Kind", "Section", "math", "bigrams"]
