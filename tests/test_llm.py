@@ -16,6 +16,7 @@ from langchain_core.outputs import ChatResult
 from pydantic import Field
 
 from assistant.answer import Answer, Citation
+from assistant.core import Assistant
 from assistant.factory import build_assistant, build_chat_model
 from assistant.guard import check, markers
 from assistant.llm import NOTICES, LLMAssistant
@@ -303,7 +304,8 @@ def test_echo_scenario_restates_the_extractive_answer(sample, server):
 
 # --- settings and the CLI ------------------------------------------------------------------------
 def test_factory_builds_the_assistant_the_settings_ask_for(sample):
-    assert build_assistant(Settings(), store=sample.store) is not None
+    extractive = build_assistant(Settings(), store=sample.store)
+    assert isinstance(extractive, Assistant) and not isinstance(extractive, LLMAssistant)
     llm_mode = Settings(answer_mode="llm", llm=LLMSettings(base_url="http://127.0.0.1:9/v1", model="m"))
     assert isinstance(build_assistant(llm_mode, store=sample.store), LLMAssistant)
     ollama = build_chat_model(LLMSettings(provider="ollama", model="qwen2.5", max_tokens=77,
