@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -328,6 +329,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("中断しました")
         return 130
+    except BrokenPipeError:
+        # The reader went away (`hyoka ask … | head`): nothing more to say, and no traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # the store's storage failing outside a guarded call: no traceback
         from vectorstore.errors import classify
 

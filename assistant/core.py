@@ -23,7 +23,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ingest.records import Section, Table, TableCell
+from ingest.units import UnitKind
 from vectorstore.store import Filters, Hit, Store
+from vectorstore.tokens import tokenize
 
 from . import render
 from .answer import Answer, Status
@@ -39,6 +41,7 @@ from .evidence import (
     name_fit,
     names_something,
 )
+from .match import compact, content_tokens, token_coverage
 from .query import AnswerType, Op, Query, parse
 from .state import State, Turn, read_turn
 
@@ -342,16 +345,29 @@ class Assistant:
 
     # --- topics -------------------------------------------------------------------------
     def _topic(self, q: Query, scored: list[SheetScore], state: State) -> Outcome:
+        """Which projects do X: the sheets whose name or text holds the topic's words, best first; a sheet
+        named with them (「消防団運営事業」 for 消防団) is as good an answer as its text."""
         ranked = []
+        idf = self.store.bm25.idf
+        # The topic's words as asked: a sheet's own name is not stripped from them here, it is what they match.
+        muni = set(tokenize(q.municipality)) | set(tokenize(q.municipality[:-1])) if q.municipality else set()
+        topic = tuple(content_tokens([t for t in q.tokens if t not in muni]))
+        if not topic:
+            return Outcome(render.no_topic(), State())
         for ss in scored:
-            best = max((p for p in ss.passages), key=lambda p: (p.parts.get("cov", 0.0), p.score), default=None)
-            cov = max(best.parts.get("cov", 0.0) if best else 0.0, ss.name_fit)
+            name = ss.ev.sheet.sheet.project_name
+            named = token_coverage(topic, tokenize(name), idf, compact(name))
+            said = [(token_coverage(topic, toks, idf, compact(u.text)), i) for i, (u, toks) in
+                    enumerate(zip(ss.ev.units, ss.ev.tokens, strict=True)) if u.kind is UnitKind.PASSAGE]
+            cov_p, at = max(said, default=(0.0, -1))
+            best = next((p for p in ss.passages if at >= 0 and p.unit.unit_id == ss.ev.units[at].unit_id), None)
+            cov = max(cov_p, named)
             ranked.append((cov + 0.3 * ss.prior, cov, ss, best))
         ranked.sort(key=lambda r: (-r[0], r[2].sheet_id))
         if not ranked or ranked[0][1] < 0.5:
             return Outcome(render.no_topic(), State())
         top = ranked[0][0]
-        shown = [r for r in ranked if r[0] >= top - 0.15 and r[1] >= 0.5][:5]
+        shown = [r for r in ranked if r[0] >= top - 0.15 and r[1] >= 0.5][:8]
         answer = render.topic([(r[2].ev.sheet, r[3]) for r in shown])
         return Outcome(answer, _state_of(shown[0][2], state) if len(shown) == 1 else State())
 

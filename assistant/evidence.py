@@ -166,7 +166,7 @@ class Scorer:
         of_label = label_coverage(qcompact, u.label)
         quoted = any(compact(x) and (compact(x) in label_c or label_c in compact(x)) for x in q.quoted)
         label = min(1.0, max(by_q, 0.9 * of_label) + (1.0 if quoted else 0.0))
-        unit = cells[0].unit if cells else ""
+        unit = (cells[0].unit if cells else "") or unit_in_label(u.label)
         parts = {"label": label}
         weights = {"label": w.row_label}
         if q.counter:
@@ -243,6 +243,15 @@ class Scorer:
             return 0.0
         cos = float(np.dot(qvec, vec) / ((np.linalg.norm(qvec) * np.linalg.norm(vec)) or 1.0))
         return min(1.0, max(0.0, (cos - self.w.dense_floor) / self.w.dense_span))
+
+
+_LABEL_UNIT = re.compile(r"[（(]\s*(?:単位\s*[:：]?\s*)?(千円|百万円|万円|億円|円|人|件|回|t|ｔ|トン|%|％|日|時間|か所|箇所)\s*[）)]")
+
+
+def unit_in_label(label: str) -> str:
+    """A unit printed in the row's label when the form has no unit column: 「取扱金額（百万円）」."""
+    m = _LABEL_UNIT.search(unicodedata.normalize("NFKC", label))
+    return m.group(1) if m else ""
 
 
 def _years_fit(q: Query, cells: tuple) -> float:
