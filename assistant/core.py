@@ -41,7 +41,7 @@ from .evidence import (
     name_fit,
     names_something,
 )
-from .match import compact, content_tokens, token_coverage
+from .match import compact, content_tokens, generic_cost, token_coverage
 from .query import AnswerType, Op, Query, parse
 from .state import State, Turn, read_turn
 
@@ -299,10 +299,11 @@ class Assistant:
                 return same[0]
         if filters.table and len(rows) == 1:
             return rows[0]
+        generic = generic_cost(ss.asked)
         named_rows = [r for r in rows if r.parts["label"] >= self.w.row_min_label and r.parts.get("unit", 1.0) > 0]
-        if named_rows:
+        if named_rows and not generic:
             return named_rows[0]  # rows are in score order: the best of those the question names
-        if not ss.asked and (q.money or q.tables or q.kinds):
+        if (not ss.asked or generic) and (q.money or q.tables or q.kinds or generic):
             main = main_cost_row(ss)
             if main is not None and (not q.tables or main.unit.table in q.tables or not any(
                     r.unit.table in q.tables for r in rows)):

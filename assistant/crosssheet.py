@@ -26,7 +26,7 @@ from vectorstore.tokens import tokenize
 
 from .answer import Answer, Chart, Citation, Status, cite_cell, cite_sheet
 from .evidence import name_fit
-from .match import compact, content_tokens, label_coverage, token_coverage
+from .match import compact, content_tokens, generic_cost, label_coverage, token_coverage
 from .query import Query
 
 _RANK = re.compile(r"いちばん|一番|最も|もっとも|最大|最小|最高|最低|上位|下位|トップ|ワースト|多い順|大きい順|高い順|"
@@ -35,11 +35,11 @@ _LOW = re.compile(r"小さい|少ない|低い|安い|最小|最低|下位|ワ�
 _TOP_N = re.compile(r"(?:上位|下位|トップ|ワースト|ベスト)\s*(\d+)|(\d+)\s*(?:つ|件|事業|位まで|番目まで)")
 _COUNT = re.compile(r"(?:事業|業務|シート)(?:は|が)?(?:全部で|全体で|合わせて)?(?:いくつ|何件|何事業|何個|幾つ)"
                     r"|いくつの事業|何件の事業|何事業|事業の数")
-_SUM = re.compile(r"合計|足すと|足した|足し合わせ|合わせると|合わせて|総額|総計|計は")
+_SUM = re.compile(r"合計(?![（(])|足すと|足した|足し合わせ|合わせると|合わせて|総額|総計")  # 合計（A） is a row
 _LIST = re.compile(r"(?:事業|業務|シート)(?:を|は|が)?(?:全部|すべて|全て|一覧|挙げ|教えて|ありますか|ある\?|ある？|知りたい|は\?|は？|は$)"
                    r"|(?:どんな|どの|どういう|何の)(?:事業|業務)|担当している|所管している|所管する|担当する"
                    r"|(?:事業|業務)(?:に|には)(?:どんな|何が)")
-_COMPARE = re.compile(r"比べ|比較|それぞれ|違い|差|どちら|どっち")
+_COMPARE = re.compile(r"比べ|比較|それぞれ|違い|差|どちら|どっち|各々|おのおの")
 _SPLIT = re.compile(r"と|、|,|及び|および|並びに|や|か|ならびに")
 _DEPT_WORD = re.compile(r"(?:[\u4e00-\u9fff\u30a0-\u30ffー・]+?(?:局|部|課|室|係|担当|センター|事務所|委員会))")
 _UNIT_SUFFIX = re.compile(r"(?:局|部|課|室|係|担当|センター|事務所|委員会)$")
@@ -110,18 +110,20 @@ class CrossSheet:
         op = self._op(t, named)
         if op is None:
             return None
-        scope = Scope(municipality=q.municipality, department=department, policy=policy,
+        by_name = len(named) >= 2 and not (department or policy)
+        scope = Scope(municipality="" if by_name else q.municipality, department=department, policy=policy,
                       department_exact=department in self._unit_names,
                       sheet_ids=tuple(sid for sid, _ in named) if len(named) >= 2 else ())
-        words = tuple(w for w in (q.municipality, department, f"「{policy}」" if policy else "") if w) or \
-            tuple(name for _, name in named)
+        words = tuple(name for _, name in named) if by_name else \
+            tuple(w for w in (q.municipality, department, f"「{policy}」" if policy else "") if w)
         strip = t
         for w in (department, policy, *(n for _, n in named)):
             if w:
                 strip = strip.replace(w, " ")
         for y in q.years:
             strip = strip.replace(y.text, " ")
-        quantity = tuple(content_tokens(tokenize(_OPS.sub(" ", strip)), set(tokenize(q.municipality))))
+        cities = {t for m in self.store.municipalities() for t in (*tokenize(m), *tokenize(m[:-1]))}
+        quantity = tuple(content_tokens(tokenize(_OPS.sub(" ", strip)), cities))
         m = _TOP_N.search(t)
         top = int(next(g for g in m.groups() if g)) if m else (3 if "上位" in t or "トップ" in t else 1)
         years = tuple(y for ref in q.years for y in ref.candidates()[:1])
@@ -176,13 +178,15 @@ class CrossSheet:
         return found
 
     def _op(self, t: str, named: list) -> str | None:
+        if len(named) >= 2 and _COMPARE.search(t):
+            return "compare"
         if _RANK.search(t):
             return "rank"
         if _COUNT.search(t):
             return "count"
         if _SUM.search(t):
             return "sum"
-        if len(named) >= 2 and (_COMPARE.search(t) or re.search(r"いくら|は\?|は？|は$", t)):
+        if len(named) >= 2 and re.search(r"いくら|は\?|は？|は$|どっち|どちら", t):
             return "compare"
         if _LIST.search(t) or re.search(r"事業(?:は|を)", t):
             return "list"
@@ -223,8 +227,8 @@ class CrossSheet:
     def _pick_row(self, cq: CrossQuery, rows: list[tuple[str, str, str, str]]) -> tuple[str, str, str] | None:
         if not rows:
             return None
-        if not cq.quantity:
-            if not cq.money:
+        if not cq.quantity or generic_cost(cq.quantity):
+            if not (cq.money or cq.quantity):
                 return None
             for table in (Table.TOTAL_COST.value, Table.COST.value):
                 money = [r for r in rows if r[1] == table and r[3] in YEN]
@@ -252,11 +256,16 @@ class CrossSheet:
         year = cq.years[0] if cq.years else _latest_common_year(cells)
         note = "" if cq.years else f"（年度の指定がないため、多くのシートに値のある最新の年度 {canonical_year_label(year)} で比べます）"
         per_sheet = _one_cell_per_sheet(cells, year, cq.kind)
+        if cq.op == "compare" and not cq.years and len(per_sheet) < len(chosen):
+            # Sheets of different editions (平成 and 令和) share no year: each at its latest actual.
+            per_sheet = {sid: c for sid, c in _latest_per_sheet(cells, cq.kind).items()}
+            note = "（年度の指定がないため、各シートの実績のある最新の年度で比べます）"
         blank = [s for s in sheets if s.sheet_id in chosen and (s.sheet_id not in per_sheet
                  or per_sheet[s.sheet_id].value is None)]
         valued = [c for c in per_sheet.values() if c.value is not None]
         label = _common_label(valued)
-        reading_line = f"{reading}・{canonical_year_label(year)}・{label}" + (
+        years_differ = len({c.fiscal_year for c in valued}) > 1
+        reading_line = f"{reading}・{'各シートの最新年度' if years_differ else canonical_year_label(year)}・{label}" + (
             {"rank": "で順位づけ", "sum": "の合計", "compare": "を比較"}[cq.op])
         if not valued:
             return Answer(status=Status.NOT_FOUND, intent="cross",
@@ -280,7 +289,7 @@ class CrossSheet:
         rule = "|---|---|---|---|" if cq.op == "rank" else "|---|---|---|"
         lines = [head, rule]
         for i, c in enumerate(shown, start=1):
-            val = f"{_shown_value(c, unit, convert)}[{i}]"
+            val = f"{_shown_value(c, unit, convert)}[{i}]" + (f"（{c.year_label}）" if years_differ else "")
             row = f"| {_md(c.project_name)} | {_md(c.department or '—')} | {val} |"
             lines.append(f"| {i} " + row if cq.op == "rank" else row)
         text = [f"{reading_line}{note}", ""] + lines
@@ -294,6 +303,11 @@ class CrossSheet:
             else:
                 text.insert(0, f"{'下' if cq.ascending else '上'}位{cq.top}件は次のとおりです"
                             + (f"（同じ値のため{len(shown)}件）。" if len(shown) > cq.top else "。"))
+        if cq.op == "compare" and len(shown) == 2 and _in(shown[0], unit) != _in(shown[1], unit):
+            big, small = sorted(shown, key=lambda c: -_in(c, unit))
+            gap = _in(big, unit) - _in(small, unit)
+            text.insert(0, f"「{big.project_name}」のほうが {format_number(gap)}{unit} 大きくなっています"
+                        f"（{format_number(_in(big, unit))} − {format_number(_in(small, unit))}）。")
         if cq.op == "sum":
             total = sum(_in(c, unit) for c in shown)
             terms = " + ".join(format_number(_in(c, unit)) for c in shown) if len(shown) <= 10 else \
@@ -364,6 +378,22 @@ def _latest_common_year(cells: list[CellRow]) -> int:
         return max(good)
     years = [c.fiscal_year for c in cells if c.fiscal_year is not None and c.value is not None]
     return max(years) if years else 0
+
+
+def _latest_per_sheet(cells: list[CellRow], kind: Kind | None) -> dict[str, CellRow]:
+    """Each sheet's latest cell with a value: of the asked kind, else an actual."""
+    out: dict[str, CellRow] = {}
+    for c in cells:
+        if c.value is None or c.fiscal_year is None:
+            continue
+        if kind is not None and c.kind != kind.value:
+            continue
+        if kind is None and c.kind not in ACTUAL_KINDS:
+            continue
+        have = out.get(c.sheet_id)
+        if have is None or (c.fiscal_year or 0) > (have.fiscal_year or 0):
+            out[c.sheet_id] = c
+    return out
 
 
 def _one_cell_per_sheet(cells: list[CellRow], year: int, kind: Kind | None) -> dict[str, CellRow]:

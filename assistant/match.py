@@ -54,6 +54,15 @@ EVERYDAY: dict[str, tuple[str, ...]] = {
     "担当": ("従事",),
 }
 SYNONYM_WEIGHT = 0.8
+# Words that ask for a project's cost as such: its main cost row (the total of its cost table),
+# not a row that qualifies the word (単位あたりコスト, 物件費).
+GENERIC_COST = frozenset({"コスト", "費用", "経費", "お金", "総額", "総コスト", "フルコスト", "トータルコスト", "総費用",
+                          "トータル", "金額", "総事業費"})
+
+
+def generic_cost(asked: Iterable[str]) -> bool:
+    asked = list(asked)
+    return bool(asked) and all(t in GENERIC_COST for t in asked)
 
 # Not content: how a question asks, its years and kinds, words every sheet shares. Written as a
 # person writes them; their Sudachi forms are added (いくら -> 幾ら, ください -> 下さる, について -> つく).
