@@ -8,6 +8,7 @@ not say itself; a turn that names another project or topic starts afresh.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from ingest.records import Kind, Section, Table
@@ -44,6 +45,7 @@ class Turn:
     compare_year: int | None = None
 
 
+_ASKS_CHANGE = re.compile(r"増え|減っ|減り|伸び|上が|下が|変わ|多く|少なく|増加|減少")
 _OWN_TOPIC = (AnswerType.DATE, AnswerType.WHO, AnswerType.REASON, AnswerType.DEPARTMENT, AnswerType.YESNO)
 
 
@@ -68,6 +70,11 @@ def read_turn(q: Query, state: State, names_other: bool) -> Turn:
     if own_quantity:
         merged = q if (q.years or not state.years) else q.with_(years=_absolute(state))
         return Turn(merged, follows=True, base_year=state.year)
+    # 「増えた？」「減った？」 with no year: the change from the year before the one under discussion.
+    if state.row and state.year is not None and not q.years and _ASKS_CHANGE.search(q.norm):
+        prev = YearRef("前年度", -1, relative=-1)
+        merged = _inherit_figure(q.with_(years=(prev,), op=Op.CHANGE), state)
+        return Turn(merged, follows=True, row=state.row, base_year=state.year, compare_year=state.year)
     # The same row, other years: 「その前の年度は？」「では令和3年度は？」「令和4年度と比べると？」
     merged = _inherit_figure(q, state) if state.row else q
     compare = state.year if (q.op is Op.COMPARE or (q.years and q.op is Op.CHANGE)) else None
