@@ -259,6 +259,11 @@ class Assistant:
             row = self._row(q, turn, ss, filters)
             if row is not None:
                 choices.append((self.w.sheet_prior * ss.prior + row.score, ss, row))
+        subject = max(scored, key=lambda ss: (ss.name_fit, ss.sheet_id))
+        if choices and subject.name_fit >= 0.5 and not turn.follows:
+            # The question's words name a project: a row of a project they do not name is a look-alike.
+            choices = [c for c in choices if c[1].name_fit >= subject.name_fit - 0.3] or \
+                ([] if subject.passages else choices)
         if choices:
             choices.sort(key=lambda c: (-c[0], c[1].sheet_id))
             _, ss, row = choices[0]
@@ -275,10 +280,11 @@ class Assistant:
             return Outcome(answer, new)
         # No row holds the quantity: a count or sum written in a sentence may (「衛生監視員（34人）」).
         texts = []
+        asks_count = bool(q.counter) or bool(re.search(r"いくつ|幾つ|どれくらい|どのくらい", q.norm))
         for ss in scored:
             for p in ss.passages[:3]:
-                if (q.counter and counted(p.unit.text, q.counter)) or (q.money and p.parts.get("type", 0.0) > 0):
-                    if p.parts.get("cov", 0.0) >= 0.6:
+                if (asks_count and counted(p.unit.text, q.counter)) or (q.money and p.parts.get("type", 0.0) > 0):
+                    if p.parts.get("cov", 0.0) >= self.w.text_figure_cov:
                         texts.append((self.w.sheet_prior * ss.prior + p.score, ss, p))
         if texts:
             return None  # the passage path answers it
@@ -396,11 +402,11 @@ def _priors(hits: list[Hit]) -> dict[str, float]:
     """How strongly retrieval points at each sheet, in [0, 1]: how much of its name the question holds,
     its best units' BM25 against the best sheet's, its profile's similarity against the best's."""
     top_bm = max((h.bm25 for h in hits), default=0.0) or 1.0
-    dense = [h.dense for h in hits if h.dense]
-    lo, hi = (min(dense), max(dense)) if dense else (0.0, 1.0)
     out = {}
     for h in hits:
-        d = (h.dense - lo) / (hi - lo) if h.dense and hi > lo else 0.0
+        # The profile's similarity on an absolute scale, not relative to whatever else came back:
+        # a sheet's prior should not move with the rest of the candidate set.
+        d = min(1.0, max(0.0, (h.dense - W.dense_floor) / W.dense_span)) if h.dense else 0.0
         out[h.sheet.sheet_id] = 0.5 * h.name / 100.0 + 0.3 * h.bm25 / top_bm + 0.2 * d
     return out
 

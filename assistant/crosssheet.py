@@ -29,19 +29,25 @@ from .evidence import name_fit
 from .match import compact, content_tokens, generic_cost, label_coverage, token_coverage
 from .query import Query
 
-_RANK = re.compile(r"いちばん|一番|最も|もっとも|最大|最小|最高|最低|上位|下位|トップ|ワースト|多い順|大きい順|高い順|"
+_RANK = re.compile(r"いちばん|一番|最も|もっとも|最大|最小|最高|最低|上位|下位|トップ|ワースト|多い順|大きい順|高い順|\d+番目|"
                    r"少ない順|小さい順|低い順|ランキング|順位|順に")
 _LOW = re.compile(r"小さい|少ない|低い|安い|最小|最低|下位|ワースト|少ない順|小さい順|低い順")
 _TOP_N = re.compile(r"(?:上位|下位|トップ|ワースト|ベスト)\s*(\d+)|(\d+)\s*(?:つ|件|事業|位まで|番目まで)")
-_COUNT = re.compile(r"(?:事業|業務|シート)(?:は|が)?(?:全部で|全体で|合わせて)?(?:いくつ|何件|何事業|何個|幾つ)"
-                    r"|いくつの事業|何件の事業|何事業|事業の数")
+_COUNT = re.compile(r"(?:事業|業務|シート|もの)(?:は|が|って)?(?:全部で|全体で|合わせて)?(?:いくつ|何件|何事業|何個|幾つ|"
+                    r"どれくらい|どのくらい|どれだけ)|いくつの事業|何件の事業|何事業|事業の数")
 _SUM = re.compile(r"合計(?![（(])|足すと|足した|足し合わせ|合わせると|合わせて|総額|総計")  # 合計（A） is a row
 _LIST = re.compile(r"(?:事業|業務|シート)(?:を|は|が)?(?:全部|すべて|全て|一覧|挙げ|教えて|ありますか|ある\?|ある？|知りたい|は\?|は？|は$)"
                    r"|(?:どんな|どの|どういう|何の)(?:事業|業務)|担当している|所管している|所管する|担当する"
-                   r"|(?:事業|業務)(?:に|には)(?:どんな|何が)")
+                   r"|(?:事業|業務)(?:に|には)(?:どんな|何が)|(?:事業|業務)(?:って|は)(?:どれ|何|なに|どんな)"
+                   r"|(?:持って|担って|所管して|担当して)(?:い)?る(?:事業|業務|事務事業)|(?:に属する|に入って(?:い)?る|に該当する)"
+                   r"|一覧に")
 _COMPARE = re.compile(r"比べ|比較|それぞれ|違い|差|どちら|どっち|各々|おのおの")
 _SPLIT = re.compile(r"と|、|,|及び|および|並びに|や|か|ならびに")
 _DEPT_WORD = re.compile(r"(?:[\u4e00-\u9fff\u30a0-\u30ffー・]+?(?:局|部|課|室|係|担当|センター|事務所|委員会))")
+_PIECE_END = re.compile(r"の(?:令和|平成|昭和|R|H|\d)|で(?:令和|平成)|の(?:トータル|総|事業費|人件費|コスト|予算|決算|合計)")
+_NTH = re.compile(r"(\d+)\s*(?:番目|位)(?:に|の)")
+_MONEY_WORD = re.compile(r"予算額|決算額|予算現額|見込額|決算見込額|金額|お金|費用|コスト|経費|予算で|決算で")
+_UNIT_WORD = re.compile(r"[\u4e00-\u9fff\u30a0-\u30ffー]+?(?:局|部|課|室|係|担当|センター|事務所|委員会)(?![\u4e00-\u9fff])")
 _UNIT_SUFFIX = re.compile(r"(?:局|部|課|室|係|担当|センター|事務所|委員会)$")
 _POLICY_WORD = re.compile(r"(?:政策|施策|基本事業|基本計画|分野)[「『]?([^」』、。?？]{3,40}?)[」』]?(?:の事業|に属|に含|を構成|の下|で|の|は|$)")
 _QUOTE = re.compile(r"[「『]([^」』]{3,60})[」』]")
@@ -61,9 +67,11 @@ class CrossQuery:
     scope_words: tuple[str, ...] = ()         # how the scope was named, for the interpretation
     quantity: tuple[str, ...] = ()            # the asked quantity's content words
     qcompact: str = ""
-    years: tuple[int, ...] = ()
+    year_refs: tuple = ()
     kind: Kind | None = None
     top: int = 1
+    nth: bool = False                         # 「2番目に大きい」: only the top-th
+    unknown_unit: str = ""
     ascending: bool = False
     money: bool = False
     tables: tuple[Table, ...] = ()
@@ -92,15 +100,23 @@ class CrossSheet:
         self._vocab()
         policy = self._policy(q.norm)
         t = q.norm.replace(policy, "＿") if policy else q.norm  # a policy's words may spell a project's name
+        group = self._name_group(q)  # 「3つの選挙執行事務」「X（A・B・C）」: several sheets under one name
         spelled = [n for n in (*q.named, *self.store.names_in(t)) if not policy or n not in policy]
         for name in sorted(set(spelled), key=len, reverse=True):
             t = t.replace(unicodedata.normalize("NFKC", name), "＿")  # a unit word inside a name is not a scope
-        department = self._department(t)
+        department = self._department(t) if len(group) < 2 else ""  # an enumeration beats a unit word in it
         asks_many = bool(_COMPARE.search(t) or _SUM.search(t) or _RANK.search(t))
         named = self._named_sheets(q.norm) if asks_many and not (department or policy) else []
+        if len(group) >= 2 and len(named) < 2:
+            named = group
+        missing_policy = self._unknown_policy(q.norm) if not policy else ""
+        if missing_policy:
+            return CrossQuery(op="list", scope=Scope(policy=missing_policy), scope_words=(f"「{missing_policy}」",))
         if spelled and len(named) < 2:
             return None  # one project named: a question about that sheet
-        scoped = bool(department or policy or len(named) >= 2)
+        unknown = self._unknown_unit(t) if not (department or policy) else ""
+        wordgroup = "" if (department or policy or len(named) >= 2) else self._word_group(t, q)
+        scoped = bool(department or policy or len(named) >= 2 or unknown or wordgroup)
         # A municipality alone is a scope when the question is about its projects as a whole
         # (「神戸市の事業で…いちばん」「大船渡市の全事業の…合計」).
         citywide = bool(q.municipality) and bool(_RANK.search(t) or _COUNT.search(t) or _SUM.search(t)
@@ -110,14 +126,17 @@ class CrossSheet:
         op = self._op(t, named)
         if op is None:
             return None
+        if op in ("rank", "sum", "compare") and by_name_only(named, department, policy) and not _asks_figure(q, t):
+            return None  # namesakes asked about in words (「協議会参画事業を取り巻く状況は…比べて」): a text question
         by_name = len(named) >= 2 and not (department or policy)
-        scope = Scope(municipality="" if by_name else q.municipality, department=department, policy=policy,
-                      department_exact=department in self._unit_names,
-                      sheet_ids=tuple(sid for sid, _ in named) if len(named) >= 2 else ())
+        scope = Scope(municipality="" if by_name else q.municipality, department=department or unknown, policy=policy,
+                      department_exact=department in self._unit_names, name_like=wordgroup,
+                      sheet_ids=tuple(sid for sid, _ in named) if by_name else ())
         words = tuple(name for _, name in named) if by_name else \
-            tuple(w for w in (q.municipality, department, f"「{policy}」" if policy else "") if w)
+            tuple(w for w in (q.municipality, department or unknown, f"「{policy}」" if policy else "",
+                              f"「{wordgroup}」を名前に含む" if wordgroup else "") if w)
         strip = t
-        for w in (department, policy, *(n for _, n in named)):
+        for w in (department, policy, wordgroup, *(n for _, n in named)):
             if w:
                 strip = strip.replace(w, " ")
         for y in q.years:
@@ -126,10 +145,65 @@ class CrossSheet:
         quantity = tuple(content_tokens(tokenize(_OPS.sub(" ", strip)), cities))
         m = _TOP_N.search(t)
         top = int(next(g for g in m.groups() if g)) if m else (3 if "上位" in t or "トップ" in t else 1)
-        years = tuple(y for ref in q.years for y in ref.candidates()[:1])
+        nth = _NTH.search(t)
+        # Money without a row named: 「予算で比べる」「決算額の合計」 ask for the main cost row.
+        money = q.money or bool(q.tables) or bool(_MONEY_WORD.search(t)) or (
+            bool(q.kinds) and q.kinds[0] in (Kind.BUDGET, Kind.SETTLED, Kind.SETTLED_ESTIMATE))
         return CrossQuery(op=op, scope=scope, scope_words=words, quantity=quantity,
-                          qcompact=compact(_OPS.sub("", strip)), years=years, kind=q.kind, top=top,
-                          ascending=bool(_LOW.search(t)), money=q.money or bool(q.tables), tables=q.tables)
+                          qcompact=compact(_OPS.sub("", strip)), year_refs=q.years, kind=q.kind,
+                          top=int(nth.group(1)) if nth else top, nth=bool(nth), ascending=bool(_LOW.search(t)),
+                          money=money, tables=q.tables, unknown_unit=unknown)
+
+    def _name_group(self, q: Query) -> list[tuple[str, str]]:
+        """Several sheets the question names at once: a name that fits more than one sheet equally
+        (「選挙執行事務」 ends three names), or 「X（A・B・C）」 for X（A）, X（B）, X（C）."""
+        idf = self.store.name_idf
+        out: list[tuple[str, str]] = []
+        for phrase in q.named:
+            m = re.match(r"^(.+?)[（(]([^）)]+)[）)]$", phrase)
+            if m and re.search(r"[・、,]", m.group(2)):
+                stem = m.group(1)
+                for part in re.split(r"[・、,]", m.group(2)):
+                    for r in self.store.name_matches(f"{stem}{part}", k=5):
+                        if part in r.project_name and name_fit(stem, r.project_name, idf) >= 0.75 \
+                                and r.sheet_id not in {x for x, _ in out}:
+                            out.append((r.sheet_id, f"{stem}（{part}）"))
+                continue
+            fits = [(r, name_fit(phrase, r.project_name, idf)) for r in self.store.name_matches(phrase, k=10)]
+            good = [r for r, f in fits if f > 0.95]  # spelled exactly in each name, not merely its words
+            if len(good) >= 2:
+                out += [(r.sheet_id, r.project_name) for r in good if r.sheet_id not in {x for x, _ in out}]
+        return out
+
+    def _unknown_unit(self, t: str) -> str:
+        """A unit the question names (a word ending 課/係/室/局/部/センター) that no sheet prints: it is
+        asked about, and it is not in the store. Refused rather than widened to the whole city."""
+        for m in _UNIT_WORD.finditer(t):
+            word = re.sub(r"^(?:.*市|.*町|.*村)", "", m.group(0))
+            if word.endswith(("関係", "関連")) or len(_UNIT_SUFFIX.sub("", word)) < 2:
+                continue  # 「診療所関係」 names a topic, 「東部」 a direction
+            if not any(word in n or n in word for n in self._departments):
+                return word
+        return ""
+
+    def _unknown_policy(self, t: str) -> str:
+        """A policy the question names in quotes (政策「…」, 施策『…』) that no sheet prints."""
+        m = re.search(r"(?:政策|施策|基本事業|基本計画|施策の柱)\s*[「『]([^」』]{3,40})[」』]", t)
+        return m.group(1) if m else ""
+
+    def _word_group(self, t: str, q: Query) -> str:
+        """「医療費助成の事業のうち」: projects whose names hold the words, when at least two do."""
+        m = re.search(r"([\u4e00-\u9fff\u30a0-\u30ffー・]{2,20}?)(?:関係|関連)?(?:の|に関する)(?:事業|業務|事務事業)"
+                      r"(?:のうち|の中で|で|の|を|は|って)", t)
+        if not m or not (_RANK.search(t) or _COUNT.search(t) or _SUM.search(t) or _LIST.search(t)):
+            return ""
+        words = m.group(1)
+        if q.municipality and words.startswith(q.municipality):
+            words = words[len(q.municipality):]
+        if len(words) < 2 or words in ("全体", "全部", "市", "全"):
+            return ""
+        hits = self.store.db.scoped(Scope(municipality=q.municipality, name_like=words))
+        return words if len(hits) >= 2 else ""
 
     def _department(self, t: str) -> str:
         """A unit the question names: a store department name it holds, or a unit word it writes that
@@ -164,10 +238,11 @@ class CrossSheet:
     def _named_sheets(self, t: str) -> list[tuple[str, str]]:
         """Two or more sheets named one by one (「AとBの…」): (sheet id, the name as written)."""
         idf = self.store.name_idf
-        head = re.split(r"の(?:令和|平成|R|H|\d)|で(?:令和|平成)|の(?:トータル|総|事業費|人件費|コスト|予算|決算)", t)[0]
         found: list[tuple[str, str]] = []
-        for piece in _SPLIT.split(head):
-            piece = re.sub(r"^(?:神戸市|京都市|福岡市|池田市|大船渡市)?の?", "", piece).strip(" 「」『』")
+        cities = "|".join(map(re.escape, self.store.municipalities())) or "(?!)"
+        for piece in _SPLIT.split(t):
+            piece = _PIECE_END.split(piece)[0]  # 「神戸市の庁舎管理業務の平成24年度決算の…」: the name part
+            piece = re.sub(rf"^(?:{cities})?の?", "", piece).strip(" 「」『』")
             if len(piece) < 3:
                 continue
             names = self.store.name_matches(piece, k=3)
@@ -252,11 +327,19 @@ class CrossSheet:
     def _figures(self, cq: CrossQuery, reading: str, sheets: list[SheetRow],
                  chosen: dict[str, tuple[str, str, str]], missing_row: list[SheetRow]) -> Answer:
         kinds = [k.value for k in _COMPATIBLE.get(cq.kind, ())] if cq.kind else []
-        cells = self.store.db.cells_of_rows(chosen.values(), cq.years, kinds)
-        year = cq.years[0] if cq.years else _latest_common_year(cells)
-        note = "" if cq.years else f"（年度の指定がないため、多くのシートに値のある最新の年度 {canonical_year_label(year)} で比べます）"
+        cells = self.store.db.cells_of_rows(chosen.values(), (), kinds)
+        years = _resolve_years(cq.year_refs, cells)
+        year = years[0] if years else _latest_common_year(cells)
+        note = "" if years else f"（年度の指定がないため、多くのシートに値のある最新の年度 {canonical_year_label(year)} で比べます）"
         per_sheet = _one_cell_per_sheet(cells, year, cq.kind)
-        if cq.op == "compare" and not cq.years and len(per_sheet) < len(chosen):
+        if cq.op == "compare" and len(years) == len(chosen) >= 2 and len(set(years)) > 1:
+            # 「AのH24…と、BのR4…」: each named sheet with its own year, in the order written.
+            per_sheet = {}
+            for sid, y in zip(list(chosen), years, strict=True):
+                per_sheet.update({k: v for k, v in _one_cell_per_sheet([c for c in cells if c.sheet_id == sid],
+                                                                     y, cq.kind).items()})
+            note = ""
+        elif cq.op == "compare" and not years and len(per_sheet) < len(chosen):
             # Sheets of different editions (平成 and 令和) share no year: each at its latest actual.
             per_sheet = {sid: c for sid, c in _latest_per_sheet(cells, cq.kind).items()}
             note = "（年度の指定がないため、各シートの実績のある最新の年度で比べます）"
@@ -281,7 +364,10 @@ class CrossSheet:
         if cq.op == "compare":
             ordered = sorted(valued, key=lambda c: list(chosen).index(c.sheet_id))
         shown = ordered
-        if cq.op == "rank" and cq.top < len(ordered):
+        if cq.op == "rank" and cq.nth and cq.top <= len(ordered):
+            edge = _in(ordered[cq.top - 1], unit)  # 「2番目」: that place, and whoever shares its value
+            shown = [c for c in ordered if _in(c, unit) == edge]
+        elif cq.op == "rank" and cq.top < len(ordered):
             edge = _in(ordered[cq.top - 1], unit)  # a tie at the edge is shown whole, never cut at random
             shown = [c for i, c in enumerate(ordered) if i < cq.top or _in(c, unit) == edge]
         cites = tuple(cite_cell(i, _sheet_of(c), _cell_of(c), _quote(c)) for i, c in enumerate(shown, start=1))
@@ -296,7 +382,11 @@ class CrossSheet:
         if cq.op == "rank":
             first = shown[0]
             which = "最も小さい" if cq.ascending else "最も大きい"
-            if cq.top == 1 and len(shown) == 1:
+            if cq.nth:
+                which = f"{cq.top}番目に{'小さい' if cq.ascending else '大きい'}"
+                text.insert(0, f"{which}のは「{first.project_name}」で、{_shown_value(first, unit, convert)}[1]です。"
+                            if len(shown) == 1 else f"{which}のは次の{len(shown)}件です（同じ値）。")
+            elif cq.top == 1 and len(shown) == 1:
                 text.insert(0, f"{which}のは「{first.project_name}」で、{_shown_value(first, unit, convert)}[1]です。")
             elif cq.top == 1:
                 text.insert(0, f"{which}のは次の{len(shown)}件で、いずれも{_shown_value(first, unit, convert)}です（同じ値）。")
@@ -351,6 +441,14 @@ def _label_fit(quantity: tuple[str, ...], qcompact: str, label: str, idf) -> flo
     return max(token_coverage(quantity, tokens, idf, flat), 0.9 * label_coverage(qcompact, label))
 
 
+def by_name_only(named: list, department: str, policy: str) -> bool:
+    return len(named) >= 2 and not (department or policy)
+
+
+def _asks_figure(q: Query, t: str) -> bool:
+    return bool(q.numeric or q.money or q.tables or _MONEY_WORD.search(t) or q.counter)
+
+
 def _listing(cq: CrossQuery, reading: str, sheets: list[SheetRow]) -> Answer:
     cites = _cite_all(sheets)
     lines = ["| 事務事業名 | 自治体 | 担当 |", "|---|---|---|"]
@@ -364,6 +462,20 @@ def _listing(cq: CrossQuery, reading: str, sheets: list[SheetRow]) -> Answer:
 
 def _cite_all(sheets: Sequence[SheetRow]) -> tuple[Citation, ...]:
     return tuple(cite_sheet(i, _sheet_row(s)) for i, s in enumerate(sheets, start=1))
+
+
+def _resolve_years(refs: tuple, cells: list[CellRow]) -> list[int]:
+    """Western years asked, a bare year (25年度) read in the era the sheets' own columns use."""
+    have = {c.fiscal_year for c in cells if c.fiscal_year is not None}
+    out = []
+    for ref in refs:
+        if ref.relative is not None:
+            continue
+        cands = ref.candidates()
+        pick = next((y for y in cands if y in have), cands[0] if cands else None)
+        if pick is not None:
+            out.append(pick)
+    return out
 
 
 def _latest_common_year(cells: list[CellRow]) -> int:

@@ -51,6 +51,7 @@ class Weights:
     p_years: float = 0.3
     p_min: float = 0.45              # a passage answers with at least this score
     nothing_factor: float = 0.2      # 「特になし」: filled in, but says there is nothing
+    text_figure_cov: float = 0.5     # a count or amount written in a sentence answers with this coverage
     # sheets
     sheet_prior: float = 0.5
     named_min: float = 0.75          # a named project must be covered this much by a sheet's name
@@ -265,6 +266,10 @@ def _years_fit(q: Query, cells: tuple) -> float:
     return hit / len(wanted)
 
 
+# Counters that count the same thing: people are 人 or 名.
+SAME_COUNTER = {"人": "人|名", "名": "人|名", "か所": "か所|箇所|ヶ所|カ所", "箇所": "か所|箇所|ヶ所|カ所"}
+
+
 def _type_fit(q: Query, text: str) -> float | None:
     """Does the passage hold the kind of thing asked for? None when the question asks for no kind."""
     if q.answer is AnswerType.DATE:
@@ -273,7 +278,8 @@ def _type_fit(q: Query, text: str) -> float | None:
         return 1.0 if re.search(rf"\d[\d,.]*\s*(?:{re.escape(q.counted)})", text) else (
             0.5 if q.counter and re.search(rf"\d[\d,.]*\s*(?:{re.escape(q.counter)})", text) else 0.0)
     if q.counter:
-        return 1.0 if re.search(rf"\d[\d,.]*\s*(?:{re.escape(q.counter)})", text) else 0.0
+        counter = SAME_COUNTER.get(q.counter, re.escape(q.counter))
+        return 1.0 if re.search(rf"\d[\d,.]*\s*(?:{counter})", text) else 0.0
     if q.money:
         return 1.0 if re.search(r"\d[\d,.]*\s*(?:千円|万円|円|億円)", text) else 0.0
     if q.answer is AnswerType.WHO:
@@ -313,7 +319,9 @@ def says_nothing(text: str) -> bool:
 
 
 def counted(text: str, counter: str) -> bool:
-    return bool(re.search(rf"\d[\d,.]*\s*{re.escape(counter)}", unicodedata.normalize("NFKC", text)))
+    """The text states a number counted in the counter (「8名」 counts people as 何人 does)."""
+    counter = SAME_COUNTER.get(counter, re.escape(counter)) if counter else r"[^\d\s,.。、]"
+    return bool(re.search(rf"\d[\d,.]*\s*(?:{counter})", unicodedata.normalize("NFKC", text)))
 
 
 def main_cost_row(ss: SheetScore) -> Scored | None:

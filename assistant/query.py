@@ -166,7 +166,7 @@ _COMPARE = re.compile(r"比べ|比較|対して|と比")
 
 # Cue words of the sections every 行政評価 form prints, as priors (how strongly a section is meant).
 SECTION_CUES: tuple[tuple[re.Pattern[str], tuple[Section, ...]], ...] = (
-    (re.compile(r"きっかけ|経緯|発端|なぜ始|何故始|どうして始|始ま|始め|開始|そもそも|創設|由来|いつから|いつ始"),
+    (re.compile(r"きっかけ|経緯|発端|なぜ始|何故始|どうして始|始ま|始め|開始|そもそも|創設|由来|いつ始"),
      (Section.ORIGIN, Section.PERIOD)),
     (re.compile(r"課長|所管課長|全体総括"), (Section.MANAGER_OPINION,)),
     (re.compile(r"外部評価|委員会の意見|評価委員"), (Section.EXTERNAL_REVIEW, Section.EVALUATION)),
@@ -175,12 +175,12 @@ SECTION_CUES: tuple[tuple[re.Pattern[str], tuple[Section, ...]], ...] = (
     (re.compile(r"環境変化|取り巻く|状況.*変わ|変化|変わって"), (Section.CHANGES,)),
     (re.compile(r"直営|委託|実施形態|実施方法|執行体制|指定管理|民間"), (Section.DELIVERY, Section.STAFFING)),
     (re.compile(r"根拠|法令|条例|要綱|法律|規則|基づ"), (Section.LEGAL_BASIS,)),
-    (re.compile(r"課題|問題点|困って"), (Section.ISSUES,)),
+    (re.compile(r"課題|問題点|困って"), (Section.ISSUES, Section.DIRECTION, Section.EVALUATION)),
     (re.compile(r"方向性|今後|見直し|改善|改革|これから"), (Section.DIRECTION, Section.MANAGER_OPINION)),
     (re.compile(r"他都市|他市|他の自治体|政令市"), (Section.OTHER_CITIES,)),
     (re.compile(r"取り組み|取組|成果|実績|何をした|行った"), (Section.ACTIVITIES, Section.MEANS_DONE, Section.RESULT)),
     (re.compile(r"手段|活動内容|何をして|具体的|やり方|方法"), (Section.MEANS_DONE, Section.MEANS_PLAN, Section.MEANS)),
-    (re.compile(r"目的|意図|ねらい|狙い|目指|めざ"), (Section.PURPOSE, Section.RESULT)),
+    (re.compile(r"目的|意図|ねらい|狙い|目指|めざ|何のため|なんのため|何の為"), (Section.PURPOSE, Section.RESULT)),
     (re.compile(r"対象|誰を|だれを|どのような人|どんな人|どのような方|利用でき"), (Section.TARGET,)),
     (re.compile(r"評価|妥当|有効|効率|達成状況|判断理由|理由"), (Section.EVALUATION,)),
     (re.compile(r"概要|どんな事業|どのような事業|何をする|事業内容|内容"), (Section.OVERVIEW, Section.MEANS)),
@@ -203,9 +203,11 @@ TABLE_CUES: tuple[tuple[str, Table], ...] = (
 # (「不法投棄対策事業」「税務事務」), or anything in 「」. A run right after a verb or adjective
 # (「関する事業」「している事業」) is a description, not a name; so are generic heads (各種事業).
 _NAMED = re.compile(r"[「『]([^」』]{2,60})[」』]|([^\s、。,.?？!！「」『』()（）はがをにでとのもへやか]{2,60}(?:事業|業務|事務)"
-                    r"(?:\s?[（(][^）)]{1,24}[）)])?)(?!費|計|者|所|体|量|数|名|の数)")
+                    r"(?:\s?[（(][^）)]{1,24}[）)])?)(?!費|計|者|所|体|量|数|名|の数|局|課|室|係|部|センター|委員会)")
 _GENERIC_HEAD = re.compile(r"^(?:各種|関連|同|本|当|その|この|あの|全|他|主な|主要|新規|既存|継続|当該|類似|関係|個別|全て|すべて|"
-                           r"基本|重点|一般|全体)(?:事業|業務|事務)$")  # 基本事業: a level of the policy hierarchy
+                           r"基本|重点|一般|全体|事務|\d+つの|\d+)(?:事業|業務|事務)$")  # 基本事業: a policy level; 事務事業: the word
+# Kana that make a run a description, not a name: a verb or adjective inside it (担当している事務事業).
+_VERBAL = re.compile(r"(?:して|した|する|される|された|されて|いる|いた|ある|あった|ない|れる|られる|ている|てる|った|って)")
 _DEMONSTRATIVE = re.compile(r"(?:この|その|同|本|当|あの|上記の?)(?:事業|業務|事務|シート|取組|取り組み)|同事業|本事業")
 _LEADING = re.compile(r"^(?:では|じゃあ|それでは|それなら|じゃ|なら|で、|では、|そしたら|あと|また)")
 _SUBJECTLESS = re.compile(r"^(?:では|じゃあ|それでは|それなら|じゃ|なら)?[、,]?\s*(?:その|この)?(?:前|次|翌)")
@@ -289,6 +291,8 @@ def _asks_department(t: str) -> bool:
 
 
 def _answer_type(t: str, numeric: bool) -> AnswerType:
+    if _ASK_REASON.search(t) and not (_ASK_COUNT.search(t) or _ASK_MONEY.search(t)):
+        return AnswerType.REASON  # 「補助金が作られたきっかけ」: a history, whatever table word it names
     if _asks_department(t) and not numeric and not _ASK_DATE.search(t) and not re.search(r"人数|職員数|何人", t):
         if re.search(r"どこ|何課|どの課|どの部|どの局|部署|担当課|所管課|所管局|教えて|は\?|は？|は$", t):
             return AnswerType.DEPARTMENT
@@ -352,6 +356,8 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
     if _ASK_DATE.search(m_) and not (money or tables):
         numeric = False  # 「いつ設立」 asks for a date, even with a year-like word nearby
     answer = _answer_type(m_, numeric)
+    if answer is AnswerType.REASON:
+        numeric = False
     op = _op(m_, years, kinds, year_range)
     if op in (Op.DIFF, Op.SUM, Op.RATE, Op.CHANGE, Op.TREND, Op.COMPARE) and (tables or _FIGURE_WORDS.search(m_)):
         numeric, answer = True, AnswerType.NUMBER
@@ -376,8 +382,8 @@ def _names_a_project(t: str, start: int, name: str) -> bool:
     if _GENERIC_HEAD.match(name) or len(name) < 4:
         return False
     head = re.sub(r"(?:事業|業務|事務)(?:\s?[（(][^）)]*[）)])?$", "", name)
-    if "\u3041" <= head[-1] <= "\u3096":
-        return False  # 「関する事業」「支える事業」: a verb before the head noun describes, it does not name
+    if "\u3041" <= head[-1] <= "\u3096" or _VERBAL.search(head):
+        return False  # 「関する事業」「担当している事務事業」: a verb inside describes, it does not name
     before = t[start - 1] if start > 0 else ""
     # 「…に関する事業」「…している事業」: the run follows kana of a verb or adjective (a description).
     return not (before and "\u3041" <= before <= "\u3096" and before not in "のをはがにでとへやも")

@@ -92,6 +92,7 @@ class Scope:
     department_exact: bool = False  # the name of a unit as the sheets print it: that unit, not others containing it
     policy: str = ""              # part of a 政策/施策/基本事業 text (or the layout's equivalent)
     sheet_ids: tuple[str, ...] = ()
+    name_like: str = ""           # words every project name in the scope holds (医療費助成)
 
 
 @dataclass(frozen=True)
@@ -289,6 +290,9 @@ class RecordsDB:
         if scope.sheet_ids:
             where.append(f"s.sheet_id IN ({','.join('?' * len(scope.sheet_ids))})")
             args += list(scope.sheet_ids)
+        if scope.name_like:
+            where.append("s.project_name LIKE ?")
+            args.append(f"%{scope.name_like}%")
         return " AND ".join(where), args
 
     def scoped(self, scope: Scope) -> list[SheetRow]:
