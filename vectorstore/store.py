@@ -1,32 +1,46 @@
-"""The index: records in SQLite, one profile vector per sheet in Chroma, BM25 over every evidence unit.
+"""The index: the records store, one profile vector per sheet in Chroma, BM25 over every evidence unit.
 
 search() fuses three rankings of sheets with reciprocal rank fusion: fuzzy matching of project
 names (「空き家対策の事業」 -> 空家等対策推進事業), BM25 over the units of every sheet (passages,
 table rows, profiles; a sheet ranks by its best units), and dense search over profile vectors.
 evidence() gives the answerer a candidate sheet's units with their tokens and any stored vectors;
 weighing them is the assistant's job.
+
+The records store (records.py) is SQLite in HYOKA_HOME or PostgreSQL shared by many hosts; the
+catalogue, the name index and BM25 are this process's own, built from it and rebuilt when it moves on
+(its generation; for BM25, the generation the last ingest published). The UI and CLI read provenance,
+generation and counts through this class, never the records store itself.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import math
 import threading
+import time
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 from langchain_core.embeddings import Embeddings
 
+from ingest.errors import UserInputError
 from ingest.records import ParsedSheet
 from ingest.units import Unit, units_of
 
 from .bm25_index import BM25Index
 from .chroma_index import ChromaConfig, ChromaIndex
-from .records_db import RecordsDB, SheetRow
+from .provenance import Provenance, Unofficial
+from .records import FileRow, RecordsStore, SheetRow
+from .records_db import RecordsDB
 from .tokens import tokenize
+
+log = logging.getLogger("hyoka.store")
 
 RRF_K = 60
 ABSENT_NAME_IDF = 4.0  # name idf of a word no project name contains (a store of a few sheets says little)
@@ -109,16 +123,24 @@ def _bigram_postings(names: list[str]) -> dict[str, list[int]]:
 
 
 class Store:
-    """Everything under one folder (HYOKA_HOME): records.sqlite3, chroma/, bm25/."""
+    """This process's view of the index. HYOKA_HOME holds bm25/ (and, embedded, records.sqlite3 and
+    chroma/); `records` (PostgreSQL) and a Chroma server put the rest where every host reaches it."""
 
     def __init__(self, home: Path, embeddings: Embeddings, model: str,
-                 chroma: ChromaConfig | None = None) -> None:
+                 chroma: ChromaConfig | None = None, records: RecordsStore | None = None) -> None:
+        chroma = chroma or ChromaConfig()
         self.home = home
         self.embeddings = embeddings
         self.model = model
-        self.db = RecordsDB(home / "records.sqlite3")
-        self.chroma = ChromaIndex(home / "chroma", model, chroma or ChromaConfig())
+        self.db: RecordsStore = records or RecordsDB(home / "records.sqlite3")
+        if self.db.shared and chroma.mode != "server":
+            raise UserInputError("記録ストアを PostgreSQL（HYOKA_RECORDS__URL）にするときは、Chroma もサーバーにしてください"
+                                 "（HYOKA_CHROMA__MODE=server）。埋め込みの Chroma はこの HYOKA_HOME だけのもので、"
+                                 "ほかのホストの取り込みが入りません")
+        self._id = self.db.identity()
+        self.chroma = ChromaIndex(home / "chroma", model, chroma, self._id, adopt_legacy=not self.db.shared)
         self.bm25 = BM25Index(home / "bm25")
+        self._bm25_building = False
         self._catalogue: list[SheetRow] = []
         self._catalogue_gen = -1
         self._names: list[str] = []
@@ -129,6 +151,80 @@ class Store:
         self._sheet_cache: dict[str, tuple[str, ParsedSheet]] = {}
         self._evidence: dict[str, tuple[str, Evidence]] = {}
         self._name_df: dict[str, int] | None = None
+
+    # --- the records store, for the UI and CLI ----------------------------------------------
+    def generation(self) -> int:
+        return self.db.generation()
+
+    def count(self) -> int:
+        return self.db.count()
+
+    def sheet_hashes(self) -> dict[str, str]:
+        return self.db.sheet_hashes()
+
+    def file(self, path: str) -> FileRow | None:
+        return self.db.file(path)
+
+    def provenance(self, sheet_ids: Iterable[str]) -> dict[str, Provenance]:
+        return self.db.provenance.of(sheet_ids)
+
+    def origins(self) -> dict[str, tuple[str, str]]:
+        return self.db.provenance.origins()
+
+    def unofficial(self) -> list[Unofficial]:
+        return self.db.provenance.unofficial()
+
+    def unofficial_sheet(self, version_id: str) -> tuple[ParsedSheet | None, Unofficial | None]:
+        return self.db.provenance.unofficial_sheet(version_id), self.db.provenance.unofficial_of(version_id)
+
+    # --- BM25, following the records store ------------------------------------------------
+    def sync_bm25(self, background: bool = True) -> None:
+        """Bring this home's BM25 up to the generation the last ingest published (meta
+        bm25_generation). An index of this store that is only behind is rebuilt in a thread while
+        the old one serves (`background`); no index, or another store's, is built before returning."""
+        published = int(self.db.meta("bm25_generation") or -1)
+        if published < 0:
+            return
+        source = self.bm25.source()
+        if source.get("store") == self._id and int(source.get("generation", -1)) >= published:
+            return
+        if self.bm25.ready() and not source and not self.db.shared:
+            return  # an embedded store's index from before sources were kept: its ingest built it
+        if background and self.bm25.ready() and source.get("store") == self._id:
+            with self._lock:
+                if self._bm25_building:
+                    return
+                self._bm25_building = True
+            threading.Thread(target=self._rebuild_bm25, args=(published, True), name="hyoka-bm25",
+                             daemon=True).start()
+        else:
+            self._rebuild_bm25(published)
+
+    def rebuild_bm25(self, generation: int) -> float:
+        """Build BM25 from the records store as of `generation`; seconds taken (0 if already there)."""
+        return self._rebuild_bm25(generation)
+
+    def _rebuild_bm25(self, generation: int, in_thread: bool = False) -> float:
+        t0 = time.perf_counter()
+        try:
+            # One build at a time per home: the ingest and the apps sharing a home build into one folder.
+            with FileLock(str(self.home / "bm25.lock")):
+                source = self.bm25.source()
+                if source.get("store") == self._id and int(source.get("generation", -1)) >= generation:
+                    return 0.0
+                self.bm25.build(self.db.unit_tokens(), {"store": self._id, "generation": generation})
+            took = time.perf_counter() - t0
+            log.info("BM25 rebuilt from the records store (generation %d) in %.1f s", generation, took)
+            return took
+        except Exception:
+            if not in_thread:
+                raise
+            log.exception("rebuilding BM25 failed; the previous index goes on serving")
+            return 0.0
+        finally:
+            if in_thread:
+                with self._lock:
+                    self._bm25_building = False
 
     # --- catalogue ----------------------------------------------------------------------
     def catalogue(self) -> list[SheetRow]:
@@ -197,6 +293,7 @@ class Store:
         rows = self.catalogue()
         if not rows:
             return []
+        self.sync_bm25()
         by_id = self._by_id
         name_scores = self._name_scores(query, rows, filters, k * 3)
         units: dict[str, list[tuple[int, float]]] = {}
