@@ -67,8 +67,14 @@ def postgres_server() -> Iterator[str]:
         return subprocess.run([*runner, *args], capture_output=True, text=True, timeout=120, cwd=folder)
 
     try:
-        init = run(str(bin_dir / "initdb"), "-D", str(data), "-U", "hyoka", "--auth=trust", "-E", "UTF8",
-                   "--no-sync")
+        # A Japanese ICU collation where the server has ICU (as a Japanese deployment might): the store
+        # must not depend on the database's collation (its text columns order by bytes).
+        icu = ["--locale-provider=icu", "--icu-locale=ja-JP", "--locale=C.UTF-8"]
+        base = [str(bin_dir / "initdb"), "-D", str(data), "-U", "hyoka", "--auth=trust", "-E", "UTF8", "--no-sync"]
+        init = run(*base, *icu)
+        if init.returncode != 0:
+            shutil.rmtree(data, ignore_errors=True)
+            init = run(*base)
         assert init.returncode == 0, init.stderr[-2000:]
         opts = (f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='{folder}'"
                 " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
