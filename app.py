@@ -645,6 +645,7 @@ def main(settings: Settings | None = None, host: str | None = None, port: int | 
         if warning:
             print(warning, file=sys.stderr)
         store = build_store(settings)
+        store.sync_bm25(background=False)  # this home's BM25 from the records store, before the first question
         app = HyokaApp(build_assistant(settings, store), store, settings)
         print(f"hyoka: http://{host}:{port}/ で起動します（{len(store.catalogue())} シート、{settings.home}）",
               file=sys.stderr)
