@@ -51,13 +51,14 @@ def _runner() -> list[str]:
 
 
 @contextmanager
-def postgres_server() -> Iterator[str]:
-    """A PostgreSQL server of its own; yields the URL of its `postgres` database (user hyoka, trust)."""
+def postgres_server(durable: bool = False, folder: Path | None = None) -> Iterator[str]:
+    """A PostgreSQL server of its own; yields the URL of its `postgres` database (user hyoka, trust).
+    Tests run it without fsync; `durable` keeps PostgreSQL's defaults (for benchmarks)."""
     bin_dir = pg_bin()
     if bin_dir is None:
         pytest.skip("PostgreSQL's initdb/pg_ctl are absent (Debian: apt-get install postgresql)")
     runner = _runner()
-    folder = Path(tempfile.mkdtemp(prefix="hyoka-pg-"))
+    folder = Path(tempfile.mkdtemp(prefix="hyoka-pg-", dir=folder))
     if runner:
         shutil.chown(folder, "postgres", "postgres")
     port = free_port()
@@ -77,7 +78,9 @@ def postgres_server() -> Iterator[str]:
             init = run(*base)
         assert init.returncode == 0, init.stderr[-2000:]
         opts = (f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='{folder}'"
-                " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+                " -c max_connections=200")
+        if not durable:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         start = run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", opts, "-w", "-t", "60", "start")
         assert start.returncode == 0, start.stderr[-2000:] + (log.read_text()[-2000:] if log.exists() else "")
         yield f"postgresql://hyoka@127.0.0.1:{port}/postgres"

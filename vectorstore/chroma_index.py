@@ -99,10 +99,9 @@ class ChromaIndex:
         return out
 
     def query(self, vector: list[float], k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
-        n = self._col.count()
-        if n == 0:
-            return []
-        res = self._col.query(query_embeddings=[vector], n_results=min(k, n),  # type: ignore[arg-type]
+        # No count() first: Chroma returns fewer than k results when it holds fewer (or none), and on a
+        # server each call is a round trip.
+        res = self._col.query(query_embeddings=[vector], n_results=k,  # type: ignore[arg-type]
                               where=where or None, include=["distances"])  # type: ignore[list-item]
         ids = res["ids"][0]
         dists = (res.get("distances") or [[]])[0]

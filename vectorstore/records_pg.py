@@ -28,6 +28,7 @@ from .records_db import _DROPPED_INDEXES, TABLES, SQLRecords, _marks
 
 _ASCII_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 POOL_SIZE = 8
+GENERATION_TTL = 0.25  # seconds a generation read is reused: a question asks for it dozens of times
 
 
 @functools.lru_cache(maxsize=512)
@@ -123,6 +124,7 @@ class PostgresRecords(SQLRecords):
                                     open=True, name="hyoka-records")
         self._create_schema()
         self._id = super().identity()
+        self._generation = (0, float("-inf"))  # (value, when read)
         self.provenance = ProvenanceTable(self)
 
     def _create_schema(self) -> None:
@@ -144,6 +146,17 @@ class PostgresRecords(SQLRecords):
     def identity(self) -> str:
         return self._id
 
+    def generation(self) -> int:
+        """The store's generation, read again at most every GENERATION_TTL seconds (each read is a
+        round trip, and the Store asks before each use of its catalogue). Another host's ingest is
+        seen within that time; this process's own writes at once."""
+        value, at = self._generation
+        now = time.monotonic()
+        if now - at >= GENERATION_TTL:
+            value = super().generation()
+            self._generation = (value, now)
+        return value
+
     def where(self) -> str:
         return f"PostgreSQL {safe_url(self.url)}"
 
@@ -162,8 +175,11 @@ class PostgresRecords(SQLRecords):
 
     @contextmanager
     def transaction(self) -> Iterator[_PgTx]:
-        with self._pool.connection() as con, con.transaction():
-            yield _PgTx(con)
+        try:
+            with self._pool.connection() as con, con.transaction():
+                yield _PgTx(con)
+        finally:
+            self._generation = (0, float("-inf"))  # read afresh after our own writes
 
     def upsert(self, table: str) -> str:
         t = self.table(table)

@@ -45,6 +45,7 @@ log = logging.getLogger("hyoka.store")
 RRF_K = 60
 ABSENT_NAME_IDF = 4.0  # name idf of a word no project name contains (a store of a few sheets says little)
 SHEET_CACHE = 512  # parsed sheets kept in memory for answering follow-ups quickly
+BM25_CHECK_SECONDS = 1.0  # how often a search looks whether an ingest published a newer BM25
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,7 @@ class Store:
         self.chroma = ChromaIndex(home / "chroma", model, chroma, self._id, adopt_legacy=not self.db.shared)
         self.bm25 = BM25Index(home / "bm25")
         self._bm25_building = False
+        self._bm25_checked = float("-inf")
         self._cat = _EMPTY_NAMES
         self._lock = threading.Lock()
         self._sheet_cache: dict[str, tuple[str, ParsedSheet]] = {}
@@ -209,6 +211,10 @@ class Store:
         """Bring this home's BM25 up to the generation the last ingest published (meta
         bm25_generation). An index of this store that is only behind is rebuilt in a thread while
         the old one serves (`background`); no index, or another store's, is built before returning."""
+        now = time.monotonic()
+        if background and now - self._bm25_checked < BM25_CHECK_SECONDS:
+            return
+        self._bm25_checked = now
         published = int(self.db.meta("bm25_generation") or -1)
         if published < 0:
             return
