@@ -137,3 +137,53 @@ def test_unreachable_postgresql_is_a_clear_error(tmp_path: Path, monkeypatch):
     asked = subprocess.run([str(HYOKA), "ask", QUESTION], env=dict(os.environ), capture_output=True, text=True,
                            timeout=60)
     assert asked.returncode == 2 and asked.stderr.startswith("エラー: ") and "Traceback" not in asked.stderr
+
+
+def test_lost_vectors_come_back_from_the_embedding_cache(chroma_port, postgres, tmp_path: Path):
+    """The Chroma server's data is derived: the next ingest re-creates it from the records store's
+    embedding cache, embedding nothing."""
+    import chromadb
+
+    from tests.helpers import BigramEmbeddings
+    from tests.servers import new_database
+    from vectorstore.chroma_index import ChromaConfig
+    from vectorstore.records_pg import PostgresRecords
+    from vectorstore.store import Store
+
+    url, emb, config = new_database(postgres, "lost_vectors"), BigramEmbeddings(), ChromaConfig("server", port=chroma_port)
+    store = Store(tmp_path / "worker", emb, "bigram-test", config, records=PostgresRecords(url))
+    Indexer(store).ingest([SAMPLE_DIR])
+    chromadb.HttpClient(host="127.0.0.1", port=chroma_port).delete_collection(store.chroma.name)
+    embedded = emb.texts
+    again = Store(tmp_path / "other-worker", emb, "bigram-test", config, records=PostgresRecords(url))
+    s = Indexer(again).ingest([SAMPLE_DIR])
+    assert (s.embedded, emb.texts) == (0, embedded) and again.chroma.count() == 1
+    assert again.search(QUESTION)[0].dense > 0
+
+
+def test_a_copy_beside_the_original_gets_its_own_collection(chroma_port, postgres, tmp_path: Path):
+    """A restored copy keeps the store's id; with the id removed (README, Backup and restore) it makes
+    its own, and its ingests leave the original's vectors alone."""
+    import psycopg
+
+    from tests.helpers import BigramEmbeddings
+    from tests.servers import new_database
+    from vectorstore.chroma_index import ChromaConfig
+    from vectorstore.records_pg import PostgresRecords
+    from vectorstore.store import Store
+
+    url, emb, config = new_database(postgres, "original"), BigramEmbeddings(), ChromaConfig("server", port=chroma_port)
+    original = Store(tmp_path / "a", emb, "bigram-test", config, records=PostgresRecords(url))
+    Indexer(original).ingest([SAMPLE_DIR])
+    original.db.close()
+    with psycopg.connect(postgres, autocommit=True) as con:  # a restore: the same rows in another database
+        con.execute('CREATE DATABASE "copy" TEMPLATE "original"')
+    copy_url = url.rsplit("/", 1)[0] + "/copy"
+    with psycopg.connect(copy_url, autocommit=True) as con:
+        con.execute("DELETE FROM meta WHERE key='store_id'")
+        con.execute("DELETE FROM sheets")  # the copy diverges: its sheets differ from the original's
+    copy = Store(tmp_path / "b", emb, "bigram-test", config, records=PostgresRecords(copy_url))
+    assert copy.chroma.name != original.chroma.name
+    Indexer(copy).ingest([])
+    original = Store(tmp_path / "a", emb, "bigram-test", config, records=PostgresRecords(url))
+    assert original.chroma.count() == 1 and original.search(QUESTION)[0].dense > 0
