@@ -156,3 +156,26 @@ def test_the_store_keeps_its_identity(tmp_path: Path):
     again = RecordsDB(tmp_path / "a" / "records.sqlite3")
     b = RecordsDB(tmp_path / "b" / "records.sqlite3")
     assert a.identity() == again.identity() != b.identity() and len(a.identity()) == 32
+
+
+def test_a_sheet_postgresql_cannot_hold_fails_its_file_alone(postgres, chroma_port, tmp_path: Path):
+    """PostgreSQL's text holds no NUL (SQLite's does): a file whose sheet has one fails with a message
+    naming it, writes nothing, and the other files go in."""
+    from tests.helpers import BigramEmbeddings
+    from vectorstore.chroma_index import ChromaConfig
+    from vectorstore.indexer import Indexer
+    from vectorstore.records_pg import PostgresRecords
+    from vectorstore.store import Store
+
+    folder = tmp_path / "files"
+    folder.mkdir()
+    text = (SAMPLE_DIR / "tochigi-joho-kyogikai.txt").read_text(encoding="utf-8")
+    (folder / "good.txt").write_text(text, encoding="utf-8")
+    (folder / "nul.txt").write_text(text.replace("栃木県市町村", "第2地区\\u0000", 1).replace("\\u0000", "\x00"),
+                                    encoding="utf-8")
+    store = Store(tmp_path / "home", BigramEmbeddings(), "bigram-test", ChromaConfig("server", port=chroma_port),
+                  records=PostgresRecords(new_database(postgres, "nul")))
+    s = Indexer(store).ingest([folder])
+    assert s.added == 1 and [p for p, _ in s.failed] == [str(folder / "nul.txt")], s
+    assert "PostgreSQL の記録ストアには取り込めません" in s.failed[0][1] and "nul.txt" in s.failed[0][1]
+    assert store.count() == 1 and store.chroma.count() == 1

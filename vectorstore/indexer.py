@@ -318,6 +318,10 @@ class Indexer:
 
     def _write_file(self, key: str, name: str, sha: str, result: FileResult, summary: IngestSummary,
                     origin: Origin) -> bool:
+        refused = next((why for ps in result.sheets if (why := self.db.refuses(ps))), "")
+        if refused:  # the whole file, as for any file that fails: nothing of it is written
+            _failed(summary, Path(result.path), f"{result.path}: {refused}")
+            return False
         prev = self.db.file(key)
         old_ids = set(prev.sheet_ids) if prev else set()
         produced = {ps.sheet.sheet_id for ps in result.sheets}

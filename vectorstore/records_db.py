@@ -120,6 +120,10 @@ class SQLRecords:
     def table(name: str) -> Table:
         return next(t for t in (*TABLES, *PROVENANCE_TABLES) if t.name == name)
 
+    def refuses(self, ps: ParsedSheet) -> str:
+        """Why this engine cannot store the sheet as it is (a Japanese sentence), or ""."""
+        return ""
+
     def _one(self, sql: str, args: Sequence[Any] = ()) -> tuple | None:
         rows = self._rows(sql, args)
         return rows[0] if rows else None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,12 +22,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ingest.errors import StoreError, UserInputError
+from ingest.records import ParsedSheet
 
 from .provenance import TABLES as PROVENANCE_TABLES
 from .provenance import ProvenanceTable
 from .records_db import _DROPPED_INDEXES, TABLES, SQLRecords, _marks
 
 _ASCII_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # an escaped NUL in JSON, not an escaped backslash before "u0000"
 POOL_SIZE = 8
 GENERATION_TTL = 0.25  # seconds a generation read is reused: a question asks for it dozens of times
 
@@ -145,6 +148,13 @@ class PostgresRecords(SQLRecords):
 
     def identity(self) -> str:
         return self._id
+
+    def refuses(self, ps: ParsedSheet) -> str:
+        """PostgreSQL's text holds no NUL character (SQLite's does): such a file is refused whole."""
+        if _NUL.search(ps.model_dump_json()):
+            return ("NUL 文字（U+0000）を含むため、PostgreSQL の記録ストアには取り込めません。"
+                    "書き出し元でこの文字を除いてから取り込み直してください")
+        return ""
 
     def generation(self) -> int:
         """The store's generation, read again at most every GENERATION_TTL seconds (each read is a
