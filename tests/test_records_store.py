@@ -9,6 +9,7 @@ searched name (PostgreSQL's LIKE escapes with a backslash by default), money in 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,37 @@ def test_a_sheet_postgresql_cannot_hold_fails_its_file_alone(postgres, chroma_po
     assert s.added == 1 and [p for p, _ in s.failed] == [str(folder / "nul.txt")], s
     assert "PostgreSQL の記録ストアには取り込めません" in s.failed[0][1] and "nul.txt" in s.failed[0][1]
     assert store.count() == 1 and store.chroma.count() == 1
+
+
+def test_an_upload_on_one_host_waits_for_an_ingest_on_another(postgres, chroma_port, tmp_path: Path):
+    """The app's upload and a worker's ingest share the database's lock: the upload waits, says so,
+    then goes in, and the worker's host sees its sheet with its uploader."""
+    import threading
+
+    from tests.helpers import BigramEmbeddings
+    from vectorstore.chroma_index import ChromaConfig
+    from vectorstore.records_pg import PostgresRecords
+    from vectorstore.store import Store
+    from vectorstore.uploads import UploadStore
+
+    url, config = new_database(postgres, "upload_wait"), ChromaConfig("server", port=chroma_port)
+    app = Store(tmp_path / "app", BigramEmbeddings(), "bigram-test", config, records=PostgresRecords(url))
+    worker = Store(tmp_path / "worker", BigramEmbeddings(), "bigram-test", config, records=PostgresRecords(url))
+    incoming = tmp_path / "incoming.txt"
+    incoming.write_bytes((SAMPLE_DIR / "tochigi-joho-kyogikai.txt").read_bytes())
+    uploads = UploadStore(app)
+    kept = uploads.keep(incoming, "sheet.txt", "mallory")
+    held = worker.db.ingest_lock()
+    assert held.acquire(0)
+    waited = threading.Event()
+    done: list = []
+    t = threading.Thread(target=lambda: done.append(uploads.ingest([kept], "mallory", wait=30, on_wait=waited.set)))
+    t.start()
+    assert waited.wait(10) and not done
+    time.sleep(0.5)
+    assert not done  # still waiting while the worker holds the lock
+    held.release()
+    t.join(30)
+    assert done and done[0].added == 1 and done[0].waited >= 0.5
+    [row] = worker.catalogue()
+    assert worker.provenance([row.sheet_id])[row.sheet_id].uploader == "mallory"
