@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SHARED ?= ../shared
 SAMPLE := ingest/data/sample
 
-.PHONY: install run test test-fast eval bench lint clean
+.PHONY: install run test test-fast eval bench bench-server lint clean
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,10 @@ eval: install
 
 bench: install
 	$(BIN)/python bench/scale.py --sizes 1000 10000 50000
+
+# Records in PostgreSQL and vectors in a Chroma server (both started by the run) against embedded, at 50,000 sheets.
+bench-server: install
+	$(BIN)/python bench/scale.py --sizes 50000 --embeddings fake --modes embedded server
 
 lint: install
 	$(BIN)/ruff check .

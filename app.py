@@ -319,7 +319,7 @@ class HyokaApp:
 
     # --- provenance, catalogue, examples ------------------------------------------------
     def origin_label(self, sheet_id: str) -> str:
-        prov = self.store.db.provenance.of([sheet_id]).get(sheet_id)
+        prov = self.store.provenance([sheet_id]).get(sheet_id)
         if prov is None:
             return "公式（管理者が取り込み）"
         return prov.label()
@@ -334,10 +334,10 @@ class HyokaApp:
         """Rows of the catalogue tab and the sheet (or unofficial version) each row opens."""
         rows = self.store.catalogue()
         origins = {sid: "公式" if o == ADMIN else (f"アップロード（{u}）" if u else "アップロード")
-                   for sid, (o, u) in self.store.db.provenance.origins().items()}
+                   for sid, (o, u) in self.store.origins().items()}
         table = P.catalogue_rows(rows, origins)
         ids = [r.sheet_id for r in rows]
-        for u in self.store.db.provenance.unofficial():
+        for u in self.store.unofficial():
             table.append([u.project_name, u.municipality or "—", u.department or "—", u.fiscal_year_label or "—",
                           u.file_name, "非公式版（回答には使いません）"])
             ids.append(V.UNOFFICIAL_PREFIX + u.version_id)
@@ -345,7 +345,7 @@ class HyokaApp:
 
     def examples(self) -> list[str]:
         """Questions the store answers, recomputed when the store changes."""
-        gen = self.store.db.generation()
+        gen = self.store.generation()
         if self._examples[0] != gen:
             rows = sorted(self.store.catalogue(), key=lambda r: (-(r.n_cells + r.n_narratives), r.project_name))
             sheets = [ps for ps in (self.store.sheet(r.sheet_id) for r in rows[:3]) if ps is not None]
@@ -363,7 +363,7 @@ class HyokaApp:
         return (gr.update(value=notice, visible=bool(notice)), table, ids,
                 gr.update(choices=P.municipality_choices(self.store.municipalities())),
                 gr.update(choices=P.year_choices(rows)),
-                gr.update(choices=V.choices(rows, self.store.db.provenance.unofficial())),
+                gr.update(choices=V.choices(rows, self.store.unofficial())),
                 gr.update(visible=bool(examples)), *buttons)
 
     # --- the sheet viewer ---------------------------------------------------------------
@@ -373,7 +373,7 @@ class HyokaApp:
             return V.EMPTY
         if value.startswith(V.UNOFFICIAL_PREFIX):
             vid = value.removeprefix(V.UNOFFICIAL_PREFIX)
-            ps, u = self.store.db.provenance.unofficial_sheet(vid), self.store.db.provenance.unofficial_of(vid)
+            ps, u = self.store.unofficial_sheet(vid)
             if ps is None or u is None:
                 return '<div class="hyoka-viewer-empty">このシートは見つかりません。一覧を更新してください。</div>'
             return V.sheet_html(ps, u.label(), "", unofficial=True)
@@ -484,7 +484,7 @@ class HyokaApp:
                     ids = gr.State(table_ids)
                     reload_btn = gr.Button("一覧を更新", size="sm")
                 with gr.Tab("シートを読む", id="viewer"):
-                    picker = gr.Dropdown(V.choices(self.store.catalogue(), self.store.db.provenance.unofficial()),
+                    picker = gr.Dropdown(V.choices(self.store.catalogue(), self.store.unofficial()),
                                          value=None, label="シートを選ぶ", elem_id="hyoka-viewer-pick")
                     viewer = gr.HTML(V.EMPTY, label="シート", elem_id="hyoka-viewer")
                 if upload:
@@ -645,6 +645,7 @@ def main(settings: Settings | None = None, host: str | None = None, port: int | 
         if warning:
             print(warning, file=sys.stderr)
         store = build_store(settings)
+        store.sync_bm25(background=False)  # this home's BM25 from the records store, before the first question
         app = HyokaApp(build_assistant(settings, store), store, settings)
         print(f"hyoka: http://{host}:{port}/ で起動します（{len(store.catalogue())} シート、{settings.home}）",
               file=sys.stderr)

@@ -150,8 +150,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
     labeller = _labeller(args, args.paths)
     store = build_store(settings)
-    if args.if_empty and store.db.count() > 0:
-        say(f"索引にはすでに {store.db.count()} シートあります（{settings.home}）。取り込みは省略します。", err=True)
+    if args.if_empty and store.count() > 0:
+        say(f"索引にはすでに {store.count()} シートあります（{settings.home}）。取り込みは省略します。", err=True)
         return 0
     bar = _Bar(args.quiet)
     try:
@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         message = classify(exc)
         if message is None:
             raise
-        _err(message + (f"（HYOKA_HOME: {settings.home}）" if settings else ""))
+        _err(message + (f"（HYOKA_HOME: {settings.home}）" if settings and "HYOKA_HOME" in message else ""))
         return 2
 
 

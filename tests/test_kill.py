@@ -148,7 +148,7 @@ def test_killed_before_bm25_rebuild_is_caught_up_by_the_next_ingest(tmp_path: Pa
     Indexer(store).ingest([corpus])
     _write(corpus, 1)
 
-    def killed(docs):
+    def killed(*_):
         raise KeyboardInterrupt  # stands in for SIGKILL at this point
 
     real_build, store.bm25.build = store.bm25.build, killed

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,10 +47,11 @@ class _Snapshot:
     weights: np.ndarray        # postings: BM25 weight of the term in the document
     n_docs: int
     avgdl: float
+    source: dict[str, Any]     # what it was built from: {"store": records store id, "generation": n}
 
 
 _EMPTY = _Snapshot(None, [], np.zeros(0, np.int32), np.zeros(0, np.int32), {}, np.zeros(0, np.int32),
-                   np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32), 0, 1.0)
+                   np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32), 0, 1.0, {})
 
 
 class _Growing:
@@ -90,8 +92,9 @@ class BM25Index:
         self._lock = threading.Lock()
 
     # --- building -----------------------------------------------------------------------
-    def build(self, sheets: Iterable[tuple[str, Sequence[Sequence[str]]]]) -> None:
-        """Index (sheet id, the token lists of its units in unit order) for every sheet."""
+    def build(self, sheets: Iterable[tuple[str, Sequence[Sequence[str]]]], source: dict[str, Any] | None = None) -> None:
+        """Index (sheet id, the token lists of its units in unit order) for every sheet. `source` says
+        what the sheets were read from (the records store and its generation), kept with the index."""
         vocab: dict[str, int] = {}
         sheet_ids: list[str] = []
         doc_sheet, doc_unit, doc_len = _Growing(np.int32), _Growing(np.int32), _Growing(np.int32)  # per document
@@ -117,10 +120,10 @@ class BM25Index:
         tmp.mkdir(parents=True)
         np.save(tmp / "doc_sheet.npy", doc_sheet.array())
         np.save(tmp / "doc_unit.npy", doc_unit.array())
-        self._write(tmp, vocab, sheet_ids, doc_len.array(), p_doc, p_term, p_tf)
+        self._write(tmp, vocab, sheet_ids, doc_len.array(), p_doc, p_term, p_tf, source or {})
 
     def _write(self, tmp: Path, vocab: dict[str, int], sheet_ids: list[str], doc_len: np.ndarray,
-               p_doc_: _Growing, p_term_: _Growing, p_tf_: _Growing) -> None:
+               p_doc_: _Growing, p_term_: _Growing, p_tf_: _Growing, source: dict[str, Any]) -> None:
         """Postings to a term-major matrix of BM25 weights; each big array is freed once written."""
         n_docs, n_terms = len(doc_len), len(vocab)
         avgdl = float(doc_len.mean()) if n_docs else 1.0
@@ -145,8 +148,8 @@ class BM25Index:
             np.save(tmp / f"{name}.npy", arr)
         (tmp / "vocab.json").write_text(json.dumps(sorted(vocab, key=vocab.__getitem__), ensure_ascii=False),
                                         encoding="utf-8")
-        (tmp / "stats.json").write_text(json.dumps({"format": _FORMAT, "n_docs": n_docs, "avgdl": avgdl}),
-                                        encoding="utf-8")
+        stats = {"format": _FORMAT, "n_docs": n_docs, "avgdl": avgdl, "source": source}
+        (tmp / "stats.json").write_text(json.dumps(stats), encoding="utf-8")
         (tmp / "ids.json").write_text(json.dumps(sheet_ids), encoding="utf-8")  # written last: the marker
         old = self.folder.with_name(self.folder.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
@@ -181,10 +184,14 @@ class BM25Index:
         return _Snapshot(mtime, json.loads((self.folder / "ids.json").read_text(encoding="utf-8")),
                          load("doc_sheet"), load("doc_unit"), {t: i for i, t in enumerate(terms)}, load("df"),
                          load("indptr"), load("docs"), load("weights"), int(stats["n_docs"]),
-                         float(stats["avgdl"]) or 1.0)
+                         float(stats["avgdl"]) or 1.0, dict(stats.get("source") or {}))
 
     def ready(self) -> bool:
         return self._snapshot().n_docs > 0
+
+    def source(self) -> dict[str, Any]:
+        """What the index on disk was built from ({} for an index that predates sources, or none)."""
+        return self._snapshot().source
 
     def idf(self, token: str) -> float:
         """BM25's idf over units; a token no unit contains gets the highest weight (the store lacks it)."""

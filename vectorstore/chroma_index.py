@@ -1,7 +1,10 @@
 """One profile vector per sheet in Chroma: the only module that knows Chroma's rules.
 
 Embedded (a persistent folder) by default; a real Chroma server (`chroma run`) for scale-out.
-The collection's name carries the embedding model, so changing the model never mixes vectors.
+The collection's name carries the embedding model, so changing the model never mixes vectors. On a
+server it also carries the records store's identity (an id kept in the store's meta table): every host
+that shares the records shares the collection, and two stores on one server never meet, so that
+reconcile(), which deletes the vectors its records do not know, never deletes another store's.
 """
 
 from __future__ import annotations
@@ -37,7 +40,11 @@ def _flat(meta: dict[str, Any]) -> dict[str, str | int | float | bool]:
 
 
 class ChromaIndex:
-    def __init__(self, folder: Path, model: str, config: ChromaConfig) -> None:
+    def __init__(self, folder: Path, model: str, config: ChromaConfig, store_id: str = "",
+                 adopt_legacy: bool = False) -> None:
+        """`store_id`: the records store's identity. `adopt_legacy`: the records live in this folder's
+        HYOKA_HOME (SQLite), so a server collection named after the folder (before stores had ids) holds
+        their vectors: it is renamed rather than embedded again."""
         import chromadb
         from chromadb.config import Settings
 
@@ -56,13 +63,22 @@ class ChromaIndex:
             raise StoreError(f"Chroma に接続できません（{where}）: {exc}") from exc
         self.name = f"hyoka-profiles-{model_slug(model)}"
         if config.mode == "server":
-            # The records live in this HYOKA_HOME's SQLite, and reconcile() deletes every vector
-            # they don't know: two homes sharing one server collection would delete each other's
-            # vectors. One collection per home; processes sharing a home share it.
-            self.name += "-" + stable_id(str(folder.resolve()), length=10)
+            legacy = f"{self.name}-{stable_id(str(folder.resolve()), length=10)}"
+            self.name = f"{self.name}-{store_id}" if store_id else legacy
+            if store_id and adopt_legacy:
+                self._adopt(legacy)
         self._col = self._client.get_or_create_collection(
             self.name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None,
-            metadata={"embedding_model": model})
+            metadata={"embedding_model": model, "records_store": store_id or "legacy"})
+
+    def _adopt(self, legacy: str) -> None:
+        names = {c.name for c in self._client.list_collections()}
+        if self.name in names or legacy not in names:
+            return
+        try:
+            self._client.get_collection(legacy).modify(name=self.name)
+        except Exception:  # another process renamed it first
+            pass
 
     def upsert(self, ids: list[str], vectors: list[list[float]], metas: list[dict[str, Any]]) -> None:
         for i in range(0, len(ids), 1000):
@@ -83,10 +99,9 @@ class ChromaIndex:
         return out
 
     def query(self, vector: list[float], k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
-        n = self._col.count()
-        if n == 0:
-            return []
-        res = self._col.query(query_embeddings=[vector], n_results=min(k, n),  # type: ignore[arg-type]
+        # No count() first: Chroma returns fewer than k results when it holds fewer (or none), and on a
+        # server each call is a round trip.
+        res = self._col.query(query_embeddings=[vector], n_results=k,  # type: ignore[arg-type]
                               where=where or None, include=["distances"])  # type: ignore[list-item]
         ids = res["ids"][0]
         dists = (res.get("distances") or [[]])[0]

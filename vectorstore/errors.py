@@ -1,8 +1,8 @@
-"""Failures of the store (HYOKA_HOME) in plain Japanese: read-only, full, or unreachable.
+"""Failures of the store in plain Japanese: read-only, full, or unreachable.
 
-SQLite, Chroma and the file system each say "read-only" or "disk full" in their own words and
-classes; users need one sentence that says what is wrong and what to do. Messages name no path and
-no exception class (the chat shows them); the CLI adds the folder itself.
+SQLite, PostgreSQL, Chroma and the file system each say "read-only" or "disk full" in their own
+words and classes; users need one sentence that says what is wrong and what to do. Messages name no
+path and no exception class (the chat shows them); the CLI adds the folder itself.
 """
 
 from __future__ import annotations
@@ -26,6 +26,13 @@ BROKEN = "索引を開けません。保存先（HYOKA_HOME）のファイルが
 WRITE_FAILED = ("索引の保存先（HYOKA_HOME）への書き込みに失敗しました。ディスクの空きやファイルサイズの上限、"
                 "ディスクの故障を確認してください（途中まで書いた内容は取り消され、索引は元のままです）")
 
+DB_UNREACHABLE = ("記録ストア（PostgreSQL）に接続できないか、接続が切れました。データベースが動いているか、"
+                  "HYOKA_RECORDS__URL を確認してください（途中まで書いた内容は取り消され、索引は元のままです）")
+DB_READ_ONLY = ("記録ストア（PostgreSQL）に書き込めません。読み取り専用のレプリカにつないでいるか、書き込む権限がありません。"
+                "HYOKA_RECORDS__URL を確認してください")
+DB_FULL = ("記録ストア（PostgreSQL）のディスクに空きがありません。データベースの管理者に連絡してください"
+           "（途中まで書いた内容は取り消され、索引は元のままです）")
+
 _READ_ONLY_ERRNO = {errno.EROFS, errno.EACCES, errno.EPERM}
 _FULL_ERRNO = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _READ_ONLY_WORDS = ("readonly", "read-only", "read only", "permission denied", "unable to open database",
@@ -41,8 +48,24 @@ class StoreUnwritable(StoreError):
         self.home = home
 
 
+def _postgres(exc: BaseException) -> str | None:
+    """PostgreSQL's errors by SQLSTATE (psycopg is not imported: SQLite users may not have it)."""
+    if not type(exc).__module__.startswith(("psycopg", "psycopg_pool")):
+        return None
+    state = str(getattr(exc, "sqlstate", None) or "")
+    if state in ("25006", "42501"):  # read_only_sql_transaction, insufficient_privilege
+        return DB_READ_ONLY
+    if state in ("53100", "53200"):  # disk_full, out_of_memory
+        return DB_FULL
+    if state[:2] in ("08", "57") or type(exc).__name__ in ("OperationalError", "PoolTimeout"):
+        return DB_UNREACHABLE  # connection exceptions, a server shut down, no connection to be had
+    return None
+
+
 def classify(exc: BaseException) -> str | None:
-    """READ_ONLY, FULL, BROKEN, or None when the error is not about the store's storage."""
+    """READ_ONLY, FULL, BROKEN, a DB_ message, or None when the error is not about the store's storage."""
+    if (message := _postgres(exc)) is not None:
+        return message
     if isinstance(exc, OSError) and exc.errno is not None:
         if exc.errno in _FULL_ERRNO:
             return FULL
@@ -72,4 +95,6 @@ def store_errors(home: Path | None = None) -> Iterator[None]:
         if message is None:
             raise
         log.info("store at %s: %s: %s", home, type(exc).__name__, exc)
+        if message in (DB_UNREACHABLE, DB_READ_ONLY, DB_FULL):
+            raise StoreError(message) from exc  # not about HYOKA_HOME
         raise StoreUnwritable(message, home) from exc

@@ -1,14 +1,18 @@
-"""Ingest: files -> parsed sheets -> SQLite records + Chroma profile vectors + BM25 over every unit.
+"""Ingest: files -> parsed sheets -> records store + Chroma profile vectors + BM25 over every unit.
 
 - Unchanged files (same SHA-256, same parser version) are not even parsed.
 - Every evidence unit (ingest/units.py) is tokenised for BM25. Profiles are embedded into Chroma to
   find sheets; the unit kinds chosen in settings (rows, passages) are embedded into the cache, to
   weigh units of candidate sheets at question time.
 - Embeddings are cached by content hash: a text embedded once is never embedded again.
-- Each file's sheets are written in one SQLite transaction after their vectors are in Chroma, and
-  a failed file writes nothing. After a crash, `reconcile` brings Chroma back in line with SQLite.
-- One ingest at a time: a lock file under HYOKA_HOME. The CLI is refused while another ingest
-  runs; an upload from the chat waits its turn (up to a limit).
+- Each file's sheets are written in one transaction of the records store after their vectors are in
+  Chroma, and a failed file writes nothing. After a crash, `reconcile` brings Chroma back in line
+  with the records.
+- One ingest at a time per records store: a lock file under HYOKA_HOME (SQLite), a database advisory
+  lock (PostgreSQL: ingest workers on several hosts). The CLI is refused while another ingest runs;
+  an upload from the chat waits its turn (up to a limit).
+- At the end, BM25 is rebuilt in this HYOKA_HOME and its generation published in the store (meta
+  bm25_generation); app processes with other homes rebuild theirs when they see it (Store.sync_bm25).
 - Provenance (provenance.py): each indexed sheet is owned by one file and has an origin. The
   administrator's copy (`hyoka ingest`) is the official one; an upload never replaces or deletes a
   sheet it did not add: a differing copy of an existing sheet is kept as an unofficial version.
@@ -25,8 +29,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from ingest import PARSER_VERSION
 from ingest.errors import StoreBusy
 from ingest.labelling import NO_LABELS, Labeller, Labels, apply_labels, inherit_labels, unknown_counts
@@ -37,7 +39,8 @@ from ingest.units import UnitKind, profile_text, units_of
 
 from .errors import store_errors
 from .provenance import ADMIN, UPLOAD, Origin, Provenance, now
-from .records_db import STORE_FORMAT, FileRow
+from .records import FileRow, Tx
+from .records_db import STORE_FORMAT
 from .store import Store, text_hash
 from .tokens import tokenize
 
@@ -168,21 +171,17 @@ class Indexer:
     def _locked(self, wait: float, on_wait: Callable[[], None] | None) -> Iterator[float]:
         """Yields the seconds spent waiting. The lock's path stays out of the message: users of the
         chat see it, and where the store lives is the administrator's business."""
-        lock = FileLock(str(self.store.home / "ingest.lock"))
+        lock = self.db.ingest_lock()
         t0 = time.monotonic()
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
+        if not lock.acquire(0):
             if wait <= 0:
                 raise StoreBusy("別の取り込み（hyoka ingest またはアップロード）が実行中です。"
-                                "終わってから再実行してください") from None
+                                "終わってから再実行してください")
             if on_wait is not None:
                 on_wait()
-            try:
-                lock.acquire(timeout=wait)
-            except Timeout as exc:
+            if not lock.acquire(wait):
                 raise StoreBusy(f"別の取り込みが {wait:.0f} 秒たっても終わらないため、取り込めませんでした。"
-                                "しばらくしてから再度お試しください") from exc
+                                "しばらくしてから再度お試しください")
         try:
             yield time.monotonic() - t0
         finally:
@@ -282,11 +281,12 @@ class Indexer:
 
     def _refresh_bm25(self, changed: bool) -> None:
         """Rebuild BM25 when the records moved on since it was built: also after an ingest that was
-        killed between committing sheets and rebuilding BM25 (the next run finds nothing changed)."""
-        gen = str(self.db.generation())
-        if changed or self.db.meta("bm25_generation") != gen or not (self.store.home / "bm25" / "ids.json").exists():
-            self.store.bm25.build(self.db.unit_tokens())
-            self.db.set_meta("bm25_generation", gen)
+        killed between committing sheets and rebuilding BM25 (the next run finds nothing changed).
+        Then publish its generation, which app processes with other homes follow."""
+        gen = self.db.generation()
+        if changed or self.db.meta("bm25_generation") != str(gen) or not (self.store.home / "bm25" / "ids.json").exists():
+            self.store.rebuild_bm25(gen)
+            self.db.set_meta("bm25_generation", str(gen))
 
     def _relabel(self, prev: FileRow, labels: Labels, summary: IngestSummary, path: str) -> bool:
         """Give an unchanged file's stored sheets the municipality or year the user states now,
@@ -318,6 +318,10 @@ class Indexer:
 
     def _write_file(self, key: str, name: str, sha: str, result: FileResult, summary: IngestSummary,
                     origin: Origin) -> bool:
+        refused = next((why for ps in result.sheets if (why := self.db.refuses(ps))), "")
+        if refused:  # the whole file, as for any file that fails: nothing of it is written
+            _failed(summary, Path(result.path), f"{result.path}: {refused}")
+            return False
         prev = self.db.file(key)
         old_ids = set(prev.sheet_ids) if prev else set()
         produced = {ps.sheet.sheet_id for ps in result.sheets}
@@ -430,7 +434,7 @@ class Indexer:
                     out[sid] = old
         return out
 
-    def _release(self, con, moved: list[ParsedSheet], owners: dict[str, Provenance],
+    def _release(self, con: Tx, moved: list[ParsedSheet], owners: dict[str, Provenance],
                  demoted: dict[str, ParsedSheet]) -> None:
         """Sheets this file took from another file leave that file's row (and its uploaded copy,
         if different, becomes an unofficial version)."""

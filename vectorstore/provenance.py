@@ -15,33 +15,33 @@ rules can change without touching the records:
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ingest.records import ParsedSheet
+
+from .records import Table, Tx
+
+if TYPE_CHECKING:
+    from .records_db import SQLRecords
 
 ADMIN = "admin"
 UPLOAD = "upload"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS provenance (
-  sheet_id TEXT PRIMARY KEY, origin TEXT NOT NULL, uploader TEXT NOT NULL, added_at TEXT NOT NULL,
-  file_key TEXT NOT NULL, file_name TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS provenance_by_file ON provenance(file_key);
-CREATE TABLE IF NOT EXISTS file_produced (path TEXT PRIMARY KEY, sheet_ids TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS uploads (
-  sha256 TEXT NOT NULL, stored TEXT NOT NULL, original_name TEXT NOT NULL, uploader TEXT NOT NULL,
-  uploaded_at TEXT NOT NULL, municipality TEXT NOT NULL, size INTEGER NOT NULL,
-  PRIMARY KEY (sha256, original_name, uploader));
-CREATE TABLE IF NOT EXISTS unofficial_sheets (
-  version_id TEXT PRIMARY KEY, sheet_id TEXT NOT NULL, content_hash TEXT NOT NULL,
-  project_name TEXT NOT NULL, municipality TEXT NOT NULL, department TEXT NOT NULL,
-  fiscal_year_label TEXT NOT NULL, origin TEXT NOT NULL, uploader TEXT NOT NULL, added_at TEXT NOT NULL,
-  file_key TEXT NOT NULL, file_name TEXT NOT NULL, reason TEXT NOT NULL, data TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS unofficial_by_sheet ON unofficial_sheets(sheet_id);
-"""
+# Tables of their own beside `sheets` and `files` (records_db.py writes them out in each engine's types).
+TABLES = (
+    Table("provenance", ("sheet_id TEXT", "origin TEXT", "uploader TEXT", "added_at TEXT", "file_key TEXT",
+                         "file_name TEXT"), ("sheet_id",), (("provenance_by_file", "file_key"),)),
+    Table("file_produced", ("path TEXT", "sheet_ids TEXT"), ("path",)),
+    Table("uploads", ("sha256 TEXT", "stored TEXT", "original_name TEXT", "uploader TEXT", "uploaded_at TEXT",
+                      "municipality TEXT", "size INTEGER"), ("sha256", "original_name", "uploader")),
+    Table("unofficial_sheets", ("version_id TEXT", "sheet_id TEXT", "content_hash TEXT", "project_name TEXT",
+                                "municipality TEXT", "department TEXT", "fiscal_year_label TEXT", "origin TEXT",
+                                "uploader TEXT", "added_at TEXT", "file_key TEXT", "file_name TEXT", "reason TEXT",
+                                "data TEXT"), ("version_id",), (("unofficial_by_sheet", "sheet_id"),)),
+)
 
 
 def now() -> str:
@@ -104,72 +104,67 @@ class Unofficial:
 
 
 class ProvenanceTable:
-    """The provenance tables, on the records database's connection (one transaction with a sheet)."""
+    """The provenance tables, in the records store (written in one transaction with a sheet)."""
 
-    def __init__(self, conn: Callable[[], sqlite3.Connection]) -> None:
-        self._conn = conn
+    def __init__(self, db: SQLRecords) -> None:
+        self._db = db
 
     # --- provenance of indexed sheets ---------------------------------------------------------
-    def put(self, con: sqlite3.Connection, rows: Iterable[Provenance]) -> None:
-        con.executemany("INSERT OR REPLACE INTO provenance VALUES (?,?,?,?,?,?)",
+    def put(self, con: Tx, rows: Iterable[Provenance]) -> None:
+        con.executemany(self._db.upsert("provenance"),
                         [(p.sheet_id, p.origin, p.uploader, p.added_at, p.file_key, p.file_name) for p in rows])
 
-    def delete(self, con: sqlite3.Connection, sheet_ids: Iterable[str]) -> None:
+    def delete(self, con: Tx, sheet_ids: Iterable[str]) -> None:
         con.executemany("DELETE FROM provenance WHERE sheet_id=?", [(i,) for i in sheet_ids])
 
     def of(self, sheet_ids: Iterable[str]) -> dict[str, Provenance]:
-        ids = list(sheet_ids)
-        out: dict[str, Provenance] = {}
-        con = self._conn()
-        for i in range(0, len(ids), 500):
-            part = ids[i:i + 500]
-            q = f"SELECT * FROM provenance WHERE sheet_id IN ({','.join('?' * len(part))})"
-            out.update((r[0], Provenance(*r)) for r in con.execute(q, part))
-        return out
+        return {r[0]: Provenance(*r) for r in self._db._in_parts(
+            "SELECT sheet_id, origin, uploader, added_at, file_key, file_name FROM provenance"
+            " WHERE sheet_id IN ({})", sheet_ids)}
 
     def origins(self) -> dict[str, tuple[str, str]]:
         """sheet id -> (origin, uploader) of every sheet with a provenance row."""
-        return {sid: (o, u) for sid, o, u in self._conn().execute("SELECT sheet_id, origin, uploader FROM provenance")}
+        return {sid: (o, u) for sid, o, u in self._db._rows("SELECT sheet_id, origin, uploader FROM provenance")}
 
     # --- what each file yielded ---------------------------------------------------------------
-    def put_produced(self, con: sqlite3.Connection, path: str, sheet_ids: Iterable[str]) -> None:
-        con.execute("INSERT OR REPLACE INTO file_produced VALUES (?, ?)", (path, json.dumps(sorted(sheet_ids))))
+    def put_produced(self, con: Tx, path: str, sheet_ids: Iterable[str]) -> None:
+        con.execute(self._db.upsert("file_produced"), (path, json.dumps(sorted(sheet_ids))))
 
     def produced(self, path: str) -> list[str] | None:
-        row = self._conn().execute("SELECT sheet_ids FROM file_produced WHERE path=?", (path,)).fetchone()
+        row = self._db._one("SELECT sheet_ids FROM file_produced WHERE path=?", (path,))
         return json.loads(row[0]) if row else None
 
     # --- uploaded files -----------------------------------------------------------------------
     def put_upload(self, sha256: str, stored: str, original_name: str, uploader: str, municipality: str,
                    size: int) -> None:
-        con = self._conn()
-        con.execute("INSERT OR IGNORE INTO uploads VALUES (?,?,?,?,?,?,?)",
-                    (sha256, stored, original_name, uploader, now(), municipality, size))
+        with self._db.transaction() as con:
+            con.execute(self._db.insert_new("uploads"),
+                        (sha256, stored, original_name, uploader, now(), municipality, size))
 
     def upload_names(self, sha256: str) -> list[tuple[str, str, str]]:
         """(original name, uploader, uploaded_at) of every upload of these bytes."""
-        cur = self._conn().execute("SELECT original_name, uploader, uploaded_at FROM uploads WHERE sha256=?"
-                                   " ORDER BY uploaded_at", (sha256,))
-        return [tuple(r) for r in cur]  # type: ignore[misc]
+        return [(a, b, c) for a, b, c in self._db._rows(
+            "SELECT original_name, uploader, uploaded_at FROM uploads WHERE sha256=? ORDER BY uploaded_at",
+            (sha256,))]
 
     # --- unofficial versions ------------------------------------------------------------------
-    def put_unofficial(self, con: sqlite3.Connection, ps: ParsedSheet, prov: Provenance, reason: str) -> str:
+    def put_unofficial(self, con: Tx, ps: ParsedSheet, prov: Provenance, reason: str) -> str:
         s = ps.sheet
         version_id = f"{s.sheet_id}~{ps.content_hash()[:12]}"
-        con.execute("INSERT OR REPLACE INTO unofficial_sheets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        con.execute(self._db.upsert("unofficial_sheets"),
                     (version_id, s.sheet_id, ps.content_hash(), s.project_name, s.municipality, s.department,
                      s.fiscal_year_label, prov.origin, prov.uploader, prov.added_at, prov.file_key, prov.file_name,
                      reason, ps.model_dump_json()))
         return version_id
 
     def unofficial(self) -> list[Unofficial]:
-        cur = self._conn().execute(
+        return [Unofficial(*r) for r in self._db._rows(
             "SELECT version_id, sheet_id, project_name, municipality, department, fiscal_year_label, origin,"
-            " uploader, added_at, file_name, reason FROM unofficial_sheets ORDER BY municipality, project_name")
-        return [Unofficial(*r) for r in cur]
+            " uploader, added_at, file_name, reason FROM unofficial_sheets"
+            " ORDER BY municipality, project_name, version_id")]
 
     def unofficial_sheet(self, version_id: str) -> ParsedSheet | None:
-        row = self._conn().execute("SELECT data FROM unofficial_sheets WHERE version_id=?", (version_id,)).fetchone()
+        row = self._db._one("SELECT data FROM unofficial_sheets WHERE version_id=?", (version_id,))
         return ParsedSheet.model_validate_json(row[0]) if row else None
 
     def unofficial_of(self, version_id: str) -> Unofficial | None:

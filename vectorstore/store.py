@@ -1,36 +1,51 @@
-"""The index: records in SQLite, one profile vector per sheet in Chroma, BM25 over every evidence unit.
+"""The index: the records store, one profile vector per sheet in Chroma, BM25 over every evidence unit.
 
 search() fuses three rankings of sheets with reciprocal rank fusion: fuzzy matching of project
 names (「空き家対策の事業」 -> 空家等対策推進事業), BM25 over the units of every sheet (passages,
 table rows, profiles; a sheet ranks by its best units), and dense search over profile vectors.
 evidence() gives the answerer a candidate sheet's units with their tokens and any stored vectors;
 weighing them is the assistant's job.
+
+The records store (records.py) is SQLite in HYOKA_HOME or PostgreSQL shared by many hosts; the
+catalogue, the name index and BM25 are this process's own, built from it and rebuilt when it moves on
+(its generation; for BM25, the generation the last ingest published). The UI and CLI read provenance,
+generation and counts through this class, never the records store itself.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import math
 import threading
+import time
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 from langchain_core.embeddings import Embeddings
 
+from ingest.errors import UserInputError
 from ingest.records import ParsedSheet
 from ingest.units import Unit, units_of
 
 from .bm25_index import BM25Index
 from .chroma_index import ChromaConfig, ChromaIndex
-from .records_db import RecordsDB, SheetRow
+from .provenance import Provenance, Unofficial
+from .records import FileRow, RecordsStore, SheetRow
+from .records_db import RecordsDB
 from .tokens import tokenize
+
+log = logging.getLogger("hyoka.store")
 
 RRF_K = 60
 ABSENT_NAME_IDF = 4.0  # name idf of a word no project name contains (a store of a few sheets says little)
 SHEET_CACHE = 512  # parsed sheets kept in memory for answering follow-ups quickly
+BM25_CHECK_SECONDS = 1.0  # how often a search looks whether an ingest published a newer BM25
 
 
 @dataclass(frozen=True)
@@ -108,48 +123,160 @@ def _bigram_postings(names: list[str]) -> dict[str, list[int]]:
     return out
 
 
+@dataclass(frozen=True)
+class _NameIndex:
+    """The catalogue of one generation and the name index built from it."""
+
+    generation: int
+    rows: list[SheetRow]
+    names: list[str]                      # normalised project names, in catalogue order
+    bigrams: dict[str, list[int]]         # bigram -> catalogue positions of the names holding it
+    by_id: dict[str, SheetRow]
+    municipalities: list[str]
+    _df: dict[str, dict[str, int]] = field(default_factory=dict)  # filled on first use
+
+    @classmethod
+    def of(cls, generation: int, rows: list[SheetRow]) -> _NameIndex:
+        names = [norm_name(r.project_name) for r in rows]
+        return cls(generation, rows, names, _bigram_postings(names), {r.sheet_id: r for r in rows},
+                   sorted({r.municipality for r in rows if r.municipality}))
+
+    def name_df(self) -> dict[str, int]:
+        """token -> in how many project names it occurs (tokenising 50,000 names waits for a question
+        that needs it)."""
+        if "df" not in self._df:
+            df: dict[str, int] = {}
+            for r in self.rows:
+                for t in set(tokenize(r.project_name)):
+                    df[t] = df.get(t, 0) + 1
+            self._df["df"] = df
+        return self._df["df"]
+
+
+_EMPTY_NAMES = _NameIndex(-1, [], [], {}, {}, [])
+
+
 class Store:
-    """Everything under one folder (HYOKA_HOME): records.sqlite3, chroma/, bm25/."""
+    """This process's view of the index. HYOKA_HOME holds bm25/ (and, embedded, records.sqlite3 and
+    chroma/); `records` (PostgreSQL) and a Chroma server put the rest where every host reaches it."""
 
     def __init__(self, home: Path, embeddings: Embeddings, model: str,
-                 chroma: ChromaConfig | None = None) -> None:
+                 chroma: ChromaConfig | None = None, records: RecordsStore | None = None) -> None:
+        chroma = chroma or ChromaConfig()
         self.home = home
         self.embeddings = embeddings
         self.model = model
-        self.db = RecordsDB(home / "records.sqlite3")
-        self.chroma = ChromaIndex(home / "chroma", model, chroma or ChromaConfig())
+        self.db: RecordsStore = records or RecordsDB(home / "records.sqlite3")
+        if self.db.shared and chroma.mode != "server":
+            raise UserInputError("記録ストアを PostgreSQL（HYOKA_RECORDS__URL）にするときは、Chroma もサーバーにしてください"
+                                 "（HYOKA_CHROMA__MODE=server）。埋め込みの Chroma はこの HYOKA_HOME だけのもので、"
+                                 "ほかのホストの取り込みが入りません")
+        self._id = self.db.identity()
+        self.chroma = ChromaIndex(home / "chroma", model, chroma, self._id, adopt_legacy=not self.db.shared)
         self.bm25 = BM25Index(home / "bm25")
-        self._catalogue: list[SheetRow] = []
-        self._catalogue_gen = -1
-        self._names: list[str] = []
-        self._bigrams: dict[str, list[int]] = {}
-        self._by_id: dict[str, SheetRow] = {}
-        self._municipalities: list[str] = []
+        self._bm25_building = False
+        self._bm25_checked = float("-inf")
+        self._cat = _EMPTY_NAMES
         self._lock = threading.Lock()
         self._sheet_cache: dict[str, tuple[str, ParsedSheet]] = {}
         self._evidence: dict[str, tuple[str, Evidence]] = {}
-        self._name_df: dict[str, int] | None = None
+
+    # --- the records store, for the UI and CLI ----------------------------------------------
+    def generation(self) -> int:
+        return self.db.generation()
+
+    def count(self) -> int:
+        return self.db.count()
+
+    def sheet_hashes(self) -> dict[str, str]:
+        return self.db.sheet_hashes()
+
+    def file(self, path: str) -> FileRow | None:
+        return self.db.file(path)
+
+    def provenance(self, sheet_ids: Iterable[str]) -> dict[str, Provenance]:
+        return self.db.provenance.of(sheet_ids)
+
+    def origins(self) -> dict[str, tuple[str, str]]:
+        return self.db.provenance.origins()
+
+    def unofficial(self) -> list[Unofficial]:
+        return self.db.provenance.unofficial()
+
+    def unofficial_sheet(self, version_id: str) -> tuple[ParsedSheet | None, Unofficial | None]:
+        return self.db.provenance.unofficial_sheet(version_id), self.db.provenance.unofficial_of(version_id)
+
+    # --- BM25, following the records store ------------------------------------------------
+    def sync_bm25(self, background: bool = True) -> None:
+        """Bring this home's BM25 up to the generation the last ingest published (meta
+        bm25_generation). An index of this store that is only behind is rebuilt in a thread while
+        the old one serves (`background`); no index, or another store's, is built before returning."""
+        now = time.monotonic()
+        if background and now - self._bm25_checked < BM25_CHECK_SECONDS:
+            return
+        self._bm25_checked = now
+        published = int(self.db.meta("bm25_generation") or -1)
+        if published < 0:
+            return
+        source = self.bm25.source()
+        if source.get("store") == self._id and int(source.get("generation", -1)) >= published:
+            return
+        if self.bm25.ready() and not source and not self.db.shared:
+            return  # an embedded store's index from before sources were kept: its ingest built it
+        if background and self.bm25.ready() and source.get("store") == self._id:
+            with self._lock:
+                if self._bm25_building:
+                    return
+                self._bm25_building = True
+            threading.Thread(target=self._rebuild_bm25, args=(published, True), name="hyoka-bm25",
+                             daemon=True).start()
+        else:
+            self._rebuild_bm25(published)
+
+    def rebuild_bm25(self, generation: int) -> float:
+        """Build BM25 from the records store as of `generation`; seconds taken (0 if already there)."""
+        return self._rebuild_bm25(generation)
+
+    def _rebuild_bm25(self, generation: int, in_thread: bool = False) -> float:
+        t0 = time.perf_counter()
+        try:
+            # One build at a time per home: the ingest and the apps sharing a home build into one folder.
+            with FileLock(str(self.home / "bm25.lock")):
+                source = self.bm25.source()
+                if source.get("store") == self._id and int(source.get("generation", -1)) >= generation:
+                    return 0.0
+                self.bm25.build(self.db.unit_tokens(), {"store": self._id, "generation": generation})
+            took = time.perf_counter() - t0
+            log.info("BM25 rebuilt from the records store (generation %d) in %.1f s", generation, took)
+            return took
+        except Exception:
+            if not in_thread:
+                raise
+            log.exception("rebuilding BM25 failed; the previous index goes on serving")
+            return 0.0
+        finally:
+            if in_thread:
+                with self._lock:
+                    self._bm25_building = False
 
     # --- catalogue ----------------------------------------------------------------------
     def catalogue(self) -> list[SheetRow]:
         """All indexed sheets; reloaded when an ingest (in any process) changed the store."""
+        return self._names_now().rows
+
+    def _names_now(self) -> _NameIndex:
+        """The catalogue and name index as of the store's generation: one snapshot, replaced whole,
+        so a question reads rows and names of one generation while another thread reloads."""
         gen = self.db.generation()
         with self._lock:
-            if gen != self._catalogue_gen:
-                self._catalogue = self.db.sheet_rows()
-                self._names = [norm_name(r.project_name) for r in self._catalogue]
-                self._bigrams = _bigram_postings(self._names)
-                self._by_id = {r.sheet_id: r for r in self._catalogue}
-                self._municipalities = sorted({r.municipality for r in self._catalogue if r.municipality})
-                self._catalogue_gen = gen
+            if gen != self._cat.generation:
+                self._cat = _NameIndex.of(gen, self.db.sheet_rows())
                 self._sheet_cache.clear()
                 self._evidence.clear()
-                self._name_df = None
-            return self._catalogue
+            return self._cat
 
     def sheet(self, sheet_id: str) -> ParsedSheet | None:
-        self.catalogue()
-        row = self._by_id.get(sheet_id)
+        row = self._names_now().by_id.get(sheet_id)
         if row is None:
             return None
         cached = self._sheet_cache.get(sheet_id)
@@ -164,27 +291,19 @@ class Store:
 
     def name_df(self, token: str) -> int:
         """In how many project names a token occurs."""
-        self.catalogue()
-        with self._lock:
-            if self._name_df is None:
-                df: dict[str, int] = {}
-                for r in self._catalogue:
-                    for t in set(tokenize(r.project_name)):
-                        df[t] = df.get(t, 0) + 1
-                self._name_df = df
-            return self._name_df.get(token, 0)
+        return self._names_now().name_df().get(token, 0)
 
     def name_idf(self, token: str) -> float:
         """idf of a token over project names: 「野犬」 names a project, 「対策」「事業」 name every one.
         A word in no name at all is as specific as a word can be, however few sheets there are."""
-        df_t = self.name_df(token)
-        n = max(len(self._catalogue), 1)
+        cat = self._names_now()
+        df_t = cat.name_df().get(token, 0)
+        n = max(len(cat.rows), 1)
         idf = math.log(1.0 + (n - df_t + 0.5) / (df_t + 0.5))
         return max(idf, ABSENT_NAME_IDF) if df_t == 0 else idf
 
     def municipalities(self) -> list[str]:
-        self.catalogue()
-        return self._municipalities
+        return self._names_now().municipalities
 
     # --- search -------------------------------------------------------------------------
     def embed_query(self, text: str) -> list[float]:
@@ -194,11 +313,12 @@ class Store:
                tokens: list[str] | None = None, vector: list[float] | None = None) -> list[Hit]:
         """Sheets for a query, best first; `tokens` and `vector` reuse a query's tokens and embedding."""
         filters = filters or Filters()
-        rows = self.catalogue()
-        if not rows:
+        cat = self._names_now()
+        if not cat.rows:
             return []
-        by_id = self._by_id
-        name_scores = self._name_scores(query, rows, filters, k * 3)
+        self.sync_bm25()
+        by_id = cat.by_id
+        name_scores = self._name_scores(query, cat, filters, k * 3)
         units: dict[str, list[tuple[int, float]]] = {}
         for sid, n, score in self.bm25.search(tokens if tokens is not None else tokenize(query), k * 30):
             if sid in by_id and filters.allows(by_id[sid]):
@@ -234,16 +354,16 @@ class Store:
 
     def name_matches(self, text: str, k: int = 3, filters: Filters | None = None) -> list[SheetRow]:
         """The sheets whose names the text holds most of, by the name index alone (no BM25, no vectors)."""
-        rows = self.catalogue()
-        return [self._by_id[sid] for sid, _ in self._name_scores(text, rows, filters or Filters(), k)]
+        cat = self._names_now()
+        return [cat.by_id[sid] for sid, _ in self._name_scores(text, cat, filters or Filters(), k)]
 
     def names_in(self, text: str, at_least: float = 90.0) -> list[str]:
         """Project names the text spells out (name score at least `at_least`), best first."""
-        rows = self.catalogue()
-        return [self._by_id[sid].project_name for sid, score in self._name_scores(text, rows, Filters(), 10)
+        cat = self._names_now()
+        return [cat.by_id[sid].project_name for sid, score in self._name_scores(text, cat, Filters(), 10)
                 if score >= at_least]
 
-    def _name_scores(self, query: str, rows: list[SheetRow], filters: Filters, k: int) -> list[tuple[str, float]]:
+    def _name_scores(self, query: str, cat: _NameIndex, filters: Filters, k: int) -> list[tuple[str, float]]:
         """How much of a project name the query holds: the longest common run of characters,
         100 when it covers the name (or 10 characters of it). Bigram postings find candidates,
         so this stays fast at 50,000 names."""
@@ -253,18 +373,18 @@ class Store:
         if len(q) < 2:
             return []
         counts: dict[int, int] = {}
-        common = max(500, len(rows) // 20)
+        common = max(500, len(cat.rows) // 20)
         grams = {q[i:i + 2] for i in range(len(q) - 1)}
-        rare = [g for g in grams if 0 < len(self._bigrams.get(g, ())) <= common]
+        rare = [g for g in grams if 0 < len(cat.bigrams.get(g, ())) <= common]
         # Bigrams in most names (事業, 推進) say little and cost much at 50,000 names: skip them
         # unless the query has nothing rarer.
         for bg in rare or grams:
-            for idx in self._bigrams.get(bg, ()):
+            for idx in cat.bigrams.get(bg, ()):
                 counts[idx] = counts.get(idx, 0) + 1
         top = sorted(counts, key=lambda i: (-counts[i], i))[: k * 4]
         out = []
         for idx in top:
-            row, name = rows[idx], self._names[idx]
+            row, name = cat.rows[idx], cat.names[idx]
             if not filters.allows(row) or not name:
                 continue
             m = SequenceMatcher(None, q, name, autojunk=False).find_longest_match(0, len(q), 0, len(name))
