@@ -17,6 +17,7 @@ import pytest
 from assistant.core import Assistant
 from ingest.records import ParsedSheet
 from tests.helpers import SAMPLE_DIR, make_store
+from vectorstore.bm25_index import BM25Index
 from vectorstore.indexer import Indexer
 
 SAMPLE = SAMPLE_DIR / "tochigi-joho-kyogikai.txt"
@@ -124,7 +125,7 @@ def test_sigkill_mid_ingest_leaves_a_working_store(tmp_path: Path):
     assert again.returncode == 0, again.stderr
     ids = _check_integrity(home)
     assert len(ids) == N_FILES
-    bm25_ids = json.loads((home / "bm25" / "ids.json").read_text(encoding="utf-8"))
+    bm25_ids = BM25Index(home / "bm25").sheet_ids()
     assert set(bm25_ids) == ids  # BM25 rebuilt although the last files were "unchanged"
     asked = subprocess.run([str(HYOKA), "ask", "--json", f"{_project(N_FILES - 1)}の平成30年度のトータルコストは？"],
                            env=_env(home), capture_output=True, text=True, timeout=60)
@@ -157,5 +158,5 @@ def test_killed_before_bm25_rebuild_is_caught_up_by_the_next_ingest(tmp_path: Pa
     store.bm25.build = real_build
     s = Indexer(store).ingest([corpus])
     assert (s.added, s.unchanged) == (0, 2)
-    bm25_ids = json.loads((tmp_path / "home" / "bm25" / "ids.json").read_text(encoding="utf-8"))
+    bm25_ids = BM25Index(tmp_path / "home" / "bm25").sheet_ids()
     assert set(bm25_ids) == set(store.db.sheet_hashes()) and len(bm25_ids) == 2

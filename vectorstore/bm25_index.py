@@ -8,7 +8,7 @@ The index is a term-major sparse matrix of BM25 weights in plain numpy arrays (`
 `weights`, one vocabulary), built by streaming the stored unit tokens as integer ids, so a build holds
 a few flat arrays rather than millions of Python lists: at 50,000 sheets (~3 million units) the build
 stays well under 2 GiB. Files are written to a fresh folder and swapped in, so a reader never sees
-half an index; readers memory-map them, so a reload after an ingest costs little. The same idf and
+half an index (see `_publish`); readers memory-map them, so a reload after an ingest costs little. The same idf and
 length statistics score units of candidate sheets locally (`score`).
 """
 
@@ -19,6 +19,7 @@ import math
 import os
 import shutil
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,9 @@ import numpy as np
 K1 = 1.2
 B = 0.75
 _FORMAT = "hyoka-bm25-2"
+_POINTER = "CURRENT"   # names the published version folder
+_VERSION = "v"         # version folders: v<nanoseconds>
+_STALE_BUILD_SECONDS = 6 * 3600   # a build at 50,000 sheets takes minutes
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,7 @@ class _Snapshot:
     """One loaded index: sheet ids, document map, postings and statistics belong together, so a
     reader holds one snapshot for a whole query while a rebuild swaps in the next."""
 
-    mtime: float | None
+    key: tuple[str, int] | None  # (version folder, its marker's mtime): which build this is
     sheet_ids: list[str]
     doc_sheet: np.ndarray      # document -> index into sheet_ids
     doc_unit: np.ndarray       # document -> unit number within its sheet
@@ -115,8 +119,7 @@ class BM25Index:
                 doc_len.extend([len(toks)])
                 n_docs += 1
             sheet_ids.append(sid)
-        tmp = self.folder.with_name(self.folder.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
+        tmp = self.folder / f"{_VERSION}{time.time_ns()}.tmp"
         tmp.mkdir(parents=True)
         np.save(tmp / "doc_sheet.npy", doc_sheet.array())
         np.save(tmp / "doc_unit.npy", doc_unit.array())
@@ -150,38 +153,77 @@ class BM25Index:
                                         encoding="utf-8")
         stats = {"format": _FORMAT, "n_docs": n_docs, "avgdl": avgdl, "source": source}
         (tmp / "stats.json").write_text(json.dumps(stats), encoding="utf-8")
-        (tmp / "ids.json").write_text(json.dumps(sheet_ids), encoding="utf-8")  # written last: the marker
-        old = self.folder.with_name(self.folder.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if self.folder.exists():
-            os.replace(self.folder, old)
-        os.replace(tmp, self.folder)
-        shutil.rmtree(old, ignore_errors=True)
+        (tmp / "ids.json").write_text(json.dumps(sheet_ids), encoding="utf-8")
+        self._publish(tmp)
+
+    def _publish(self, tmp: Path) -> None:
+        """Make a finished build the current one. The build moves to its own version folder, then
+        CURRENT (one line: that folder's name) is replaced atomically; older versions are removed.
+        A reader resolves CURRENT once and opens every file of that version: it never sees two
+        versions mixed, and the index folder never disappears between two of its reads (renaming
+        the folder itself left a moment with no index, and a question then failed with
+        FileNotFoundError). A reader that resolved a version just removed reads CURRENT again."""
+        version = tmp.with_suffix("")
+        os.replace(tmp, version)
+        pointer = self.folder / "CURRENT.tmp"
+        pointer.write_text(version.name, encoding="utf-8")
+        os.replace(pointer, self.folder / _POINTER)
+        versions = sorted((e for e in self.folder.iterdir() if e.is_dir() and e.suffix != ".tmp"
+                           and e.name.startswith(_VERSION)), key=lambda e: e.name)
+        for entry in versions[:-2]:   # the one before stays for readers that resolved it just now
+            shutil.rmtree(entry, ignore_errors=True)
+        for entry in self.folder.iterdir():
+            if entry.suffix == ".tmp" and entry.is_dir():
+                if time.time() - entry.stat().st_mtime > _STALE_BUILD_SECONDS:   # a killed build
+                    shutil.rmtree(entry, ignore_errors=True)
+            elif entry.suffix in (".npy", ".json"):   # the files of the layout before versions
+                entry.unlink(missing_ok=True)
 
     # --- reading ------------------------------------------------------------------------
-    def _snapshot(self) -> _Snapshot:
-        marker = self.folder / "ids.json"
-        if not marker.exists():
-            return _EMPTY
-        mtime = marker.stat().st_mtime
-        if mtime == self._snap.mtime:
-            return self._snap
-        with self._lock:
-            if mtime != self._snap.mtime:
-                self._snap = self._read(mtime)
-            return self._snap
+    def current(self) -> Path | None:
+        """The folder of the published version, or None before the first build."""
+        try:
+            name = (self.folder / _POINTER).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            name = ""
+        if name:
+            return self.folder / name
+        if (self.folder / "ids.json").exists():   # the layout before versions: files in the folder itself
+            return self.folder
+        return None
 
-    def _read(self, mtime: float) -> _Snapshot:
-        stats_path = self.folder / "stats.json"
+    def sheet_ids(self) -> list[str]:
+        """The sheets of the published version ([] before the first build)."""
+        return self._snapshot().sheet_ids
+
+    def _snapshot(self) -> _Snapshot:
+        for _ in range(20):
+            version = self.current()
+            if version is None:
+                return _EMPTY
+            try:
+                key = (version.name, (version / "ids.json").stat().st_mtime_ns)
+                if key == self._snap.key:
+                    return self._snap
+                with self._lock:
+                    if key != self._snap.key:
+                        self._snap = self._read(version, key)
+                    return self._snap
+            except FileNotFoundError:   # the version was replaced while being opened: read CURRENT again
+                continue
+        raise RuntimeError(f"the BM25 index in {self.folder} keeps changing while being read")
+
+    def _read(self, version: Path, key: tuple[str, int]) -> _Snapshot:
+        stats_path = version / "stats.json"
         stats = json.loads(stats_path.read_text(encoding="utf-8")) if stats_path.exists() else {}
         if stats.get("format") != _FORMAT:  # an index of an older format: rebuilt by the next ingest
             return _EMPTY
 
         def load(name: str) -> np.ndarray:
-            return np.load(self.folder / f"{name}.npy", mmap_mode="r")
+            return np.load(version / f"{name}.npy", mmap_mode="r")
 
-        terms = json.loads((self.folder / "vocab.json").read_text(encoding="utf-8"))
-        return _Snapshot(mtime, json.loads((self.folder / "ids.json").read_text(encoding="utf-8")),
+        terms = json.loads((version / "vocab.json").read_text(encoding="utf-8"))
+        return _Snapshot(key, json.loads((version / "ids.json").read_text(encoding="utf-8")),
                          load("doc_sheet"), load("doc_unit"), {t: i for i, t in enumerate(terms)}, load("df"),
                          load("indptr"), load("docs"), load("weights"), int(stats["n_docs"]),
                          float(stats["avgdl"]) or 1.0, dict(stats.get("source") or {}))

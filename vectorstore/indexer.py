@@ -284,7 +284,7 @@ class Indexer:
         killed between committing sheets and rebuilding BM25 (the next run finds nothing changed).
         Then publish its generation, which app processes with other homes follow."""
         gen = self.db.generation()
-        if changed or self.db.meta("bm25_generation") != str(gen) or not (self.store.home / "bm25" / "ids.json").exists():
+        if changed or self.db.meta("bm25_generation") != str(gen) or self.store.bm25.current() is None:
             self.store.rebuild_bm25(gen)
             self.db.set_meta("bm25_generation", str(gen))
 
