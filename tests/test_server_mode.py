@@ -29,6 +29,7 @@ from ingest.records import ParsedSheet
 from tests.conftest import CORPUS, ROOT, SHARED, free_port
 from tests.helpers import SAMPLE_DIR
 from tests.servers import new_database
+from vectorstore.bm25_index import BM25Index
 
 pytestmark = pytest.mark.slow
 HYOKA = Path(sys.executable).with_name("hyoka")
@@ -216,8 +217,8 @@ def test_a_sheet_ingested_while_the_apps_serve_is_found_without_a_restart(cluste
     # Each app rebuilt its own BM25 from the records, at the generation the ingest published.
     published = _meta(cluster.url, "bm25_generation")
     for home in ("app-b", "app-c"):
-        stats = cluster.root / home / "bm25" / "stats.json"
-        _until(lambda p=stats: _source(p),
+        folder = cluster.root / home / "bm25"
+        _until(lambda p=folder: BM25Index(p).source(),
                lambda src: src.get("generation") == int(published) and src.get("store") == _meta(cluster.url, "store_id"))
     assert all(proc.poll() is None for proc, _ in cluster.apps)  # the same processes, never restarted
 
@@ -230,13 +231,6 @@ def _until(ask, ok, seconds: float = 90.0) -> dict:
             assert ok(got), got
             return got
         time.sleep(0.5)
-
-
-def _source(stats: Path) -> dict:
-    try:
-        return json.loads(stats.read_text(encoding="utf-8"))["source"]
-    except (OSError, ValueError):  # the index being swapped for the new one at this moment
-        return {}
 
 
 def _meta(url: str, key: str) -> str:
