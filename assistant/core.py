@@ -129,6 +129,7 @@ class Assistant:
         qvec_list = self.store.embed_query(q.norm)
         qvec = np.asarray(qvec_list, dtype=np.float32)
         hits = self.store.search(q.norm, k=12, filters=filters, tokens=list(q.tokens), vector=qvec_list)
+        hits = _inner_names_demoted(q.norm, hits)
         spelled = [_spelled(q.norm, h.sheet.project_name) for h in hits if h.name >= NAMES_SHEET]
         if any(spelled):  # read the question's intent again with the sheets' names masked
             q = parse(text, tuple(self.store.municipalities()), mask=tuple(x for x in spelled if x))
@@ -203,6 +204,9 @@ class Assistant:
             for h in self.store.search(phrase, k=5, filters=filters):
                 pool.setdefault(h.sheet.sheet_id, h)
         fits = {sid: max(name_fit(p, h.sheet.project_name, idf) for p in q.named) for sid, h in pool.items()}
+        whole = {sid for sid, h in pool.items() if any(_name_key(p) == _name_key(h.sheet.project_name) for p in q.named)}
+        if whole:  # a name spelled whole is that project's; a longer name holding it (企業版…) is another's
+            fits = {sid: f if sid in whole else min(f, 0.8) for sid, f in fits.items()}
         best = max(fits.items(), key=lambda kv: (kv[1], pool[kv[0]].score, kv[0]), default=(None, 0.0))
         if best[0] is not None and best[1] >= self.w.named_min:
             return best[0], fits
@@ -271,7 +275,7 @@ class Assistant:
             answer, year = render.figure(q, ss.ev.sheet, row.unit, years)
             new = _state_of(ss, state, row=(row.unit.table, row.unit.label), year=year,
                             years=tuple(years) if years else state.years, kind=q.kind, numeric=True)
-            namesakes = [(o, r) for _, o, r in choices[1:] if _namesake(ss, o, self.w)][:3]
+            namesakes = [(o, r) for _, o, r in choices[1:] if _namesake(ss, o, self.w, q.named)][:3]
             if namesakes and not turn.follows:
                 more = [render.figure(q, o.ev.sheet, r.unit,
                                       _resolve_years(q, turn, r.unit.cells, o.ev.sheet.sheet.fiscal_year))[0]
@@ -342,7 +346,7 @@ class Assistant:
         total, ss, ps = ranked[0]
         chosen = _pick(ps)
         rivals = [r for r in ranked[1:] if r[2][0].score >= self.w.p_min and abs(r[1].name_fit - ss.name_fit) < 0.05
-                  and (total - r[0] < self.w.ambiguous or _namesake(ss, r[1], self.w))]
+                  and (total - r[0] < self.w.ambiguous or _namesake(ss, r[1], self.w, q.named))]
         if rivals:
             other = rivals[0]
             answer = render.passages_several([(ss.ev.sheet, chosen), (other[1].ev.sheet, _pick(other[2]))])
@@ -383,10 +387,29 @@ class Assistant:
         return Outcome(render.absent(q.named[0], closest), State(absent=q.named[0]))
 
 
-def _namesake(a: SheetScore, b: SheetScore, w: Weights) -> bool:
+def _namesake(a: SheetScore, b: SheetScore, w: Weights, named: tuple[str, ...] = ()) -> bool:
     """Both sheets answer to the name the question spells out, equally well (「協議会参画事業」 ends
-    the names of several projects): neither may be chosen over the other."""
+    the names of several projects): neither may be chosen over the other. A name spelled whole is
+    that project's, not also a longer one's that holds it (企業版… holds the name of another)."""
+    if any(_name_key(n) == _name_key(a.ev.sheet.sheet.project_name) for n in named) and \
+            not any(_name_key(n) == _name_key(b.ev.sheet.sheet.project_name) for n in named):
+        return False
     return a.name_fit >= w.named_min and abs(a.name_fit - b.name_fit) < 0.02 and b.sheet_id != a.sheet_id
+
+
+def _inner_names_demoted(text: str, hits: list[Hit]) -> list[Hit]:
+    """A name spelled whole only as part of a longer name the question spells (ふるさと… inside
+    広域ふるさと…) is not what the question names: its name score drops below a spelled name's."""
+    t = _name_key(text)
+    whole = {_name_key(h.sheet.project_name) for h in hits if _name_key(h.sheet.project_name) in t}
+    inner = {n for n in whole if any(n != m and n in m for m in whole)}
+    if not inner:
+        return hits
+    return [replace(h, name=min(h.name, 80.0)) if _name_key(h.sheet.project_name) in inner else h for h in hits]
+
+
+def _name_key(name: str) -> str:
+    return re.sub(r"\s", "", unicodedata.normalize("NFKC", name))
 
 
 def _spelled(text: str, project_name: str) -> str:

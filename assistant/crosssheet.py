@@ -159,7 +159,10 @@ class CrossSheet:
         (「選挙執行事務」 ends three names), or 「X（A・B・C）」 for X（A）, X（B）, X（C）."""
         idf = self.store.name_idf
         out: list[tuple[str, str]] = []
+        spelled = self.store.names_in(q.norm)   # whole names as catalogued (ふるさと納税事務, kana and all)
         for phrase in q.named:
+            phrase = max((n for n in spelled if phrase in n and unicodedata.normalize('NFKC', n) in q.norm),
+                         key=len, default=phrase)
             m = re.match(r"^(.+?)[（(]([^）)]+)[）)]$", phrase)
             if m and re.search(r"[・、,]", m.group(2)):
                 stem = m.group(1)
@@ -171,6 +174,9 @@ class CrossSheet:
                 continue
             fits = [(r, name_fit(phrase, r.project_name, idf)) for r in self.store.name_matches(phrase, k=10)]
             good = [r for r, f in fits if f > 0.95]  # spelled exactly in each name, not merely its words
+            same = [r for r in good if _name_key(r.project_name) == _name_key(phrase)]
+            if same:  # 「ふるさと納税事務」 is that project, not 「企業版ふるさと納税事務」 too
+                good = same
             if len(good) >= 2:
                 out += [(r.sheet_id, r.project_name) for r in good if r.sheet_id not in {x for x, _ in out}]
         return out
@@ -577,3 +583,8 @@ def _cell_of(c: CellRow) -> TableCell:
                                      row_label=c.row_label, unit=c.unit, fiscal_year=c.fiscal_year,
                                      fiscal_year_label=c.year_label, printed_year_label=c.printed_year_label,
                                      kind=Kind(c.kind), value=c.value, value_text=c.value_text, locator=c.locator)
+
+
+def _name_key(name: str) -> str:
+    """A project name compared as written, without spaces or width differences."""
+    return re.sub(r"\s", "", unicodedata.normalize("NFKC", name))

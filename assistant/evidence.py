@@ -43,6 +43,7 @@ class Weights:
     row_year: float = 0.2
     row_dense: float = 0.2
     row_min_label: float = 0.5       # a figure needs its quantity covered at least this much
+    row_precise: float = 0.25        # share of the label the question spells (among labels covering it)
     # passages
     p_content: float = 1.0           # coverage of the question's content words (and BM25)
     p_prior: float = 0.6             # the section the question's cue words point at
@@ -159,7 +160,7 @@ class Scorer:
 
     # --- rows ---------------------------------------------------------------------------
     def score_row(self, q: Query, u: Unit, tokens: tuple[str, ...], asked: tuple[str, ...], qcompact: str,
-                  dense: float | None) -> Scored:
+                  dense: float | None, held: frozenset[str] = frozenset(), held_text: str = "") -> Scored:
         w = self.w
         cells = u.cells
         label_c = compact(u.label)
@@ -170,6 +171,13 @@ class Scorer:
         unit = (cells[0].unit if cells else "") or unit_in_label(u.label)
         parts = {"label": label}
         weights = {"label": w.row_label}
+        if asked and by_q >= 1.0:
+            # Several labels hold every asked word: the one the question spells more of is meant
+            # (寄附件数 is not 寄附ページへのアクセス件数; the head of a compound comes last).
+            label_toks = [t for t in tokenize(u.label) if not t.isdigit()]
+            parts["precise"] = token_coverage(label_toks, held | set(q.tokens), self.store.bm25.idf, held_text or qcompact) \
+                if label_toks else 1.0
+            weights["precise"] = w.row_precise
         if q.counter:
             parts["unit"] = 1.0 if unit.endswith(q.counter) or (q.counter == "%" and unit in ("%", "％")) else \
                 (0.0 if unit in _MONEY_UNITS else 0.5)
@@ -223,6 +231,8 @@ class Scorer:
         s = ev.sheet.sheet
         asked = asked_tokens(q, s.project_name, s.municipality)
         qcompact = compact(strip_name(q.norm, s.project_name))
+        held = frozenset(tokenize(f"{s.project_name} {s.municipality}"))  # what the sheet's own labels may repeat
+        held_text = compact(f"{q.norm}{s.project_name}{s.municipality}")
         for y in q.years:
             qcompact = qcompact.replace(compact(y.text), "")
         rows, passages = [], []
@@ -231,7 +241,7 @@ class Scorer:
             dense = self._dense(qvec, vec) if vec is not None else None
             if u.kind is UnitKind.ROW:
                 if any(c.value is not None for c in u.cells):
-                    rows.append(self.score_row(q, u, toks, asked, qcompact, dense))
+                    rows.append(self.score_row(q, u, toks, asked, qcompact, dense, held, held_text))
             elif u.kind is UnitKind.PASSAGE:
                 passages.append(self.score_passage(q, u, toks, asked, dense))
         # Equal scores: the sheet's own order (a section's first sentence before its later ones).

@@ -341,6 +341,11 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
     muni = next((m for m in municipalities if _stem(m) and _stem(m) in t), "")
     named = tuple(dict.fromkeys(n for m in _NAMED.finditer(t) if m.group(2)
                                 for n in [_drop_prefix(m.group(2), muni)] if _names_a_project(t, m.start(2), n)))
+    # A name the store catalogues, spelled whole in the question, is the name asked about, kana and
+    # all: particles inside names (ふるさと, こども) cut the run above short (「納税事務」), and so
+    # does a word after 事業 (…運営事業補助).
+    whole = [normalize(x) for x in mask if x and normalize(x) in t]
+    named = tuple(dict.fromkeys(max((w for w in whole if n in w), key=len, default=n) for n in named))
     m_ = t
     for name in sorted({*named, *(normalize(x) for x in mask if x)}, key=len, reverse=True):
         m_ = m_.replace(name, "＿" * len(name))  # same length: positions of years stay put

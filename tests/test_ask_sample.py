@@ -166,3 +166,22 @@ def test_two_sheets_that_answer_equally_are_both_shown(tmp_path_factory):
     assert ans.status == "answered"
     assert {c.project_name for c in ans.citations} == {"北地区情報化推進協議会参画事業", "南地区情報化推進協議会参画事業"}
     assert "複数のシート" in ans.answer
+
+
+def test_a_name_spelled_whole_is_that_project_not_a_longer_one_holding_it(tmp_path_factory):
+    """「ふるさと…事業」 asks about that project; 「広域ふるさと…事業」 is another one, with other figures.
+    Kana inside a name (ふるさと) and a word after 事業 (…事業補助) belong to the name."""
+    from tests.helpers import BigramEmbeddings
+
+    folder = tmp_path_factory.mktemp("holders")
+    text = (SAMPLE_DIR / "tochigi-joho-kyogikai.txt").read_text(encoding="utf-8")
+    short, longer, tail = "ふるさと情報化推進事業", "広域ふるさと情報化推進事業", "ふるさと情報化推進事業補助"
+    (folder / "a.txt").write_text(text.replace(NAME, short, 1), encoding="utf-8")
+    (folder / "b.txt").write_text(text.replace(NAME, longer, 1).replace("334", "777"), encoding="utf-8")
+    (folder / "c.txt").write_text(text.replace(NAME, tail, 1).replace("334", "555"), encoding="utf-8")
+    _, assistant = ingested(tmp_path_factory.mktemp("home"), [folder], BigramEmbeddings(), model="bigram")
+    for name, value in ((short, "334"), (longer, "777"), (tail, "555")):
+        ans = assistant.ask(f"{name}の平成30年度のトータルコストは？")
+        assert ans.status == "answered", (name, ans.answer)
+        assert {c.project_name for c in ans.citations} == {name}, (name, ans.answer)
+        assert has_number(ans.answer, value)

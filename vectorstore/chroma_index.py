@@ -22,6 +22,12 @@ from .errors import StoreUnwritable, classify
 PAGE = 5000
 
 
+# Candidates HNSW explores per search. At Chroma's default (100) a search missed some of the nearest
+# sheets, and which ones varied between two processes on the same store, so one question got two
+# answers; at 500 it returned the exact nearest sheets in every run tried.
+EF_SEARCH = 500
+
+
 @dataclass(frozen=True)
 class ChromaConfig:
     mode: str = "embedded"          # embedded | server
@@ -68,8 +74,18 @@ class ChromaIndex:
             if store_id and adopt_legacy:
                 self._adopt(legacy)
         self._col = self._client.get_or_create_collection(
-            self.name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None,
+            self.name, configuration={"hnsw": {"space": "cosine", "ef_search": EF_SEARCH}}, embedding_function=None,
             metadata={"embedding_model": model, "records_store": store_id or "legacy"})
+        self._search_wide()
+
+    def _search_wide(self) -> None:
+        """A collection made before EF_SEARCH was set gets it (a setting Chroma lets change)."""
+        try:
+            ef = (self._col.configuration or {}).get("hnsw", {}).get("ef_search") or 0
+            if ef < EF_SEARCH:
+                self._col.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
+        except Exception:  # noqa: BLE001 - another process changed it first, or a read-only store: searches still work
+            pass
 
     def _adopt(self, legacy: str) -> None:
         names = {c.name for c in self._client.list_collections()}
