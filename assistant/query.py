@@ -46,9 +46,9 @@ _WESTERN = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:年度|年)?(?!\d)")
 _BARE = re.compile(r"(?<![\d.,])(\d{1,2})\s*年度")
 # Relative years, longest first. 「前の年」 needs no 度; 「その前」 alone steps back in a follow-up.
 _RELATIVE: tuple[tuple[re.Pattern[str], int], ...] = (
-    (re.compile(r"一昨年度?|おととし|前々年度?|2年前"), -2),
-    (re.compile(r"その前の年度?|前の年度?|前年度|昨年度|去年|前年|1年前|さらに前|その前"), -1),
-    (re.compile(r"その次の年度?|次の年度?|翌年度?|来年度|1年後"), +1),
+    (re.compile(r"一昨年度?|おととし|前々年度?|2年前|2年(?:さかのぼ|遡|戻)"), -2),
+    (re.compile(r"その前の年度?|前の年度?|前年度|昨年度|去年|前年|1年前|さらに前|その前|1年(?:さかのぼ|遡|戻)"), -1),
+    (re.compile(r"その次の年度?|次の年度?|翌年度?|来年度|1年後|1年(?:先|進)"), +1),
     (re.compile(r"今年度|本年度|当該年度|同年度|その年度?"), 0),
 )
 _RANGE_JOIN = re.compile(r"^\s*(?:から|より|~|〜|～|-|ー|―|－|→)\s*$")

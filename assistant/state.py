@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from ingest.records import Kind, Section, Table
 
-from .query import AnswerType, Op, Query, YearRef, subjectless
+from .query import AnswerType, Op, Query, YearRef, parse, subjectless
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,13 @@ class Turn:
     compare_year: int | None = None
 
 
+# A follow-up that names only another measure of the same thing: 「金額だと？」「人数は？」 after a
+# count of 寄附 asks for the 寄附 row in that measure. The measure ends a row label (…寄附件数,
+# …寄附額), so the label without its measure is what is measured.
+_MEASURE_ONLY = re.compile(r"^(?:では|じゃあ|それなら)?[、,]?\s*(?:その)?(金額|額|費用|人数|件数|回数|割合|率)"
+                           r"(?:だと|では|で言うと|でいうと|で見ると|は|なら|だったら)?\s*[?？]?$")
+_LABEL_MEASURE = re.compile(r"(?:の)?(?:金額|額|費用|人数|件数|回数|割合|率|数|件)$")
+_LABEL_MARK = re.compile(r"^[ア-ン]\s+")
 _ASKS_CHANGE = re.compile(r"増え|減っ|減り|伸び|上が|下が|変わ|多く|少なく|増加|減少")
 _OWN_TOPIC = (AnswerType.DATE, AnswerType.WHO, AnswerType.REASON, AnswerType.DEPARTMENT, AnswerType.YESNO)
 
@@ -70,6 +77,15 @@ def read_turn(q: Query, state: State, names_other: bool) -> Turn:
     if own_quantity:
         merged = q if (q.years or not state.years) else q.with_(years=_absolute(state))
         return Turn(merged, follows=True, base_year=state.year)
+    m = _MEASURE_ONLY.match(q.norm)
+    if m and state.row:
+        label = re.sub(r"[｢｣「」『』]", "", _LABEL_MARK.sub("", state.row[1])).strip()
+        thing = _LABEL_MEASURE.sub("", label)
+        if thing and thing != label and not label.endswith(m.group(1)):
+            asked = parse(f"{thing}の{m.group(1)}")
+            merged = asked.with_(years=q.years or _absolute(state), numeric=True, answer=AnswerType.NUMBER,
+                                 kinds=q.kinds or ((state.kind,) if state.kind else ()))
+            return Turn(merged, follows=True, base_year=state.year)
     # 「増えた？」「減った？」 with no year: the change from the year before the one under discussion.
     if state.row and state.year is not None and not q.years and _ASKS_CHANGE.search(q.norm):
         prev = YearRef("前年度", -1, relative=-1)

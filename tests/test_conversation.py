@@ -127,3 +127,29 @@ def test_same_question_same_answer_in_every_process(env):
     first, second = _answers_in_a_process(env[0], "1"), _answers_in_a_process(env[0], "4242")
     assert first == second
     assert [a["status"] for a in first] == ["answered"] * 5 + ["not_found"]
+
+
+def test_another_measure_of_the_same_thing_and_one_the_sheet_lacks(tmp_path_factory):
+    """「金額だと？」 after a count asks for the same thing's amount (a row of its own); a measure no
+    row gives (「割合だと？」) is refused, not answered with the row before."""
+    folder = tmp_path_factory.mktemp("measures")
+    text = (SAMPLE_DIR / "tochigi-joho-kyogikai.txt").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("ア\t各種事業の開催・参加回数"))
+    lines[at + 1] = "イ\t寄附件数\t件\t10\t12\t14\t16\t18\t"
+    lines[at + 2] = "ウ\t寄附金額\t千円\t100\t120\t140\t160\t180\t"
+    (folder / "sheet.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _, assistant = ingested(tmp_path_factory.mktemp("measures-home"), [folder])
+    count, amount, back = talk(assistant, "平成30年度の寄附件数は？", "金額だと？", "件数は？")
+    assert count.citations[0].label.endswith("寄附件数") and has_number(count.answer, "14")
+    assert amount.status == "answered" and amount.citations[0].label.endswith("寄附金額")
+    assert has_number(amount.answer, "140") and amount.citations[0].fiscal_year == 2018
+    assert back.citations[0].label.endswith("寄附件数") and has_number(back.answer, "14")
+    _, share = talk(assistant, "平成30年度の寄附件数は？", "割合だと？")
+    assert share.status != "answered" or not any(c.label.endswith(("寄附件数", "寄附金額")) for c in share.citations)
+
+
+def test_one_more_year_back_in_words(env):
+    answers = talk(env[1], "令和元年度のトータルコストは？", "その前の年は？", "もう一年さかのぼると？")
+    assert [a.citations[0].fiscal_year for a in answers] == [2019, 2018, 2017]
+    assert has_number(answers[2].answer, "332")
