@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ingest.records import Section, Table, TableCell
+from ingest.records import Kind, Section, Table, TableCell
 from ingest.units import UnitKind
 from vectorstore.store import Filters, Hit, Store
 from vectorstore.tokens import tokenize
@@ -470,6 +470,12 @@ def _resolve_years(q: Query, turn: Turn, cells: tuple[TableCell, ...], sheet_yea
             cands = ref.candidates()
             absolute.append(next((y for y in cands if y in available), cands[0] if cands else None))
     base = turn.base_year if turn.base_year is not None else (absolute[0] if absolute else sheet_year)
+    if q.op in (Op.CHANGE, Op.COMPARE) and turn.base_year is None and q.years and not absolute:
+        # 「前年度と比べて増えた？」 on its own: the latest year with a result, against the one before.
+        done = {c.fiscal_year for c in cells if c.fiscal_year is not None and c.kind is Kind.ACTUAL and c.value is not None}
+        base = max(done or available, default=base)
+        if base is not None:
+            return sorted(dict.fromkeys([base + (ref.relative or 0) for ref in q.years if ref.relative] + [base]))
     out: list[int] = []
     for ref in q.years:
         if ref.relative is not None:

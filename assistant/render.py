@@ -77,6 +77,8 @@ def figure(q: Query, ps: ParsedSheet, unit: Unit, years: list[int]) -> tuple[Ans
         if not got:
             return _missing(head, s, cells, y, k, quote), y
     picked = [got for _, _, got in groups]
+    if len(picked) >= 2 and q.op in (Op.DIFF, Op.CHANGE, Op.RATE, Op.SUM, Op.COMPARE):
+        picked = _same_kind(picked, [k for _, k, _ in groups])
     blank = [g[0] for g in picked if all(c.value is None for c in g)]
     if blank:
         c = blank[0]
@@ -92,6 +94,21 @@ def figure(q: Query, ps: ParsedSheet, unit: Unit, years: list[int]) -> tuple[Ans
             parts.append(f"{year_phrase(c)}は {value_phrase(c)}[{len(cites)}]")
     return (Answer(status=Status.ANSWERED, intent="figure", citations=tuple(cites),
                    answer=f"{head}は、{'、'.join(parts)}です。"), picked[-1][0].fiscal_year)
+
+
+# Arithmetic across years without a kind asked is done on one kind found in every year: what
+# happened first (実績, 決算), then what was expected, then what was planned.
+_RESULT_FIRST = (Kind.ACTUAL, Kind.SETTLED, Kind.SETTLED_ESTIMATE, Kind.ESTIMATE, Kind.BUDGET, Kind.PLAN, Kind.TARGET)
+
+
+def _same_kind(picked: list[list[TableCell]], asked: list[Kind | None]) -> list[list[TableCell]]:
+    if any(k is not None for k in asked) or all(len(g) == 1 for g in picked):
+        return picked
+    for kind in _RESULT_FIRST:
+        same = [[c for c in g if c.kind is kind] for g in picked]
+        if all(same):
+            return same
+    return picked
 
 
 def _kinds_per_year(q: Query, years: list[int]) -> list[tuple[int, Kind | None]]:

@@ -153,3 +153,12 @@ def test_one_more_year_back_in_words(env):
     answers = talk(env[1], "令和元年度のトータルコストは？", "その前の年は？", "もう一年さかのぼると？")
     assert [a.citations[0].fiscal_year for a in answers] == [2019, 2018, 2017]
     assert has_number(answers[2].answer, "332")
+
+
+def test_compared_with_the_year_before_on_its_own_is_the_latest_result(env):
+    """「前年度と比べて増えた？」 with nothing before it: the latest year with a result (31年度実績,
+    not 32年度見込) against the year before, on one kind."""
+    (ans,) = talk(env[1], "トータルコストは前年度と比べて増えた？")
+    assert ans.status == "answered"
+    assert [(c.fiscal_year, c.kind) for c in ans.citations] == [(2018, "実績"), (2019, "実績")]
+    assert has_number(ans.answer, "334") and has_number(ans.answer, "323") and "減少" in ans.answer
