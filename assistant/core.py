@@ -40,6 +40,7 @@ from .evidence import (
     main_cost_row,
     name_fit,
     names_something,
+    says_nothing,
 )
 from .match import compact, content_tokens, generic_cost, token_coverage
 from .query import AnswerType, Op, Query, parse
@@ -340,7 +341,10 @@ class Assistant:
             if ps:
                 ranked.append((self.w.sheet_prior * ss.prior + ps[0].score, ss, ps))
         ranked.sort(key=lambda r: (-r[0], r[1].sheet_id))
-        if not ranked or ranked[0][2][0].score < self.w.p_min:
+        routed = self._routed(q, ranked) if ranked and ranked[0][2][0].score < self.w.p_min else None
+        if routed is not None:
+            ranked = [routed]
+        elif not ranked or ranked[0][2][0].score < self.w.p_min:
             best = ranked[0][1] if ranked else max(scored, key=lambda ss: (ss.prior, ss.sheet_id))
             return Outcome(render.no_text(best.ev.sheet, filters), _state_of(best, state))
         total, ss, ps = ranked[0]
@@ -353,6 +357,22 @@ class Assistant:
         else:
             answer = render.passages(ss.ev.sheet, chosen)
         return Outcome(answer, _state_of(ss, state, section=chosen[0].unit.section))
+
+    def _routed(self, q: Query, ranked: list) -> tuple | None:
+        """The project the question spells out, and the section its cue words name first
+        (「…事業はいつ、どういう経緯で」 → 開始のきっかけ): that section's best passage answers at a
+        lower score, since the question has said both where to look and what about. None otherwise."""
+        if not q.sections or q.sections[0][1] < 1.0:
+            return None
+        section = q.sections[0][0]
+        for total, ss, ps in ranked:
+            if ss.name_fit < 0.95:
+                continue
+            inside = [p for p in ps if p.unit.section is section and not says_nothing(p.unit.text)]
+            if inside and inside[0].score >= self.w.p_min_routed:
+                return (total, ss, inside)
+            return None
+        return None
 
     # --- topics -------------------------------------------------------------------------
     def _topic(self, q: Query, scored: list[SheetScore], state: State) -> Outcome:

@@ -90,9 +90,9 @@ class CrossSheet:
     def _vocab(self) -> None:
         gen = self.store.db.generation()
         if gen != self._vocab_gen:
-            self._departments = sorted({n for _, n in self.store.db.department_names()}, key=len, reverse=True)
+            self._departments = sorted({n for _, n in self.store.db.department_names()}, key=lambda n: (-len(n), n))
             self._unit_names = frozenset(self._departments)
-            self._policies = sorted({t for _, t in self.store.db.policy_texts()}, key=len, reverse=True)
+            self._policies = sorted({t for _, t in self.store.db.policy_texts()}, key=lambda t: (-len(t), t))
             self._vocab_gen = gen
 
     def read(self, q: Query, text: str) -> CrossQuery | None:
@@ -102,7 +102,7 @@ class CrossSheet:
         t = q.norm.replace(policy, "＿") if policy else q.norm  # a policy's words may spell a project's name
         group = self._name_group(q)  # 「3つの選挙執行事務」「X（A・B・C）」: several sheets under one name
         spelled = [n for n in (*q.named, *self.store.names_in(t)) if not policy or n not in policy]
-        for name in sorted(set(spelled), key=len, reverse=True):
+        for name in sorted(set(spelled), key=lambda n: (-len(n), n)):
             t = t.replace(unicodedata.normalize("NFKC", name), "＿")  # a unit word inside a name is not a scope
         department = self._department(t) if len(group) < 2 else ""  # an enumeration beats a unit word in it
         asks_many = bool(_COMPARE.search(t) or _SUM.search(t) or _RANK.search(t))

@@ -51,6 +51,7 @@ class Weights:
     p_dense: float = 0.3
     p_years: float = 0.3
     p_min: float = 0.45              # a passage answers with at least this score
+    p_min_routed: float = 0.33       # …when the question spells the project and names the section
     nothing_factor: float = 0.2      # 「特になし」: filled in, but says there is nothing
     text_figure_cov: float = 0.5     # a count or amount written in a sentence answers with this coverage
     # sheets

@@ -347,7 +347,7 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
     whole = [normalize(x) for x in mask if x and normalize(x) in t]
     named = tuple(dict.fromkeys(max((w for w in whole if n in w), key=len, default=n) for n in named))
     m_ = t
-    for name in sorted({*named, *(normalize(x) for x in mask if x)}, key=len, reverse=True):
+    for name in sorted({*named, *(normalize(x) for x in mask if x)}, key=lambda n: (-len(n), n)):
         m_ = m_.replace(name, "＿" * len(name))  # same length: positions of years stay put
     years = find_years(m_)
     kinds = _kinds_in_order(m_)
