@@ -218,12 +218,16 @@ def _ask_jsonl(assistant, settings: Settings) -> int:
     from .jsonl import LineLimits, answer_lines, dumps
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    failed = 0
+    failed: dict[str, int] = {}
     limits = LineLimits(settings.limits.question_chars, settings.limits.history_messages)
     for out in answer_lines(assistant, _stdin_lines(), limits):
-        failed += out.get("status") == "error"
+        if out.get("status") == "error":
+            failed[out["error_type"]] = failed.get(out["error_type"], 0) + 1
         sys.stdout.write(dumps(out) + "\n")
         sys.stdout.flush()
+    if failed.get("internal") or failed.get("store"):
+        _err(f"答えられなかった行があります（hyoka の内部エラー {failed.get('internal', 0)} 行、"
+             f"索引の読み込みエラー {failed.get('store', 0)} 行、入力行の誤り {failed.get('input', 0)} 行）")
     return 1 if failed else 0
 
 

@@ -53,16 +53,19 @@ def answer_lines(asker: Asker, lines: Iterable[bytes], limits: LineLimits) -> It
         except _BadLine as bad:
             yield error_line(bad.qid, bad.message, "input")
             continue
+        # Only reading the line above is the caller's mistake: whatever the assistant raises is ours,
+        # even a UserInputError (the line was already checked), and never reported as "input".
         try:
             yield {"id": qid} | asker.ask(question, history).contract()
-        except QuestionRefused as exc:
-            yield error_line(qid, exc.message_ja, "input")
         except StoreError as exc:
+            log.error("%d 行目 (id %r): 索引を読めません: %s", n, qid, exc.message_ja)
             yield error_line(qid, exc.message_ja, "store")
         except HyokaError as exc:
+            log.error("%d 行目 (id %r): hyoka の内部エラー: %s", n, qid, exc.message_ja)
             yield error_line(qid, exc.message_ja, "internal")
-        except Exception:
-            log.error("line %d (id %r): the assistant failed:\n%s", n, qid, traceback.format_exc())
+        except Exception as exc:
+            log.error("%d 行目 (id %r): hyoka の内部エラー（%s: %s）。入力行の誤りではありません:\n%s",
+                      n, qid, type(exc).__name__, exc, traceback.format_exc())
             yield error_line(qid, "hyoka の内部エラーで答えられませんでした（入力行の誤りではありません。"
                                   "詳細は標準エラー出力にあります）", "internal")
 

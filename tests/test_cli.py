@@ -3,6 +3,7 @@ bounded questions, arguments that are not UTF-8, terminal-safe output, symlinks,
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answer import Answer, Status
+from assistant.bounds import QuestionRefused
 from assistant.jsonl import LineLimits, answer_lines, dumps
 from ingest.errors import StoreError
 from tests.helpers import SAMPLE_DIR
@@ -96,6 +98,28 @@ def test_bugs_inside_hyoka_are_not_reported_as_input_errors(caplog):
     assert "KeyError" in caplog.text, "the traceback goes to stderr for whoever fixes it"
     out = list(answer_lines(_Broken(StoreError("索引を読み込めません")), lines[:1], LineLimits()))
     assert out[0]["error_type"] == "store" and out[0]["error"] == "索引を読み込めません"
+
+
+def test_an_input_error_raised_inside_the_assistant_is_not_blamed_on_the_line(caplog):
+    """Only reading the line is the caller's mistake: a QuestionRefused (a UserInputError) raised by
+    the assistant after the line was read is a bug of ours."""
+    lines = [b'{"id": 1, "question": "boom"}']
+    out = list(answer_lines(_Broken(QuestionRefused("質問が長すぎます")), lines, LineLimits()))
+    assert out[0]["error_type"] == "internal", out
+
+
+def test_jsonl_command_reports_a_bug_on_stderr_and_exits_non_zero(monkeypatch, capsys):
+    from assistant.cli import _ask_jsonl
+    from assistant.settings import Settings
+
+    stdin = b'{"id": 1, "question": "boom"}\n{"id": 2, "question": "ok"}\n'
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8"))
+    code = _ask_jsonl(_Broken(ZeroDivisionError("division by zero")), Settings())
+    got = capsys.readouterr()
+    out = [json.loads(x) for x in got.out.splitlines()]
+    assert code == 1
+    assert [(o["id"], o["status"], o.get("error_type")) for o in out] == [(1, "error", "internal"), (2, "not_found", None)]
+    assert "内部エラー 1 行" in got.err and "入力行の誤り 0 行" in got.err
 
 
 def test_output_lines_are_valid_utf8_json_whatever_the_id():
