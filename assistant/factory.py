@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from ingest.errors import UserInputError
 from vectorstore.chroma_index import ChromaConfig
-from vectorstore.embeddings import build_embeddings
+from vectorstore.embeddings import build_embeddings, missing_extra
 from vectorstore.indexer import Indexer
 from vectorstore.records import RecordsStore
 from vectorstore.records_db import RecordsDB
@@ -69,8 +69,7 @@ def _openai(llm: LLMSettings) -> BaseChatModel:
     try:
         from langchain_openai import ChatOpenAI
     except ImportError as exc:
-        raise UserInputError("OpenAI 互換サーバーを使うには langchain-openai が必要です: "
-                             "pip install langchain-openai") from exc
+        raise UserInputError(missing_extra("llm", "OpenAI 互換サーバーの LLM ")) from exc
     # ChatOpenAI renames max_tokens to max_completion_tokens in the request. vLLM, llama.cpp and
     # LM Studio read max_tokens (some ignore the new name and never stop), so a self-hosted server
     # (base_url set) gets both; api.openai.com gets only max_completion_tokens, which it requires.
@@ -84,6 +83,6 @@ def _ollama(llm: LLMSettings) -> BaseChatModel:
     try:
         from langchain_ollama import ChatOllama
     except ImportError as exc:
-        raise UserInputError("Ollama を使うには langchain-ollama が必要です: pip install langchain-ollama") from exc
+        raise UserInputError(missing_extra("llm", "Ollama の LLM ")) from exc
     return ChatOllama(model=llm.model, base_url=llm.base_url or None, temperature=llm.temperature,
                       num_predict=llm.max_tokens, client_kwargs={"timeout": llm.timeout})

@@ -1,6 +1,7 @@
 """Embeddings through LangChain's interface: the bundled e5 default, and a sentence-transformers model by path."""
 
 import math
+import sys
 
 import pytest
 
@@ -70,3 +71,12 @@ def test_unknown_model_says_what_to_set(monkeypatch):
     with pytest.raises(UserInputError) as exc:
         build_embeddings("no-such-org/no-such-model")
     assert "HYOKA_EMBEDDING__MODEL" in exc.value.message_ja
+
+
+def test_a_model_without_the_st_extra_names_the_pip_command(monkeypatch):
+    """sentence-transformers is the [st] extra: without it the error says exactly what to install."""
+    from ingest.errors import UserInputError
+
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # import fails, as without hyoka[st]
+    with pytest.raises(UserInputError, match=r"pip install 'hyoka\[st\]'"):
+        build_embeddings("/models/ruri-v3-30m")

@@ -23,7 +23,7 @@ from assistant.llm import NOTICES, LLMAssistant
 from assistant.settings import LLMSettings, Settings
 from ingest.errors import UserInputError
 from prompts import PromptError, load_prompt, load_prompts
-from tests.fake_openai_server import GOOD_PREFIX, FakeOpenAIServer
+from testkit.fake_openai_server import GOOD_PREFIX, FakeOpenAIServer
 from tests.helpers import ROOT, SAMPLE_DIR, ingested
 
 Q = "協議会参画事業の平成30年度のトータルコストは？"
@@ -331,3 +331,10 @@ def test_think_block_is_neither_shown_nor_checked(sample):
     a, _ = llm(sample, "<think>9,999 かもしれない</think>平成30年度は334千円でした[1]。")
     *deltas, final = list(a.ask_stream(Q))
     assert "9,999" not in "".join(deltas) and final.answer == "平成30年度は334千円でした[1]。" and not final.notice
+
+
+@pytest.mark.parametrize(("provider", "module"), [("openai", "langchain_openai"), ("ollama", "langchain_ollama")])
+def test_llm_mode_without_the_llm_extra_names_the_pip_command(monkeypatch, provider, module):
+    monkeypatch.setitem(sys.modules, module, None)  # import fails, as without hyoka[llm]
+    with pytest.raises(UserInputError, match=r"pip install 'hyoka\[llm\]'"):
+        build_chat_model(LLMSettings(provider=provider, model="m"))
