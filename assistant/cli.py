@@ -13,6 +13,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Protocol
 
 from ingest.errors import HyokaError
 
@@ -265,12 +266,20 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if sum(total) / len(total) >= args.min else 1
 
 
-def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from app import main as app_main
+class Serve(Protocol):
+    """Starts the chat UI until interrupted (hyoka_main.serve: app.py sits above this layer)."""
 
+    def __call__(self, settings: Settings, host: str | None, port: int | None) -> int: ...
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    serve: Serve | None = args.serve
+    if serve is None:
+        _err("チャット画面は hyoka コマンド（hyoka serve）か python app.py で起動してください")
+        return 2
     if args.allow_anonymous_upload:
         settings = settings.model_copy(update={"ui": settings.ui.model_copy(update={"allow_anonymous": True})})
-    return app_main(settings, host=args.host, port=args.port)
+    return serve(settings, args.host, args.port)
 
 
 _SYMLINKS = "フォルダの外を指すシンボリックリンクもたどる（既定ではたどらず、スキップと報告する）"
@@ -317,10 +326,12 @@ def _label_options(p: argparse.ArgumentParser) -> None:
                    help="フォルダ・ファイルごとの自治体名と年度を書いた TOML（パスは取り込むフォルダからの相対パス）")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, serve: Serve | None = None) -> int:
+    """The command without the UI: `serve` starts it (hyoka_main.py passes it; see Serve)."""
     if argv is None and _bad_argv():
         return 2
     args = build_parser().parse_args(argv)
+    args.serve = serve
     settings = None
     try:
         settings = Settings()

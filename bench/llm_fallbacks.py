@@ -23,7 +23,7 @@ from assistant.factory import build_chat_model, build_store  # noqa: E402
 from assistant.llm import LLMAssistant  # noqa: E402
 from assistant.scoring import judge  # noqa: E402
 from assistant.settings import LLMSettings, Settings  # noqa: E402
-from tests.fake_openai_server import FakeOpenAIServer  # noqa: E402
+from testkit.fake_openai_server import FakeOpenAIServer  # noqa: E402
 
 
 def main() -> int:

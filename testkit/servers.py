@@ -12,6 +12,7 @@ import glob
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -23,7 +24,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+
+def free_port() -> int:
+    """A port nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
 
 CHROMA = Path(sys.executable).with_name("chroma")
 

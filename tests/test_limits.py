@@ -16,9 +16,9 @@ import pytest
 from ingest.limits import FileLimits, _check_inflated
 from ingest.parse import parse_file
 from ingest.sandbox import Sandbox, run_isolated
+from testkit.hostile import many_page_pdf, zip_bomb_xlsx
 from tests.conftest import corpus_file
 from tests.helpers import SAMPLE_DIR
-from tests.hostile import many_page_pdf, zip_bomb_xlsx
 
 SAMPLE = SAMPLE_DIR / "tochigi-joho-kyogikai.txt"
 NO_LIMITS = FileLimits(file_mb=10**4, inflated_mb=10**6, inflate_ratio=10**9, pdf_pages=10**6,
