@@ -42,6 +42,7 @@ from .evidence import (
     names_something,
 )
 from .match import compact, content_tokens, generic_cost, token_coverage
+from .messages import History
 from .query import AnswerType, Op, Query, parse
 from .state import State, Turn, read_turn
 
@@ -68,7 +69,7 @@ class Assistant:
         self.cross = CrossSheet(store)
         self._trace: list[str] | None = None
 
-    def explain(self, question: str, history: list[dict] | None = None, filters: Filters | None = None) -> str:
+    def explain(self, question: str, history: History | None = None, filters: Filters | None = None) -> str:
         """Why the answer is what it is: the typed query, the turn, and each candidate's best evidence
         with the parts of its score (`hyoka ask --explain`)."""
         self._trace = []
@@ -83,7 +84,7 @@ class Assistant:
         if self._trace is not None:
             self._trace.append(text)
 
-    def ask(self, question: str, history: list[dict] | None = None, filters: Filters | None = None) -> Answer:
+    def ask(self, question: str, history: History | None = None, filters: Filters | None = None) -> Answer:
         question = (question or "").strip()
         if not question:
             return Answer(status=Status.NOT_FOUND, answer="質問を入力してください。")
@@ -94,7 +95,7 @@ class Assistant:
         state = self.replay(history or [], filters)
         return self.turn(question[:MAX_QUESTION], state, filters).answer
 
-    def ask_stream(self, question: str, history: list[dict] | None = None,
+    def ask_stream(self, question: str, history: History | None = None,
                    filters: Filters | None = None) -> Iterator[str | Answer]:
         """Text deltas as they are ready, then the final Answer (the UI streams the deltas).
 
@@ -105,12 +106,12 @@ class Assistant:
                 yield piece
         yield answer
 
-    def replay(self, history: list[dict], filters: Filters) -> State:
+    def replay(self, history: History, filters: Filters) -> State:
         """The conversation's state after the user's earlier turns, rebuilt from the history alone."""
         state = State()
         for item in history:
-            if isinstance(item, dict) and item.get("role") == "user" and isinstance(item.get("content"), str):
-                text = item["content"].strip()
+            if item.role == "user":
+                text = item.content.strip()
                 if text:
                     state = self.turn(text[:MAX_QUESTION], state, filters).state
         return state
