@@ -30,9 +30,10 @@ from assistant import presenter as P
 from assistant import viewer as V
 from assistant.answer import Answer, Status
 from assistant.bounds import QuestionRefused, call_within, check_question, stream_within, trim_history
-from assistant.core import Assistant
 from assistant.examples import example_questions
 from assistant.intake import Intake, Outcome, Received, report_markdown
+from assistant.messages import History, Message
+from assistant.protocols import Assistant
 from assistant.settings import Settings
 from assistant.webguard import Guard, LoginLimiter, checker, listen_check, login_pair
 from ingest.errors import HyokaError
@@ -197,7 +198,7 @@ class HyokaApp:
         self._examples: tuple[int, list[str]] = (-1, [])
 
     # --- asking -------------------------------------------------------------------------
-    def ask(self, question: str, history: list[dict] | None = None, filters: Filters | None = None) -> Answer:
+    def ask(self, question: str, history: History | None = None, filters: Filters | None = None) -> Answer:
         """The assistant's answer within the limits; errors raise (HyokaError or otherwise)."""
         q = check_question(question, self.limits.question_chars)
         hist = trim_history(history, self.limits.history_messages, HISTORY_CHARS)
@@ -223,7 +224,7 @@ class HyokaApp:
             return
         yield chat + [{"role": "assistant", "content": "…"}], turns, P.turns_html(turns), ""
         history = trim_history([m for t in turns if t["answer"] for m in (
-            {"role": "user", "content": t["question"]}, {"role": "assistant", "content": t["answer"]})],
+            Message(role="user", content=t["question"]), Message(role="assistant", content=t["answer"]))],
             self.limits.history_messages, HISTORY_CHARS)
         turn = len(turns)
         filters = parse_filters(municipality, department, fiscal_year)

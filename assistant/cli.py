@@ -240,6 +240,7 @@ def _stdin_lines():
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from .factory import build_assistant
+    from .messages import history_from_json
     from .scoring import score, summary_lines
 
     assistant = build_assistant(settings)
@@ -248,7 +249,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     times = []
     for q in questions:
         t0 = time.perf_counter()
-        answers[q["id"]] = assistant.ask(q["question"], q.get("history") or []).contract(q["id"])
+        answers[q["id"]] = assistant.ask(q["question"], history_from_json(q.get("history"))).contract(q["id"])
         times.append(time.perf_counter() - t0)
     if args.answers:
         Path(args.answers).write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in answers.values()),
@@ -261,8 +262,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     for line in summary_lines(questions, answers):
         print(line)
     total = [ok for oks in by_type.values() for ok in oks]
-    if hasattr(assistant, "fallbacks"):
-        print(f"llm fallbacks by cause: {dict(sorted(assistant.fallbacks.items()))}")
+    fallbacks = getattr(assistant, "fallbacks", None)  # the LLM mode's count of extractive fallbacks
+    if fallbacks is not None:
+        print(f"llm fallbacks by cause: {dict(sorted(fallbacks.items()))}")
     return 0 if sum(total) / len(total) >= args.min else 1
 
 

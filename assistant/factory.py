@@ -13,12 +13,11 @@ from vectorstore.records_db import RecordsDB
 from vectorstore.store import Store
 
 from .core import Assistant
+from .protocols import Assistant as AnyAssistant
 from .settings import LLMSettings, Settings
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
-
-    from .llm import LLMAssistant
 
 
 def build_records(settings: Settings) -> RecordsStore:
@@ -42,7 +41,7 @@ def build_indexer(settings: Settings, store: Store | None = None) -> Indexer:
                    limits=settings.limits.files())
 
 
-def build_assistant(settings: Settings, store: Store | None = None) -> Assistant | LLMAssistant:
+def build_assistant(settings: Settings, store: Store | None = None) -> AnyAssistant:
     """The extractive Assistant, or (answer_mode "llm") an LLMAssistant wrapping it."""
     extractive = Assistant(store or build_store(settings))
     if settings.answer_mode != "llm":

@@ -20,12 +20,13 @@ from ingest.errors import HyokaError, StoreError
 
 from .answer import Answer
 from .bounds import QuestionRefused, check_question, has_lone_surrogate, trim_history
+from .messages import History, Message
 
 log = logging.getLogger("hyoka.jsonl")
 
 
 class Asker(Protocol):
-    def ask(self, question: str, history: list[dict] | None = None) -> Answer: ...
+    def ask(self, question: str, history: History | None = None) -> Answer: ...
 
 
 @dataclass(frozen=True)
@@ -41,11 +42,11 @@ class _BadLine(Exception):
         self.message = message
 
 
-def error_line(qid: Any, message: str, kind: str) -> dict:
+def error_line(qid: Any, message: str, kind: str) -> dict[str, Any]:
     return {"id": qid, "status": "error", "error_type": kind, "error": message}
 
 
-def answer_lines(asker: Asker, lines: Iterable[bytes], limits: LineLimits) -> Iterator[dict]:
+def answer_lines(asker: Asker, lines: Iterable[bytes], limits: LineLimits) -> Iterator[dict[str, Any]]:
     """One dict per input line, in order."""
     for n, raw in enumerate(lines, start=1):
         try:
@@ -70,7 +71,7 @@ def answer_lines(asker: Asker, lines: Iterable[bytes], limits: LineLimits) -> It
                                   "詳細は標準エラー出力にあります）", "internal")
 
 
-def _read(raw: bytes, n: int, limits: LineLimits) -> tuple[Any, str, list[dict]]:
+def _read(raw: bytes, n: int, limits: LineLimits) -> tuple[Any, str, list[Message]]:
     try:
         text = raw.decode("utf-8-sig" if n == 1 else "utf-8")
     except UnicodeDecodeError as exc:
@@ -98,9 +99,10 @@ def _read(raw: bytes, n: int, limits: LineLimits) -> tuple[Any, str, list[dict]]
     return qid, question, _history(item.get("history"), qid, n, limits)
 
 
-def _history(history: Any, qid: Any, n: int, limits: LineLimits) -> list[dict]:
+def _history(history: Any, qid: Any, n: int, limits: LineLimits) -> list[Message]:
     if history is None:
         return []
+    messages: list[Message] = []
     if not isinstance(history, list):
         raise _BadLine(qid, f"{n} 行目: history は [{{\"role\": \"user\", \"content\": \"…\"}}, …] の形の配列にしてください")
     for i, m in enumerate(history, start=1):
@@ -109,10 +111,11 @@ def _history(history: Any, qid: Any, n: int, limits: LineLimits) -> list[dict]:
                                 "content が文字列のオブジェクトにしてください）")
         if has_lone_surrogate(m["content"]):
             raise _BadLine(qid, f"{n} 行目: history の {i} 番目に読み取れない文字が含まれています")
-    return trim_history(history, limits.history_messages, limits.question_chars * 4)
+        messages.append(Message(role=m["role"], content=m["content"]))
+    return trim_history(messages, limits.history_messages, limits.question_chars * 4)
 
 
-def dumps(obj: dict) -> str:
+def dumps(obj: dict[str, Any]) -> str:
     """One output line. An id holding a lone surrogate (valid JSON, not valid UTF-8) is escaped;
     bidi and C1 control characters are escaped too, so a terminal shows what the line holds."""
     try:

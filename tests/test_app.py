@@ -16,6 +16,7 @@ from assistant import viewer as V
 from assistant.answer import Answer, Status
 from assistant.core import Assistant
 from assistant.factory import build_store
+from assistant.messages import History
 from assistant.settings import Settings
 from ingest.errors import StoreError, UserInputError
 from tests.conftest import CORPUS, ROOT, free_port
@@ -59,7 +60,7 @@ class Recording(Assistant):
 
     def __init__(self, store) -> None:
         super().__init__(store)
-        self.calls: list[tuple[str, list[dict] | None, Filters | None]] = []
+        self.calls: list[tuple[str, History | None, Filters | None]] = []
 
     def ask(self, question, history=None, filters=None):
         self.calls.append((question, history, filters))
@@ -122,8 +123,8 @@ def test_follow_up_passes_the_history(indexed):
     _, (chat, turns, panel, _) = ask(app, "担当部署は？", chat, turns)
     question, history, _ = rec.calls[-1]
     assert question == "担当部署は？"
-    assert [m["role"] for m in history] == ["user", "assistant"]
-    assert history[0]["content"].endswith("いつ始まったのですか") and STARTED in history[1]["content"]
+    assert [m.role for m in history] == ["user", "assistant"]
+    assert history[0].content.endswith("いつ始まったのですか") and STARTED in history[1].content
     assert "総務部 情報政策課" in chat[-1]["content"]
     assert len(chat) == 4 and len(turns) == 2
     assert 'id="hyoka-src-1-1"' in panel and 'id="hyoka-src-0-1"' in panel, "older turns stay in the panel"

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from assistant.messages import Message
 from assistant.scoring import has_number
 from tests.helpers import SAMPLE_DIR, ingested
 
@@ -65,8 +66,8 @@ def test_unrelated_question_is_refused(env):
 
 
 def test_follow_up_takes_subject_and_year_from_history(env):
-    history = [{"role": "user", "content": "協議会参画事業の平成30年度のトータルコストは？"},
-               {"role": "assistant", "content": "334千円です。"}]
+    history = [Message(role="user", content="協議会参画事業の平成30年度のトータルコストは？"),
+               Message(role="assistant", content="334千円です。")]
     prev = env[2].ask("その前の年度は？", history)
     assert prev.status == "answered" and prev.citations[0].fiscal_year == 2017
     other = env[2].ask("では31年度は？", history)

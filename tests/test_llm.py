@@ -20,6 +20,7 @@ from assistant.core import Assistant
 from assistant.factory import build_assistant, build_chat_model
 from assistant.guard import check, markers
 from assistant.llm import NOTICES, LLMAssistant
+from assistant.messages import Message
 from assistant.settings import LLMSettings, Settings
 from ingest.errors import UserInputError
 from prompts import PromptError, load_prompt, load_prompts
@@ -199,7 +200,7 @@ def test_model_errors_fall_back_with_notice(sample, error, cause):
     assert ans.answer == sample.ask(Q).answer and ans.notice == NOTICES[cause] and a.fallbacks == {cause: 1}
 
 
-HISTORY = [{"role": "user", "content": Q}, {"role": "assistant", "content": "334千円です[1]。"}]
+HISTORY = [Message(role="user", content=Q), Message(role="assistant", content="334千円です[1]。")]
 
 
 def test_follow_up_is_condensed_then_answered(sample):
