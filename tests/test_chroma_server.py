@@ -16,6 +16,9 @@ from tests.conftest import free_port
 from tests.helpers import SAMPLE_DIR
 from vectorstore.indexer import Indexer
 
+# slow: starts PostgreSQL and a Chroma server
+pytestmark = pytest.mark.slow
+
 HYOKA = Path(sys.executable).with_name("hyoka")
 QUESTION = "栃木県市町村情報化推進協議会参画事業の平成30年度のトータルコストは？"
 

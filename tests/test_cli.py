@@ -53,6 +53,7 @@ MALFORMED: list[bytes] = [
 ]
 
 
+@pytest.mark.slow
 def test_jsonl_gives_one_line_per_input_line_and_answers_every_valid_one(home: Path):
     valid = [json.dumps({"id": "ok1", "question": f"{NAME}の平成30年度のトータルコストは？"}, ensure_ascii=False).encode(),
              json.dumps({"id": 7, "question": "その前の年度は？", "history": [
@@ -74,6 +75,7 @@ def test_jsonl_gives_one_line_per_input_line_and_answers_every_valid_one(home: P
     assert "Traceback" not in r.stderr.decode()
 
 
+@pytest.mark.slow
 def test_jsonl_all_valid_exits_zero(home: Path):
     r = run(home, "ask", "--jsonl", stdin=json.dumps({"id": "a", "question": "市長の趣味は？"},
                                                     ensure_ascii=False).encode())
@@ -129,6 +131,7 @@ def test_output_lines_are_valid_utf8_json_whatever_the_id():
 
 
 # --- questions and arguments ----------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_20000_character_question_is_refused_at_once(home: Path):
     t0 = time.perf_counter()
     r = run(home, "ask", "トータルコストは？" * 2300)
@@ -136,17 +139,20 @@ def test_a_20000_character_question_is_refused_at_once(home: Path):
     assert r.returncode == 2 and "質問が長すぎます" in r.stderr.decode() and "上限 1,000 文字" in r.stderr.decode()
 
 
+@pytest.mark.slow
 def test_an_argument_that_is_not_utf8_is_a_clear_error(home: Path):
     r = run(home, "ask", b"\xff\xfe\x80")
     assert r.returncode == 2 and "UTF-8 ではありません" in r.stderr.decode() and b"Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_citations_print_without_empty_brackets(home: Path):
     r = run(home, "ask", f"{NAME}の平成30年度のトータルコストは？")
     out = r.stdout.decode()
     assert r.returncode == 0 and "334" in out and "（）" not in out, out
 
 
+@pytest.mark.slow
 def test_terminal_escapes_and_bidi_marks_in_sheets_are_not_printed(tmp_path: Path):
     text = SAMPLE.read_text(encoding="utf-8").replace(NAME, f"\x1b]0;pwned\x07\x1b[31m{NAME}\u202e", 1)
     sheet = tmp_path / "evil\x1b[2Jname.txt"
@@ -160,6 +166,7 @@ def test_terminal_escapes_and_bidi_marks_in_sheets_are_not_printed(tmp_path: Pat
     assert NAME in json.loads(r.stdout)[0]["sheet"]["project_name"]
 
 
+@pytest.mark.slow
 def test_symlinks_out_of_the_folder_are_not_followed_unless_asked(tmp_path: Path):
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -176,6 +183,7 @@ def test_symlinks_out_of_the_folder_are_not_followed_unless_asked(tmp_path: Path
     assert "追加 1 " in r.stdout.decode(), r.stderr.decode()
 
 
+@pytest.mark.slow
 def test_help_texts_and_no_stray_progress_bar(tmp_path: Path):
     for cmd, words in (("ingest", ["--quiet", "進み具合"]), ("parse", ["--json", "JSON で出力"]),
                        ("ask", ["--json", "--jsonl", "終了コード 1"])):

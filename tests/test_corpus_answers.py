@@ -16,7 +16,8 @@ from ingest.labelling import Labeller, Manifest
 from tests.conftest import CORPUS, ROOT, SHARED
 from tests.helpers import SAMPLE_DIR, ingested
 
-pytestmark = pytest.mark.corpus
+# slow: ingests a slice of the corpus with the real e5 model
+pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 KEEP = ("不法投棄", "放課後児童", "水産基盤", "エコライフ", "魚市場", "協議会", "環境", "空家", "児童")
 
 

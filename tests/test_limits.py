@@ -93,6 +93,7 @@ def test_pdf_of_many_pages_is_refused_by_its_page_count(pages: Path):
     assert not r.sheets and str(pages) in r.error and "ページ数が上限（300 ページ）" in r.error, r.error
 
 
+@pytest.mark.slow
 def test_sheets_per_file_is_a_limit():
     report = corpus_file("real/ofunato/report.xlsx")
     r = parse_file(report, limits=FileLimits(sheets_per_file=100, worksheet_rows=10**6))

@@ -316,6 +316,7 @@ def test_factory_builds_the_assistant_the_settings_ask_for(sample):
         build_chat_model(LLMSettings())
 
 
+@pytest.mark.slow
 def test_hyoka_ask_in_llm_mode(sample, server):
     env = {"HYOKA_HOME": str(sample.store.home), "PATH": "", "HYOKA_ANSWER_MODE": "llm",
            "HYOKA_LLM__BASE_URL": server.url, "HYOKA_LLM__MODEL": "good", "HYOKA_LLM__TIMEOUT": "10"}

@@ -23,6 +23,9 @@ from testkit.hostile import many_page_pdf, zip_bomb_xlsx
 from tests.conftest import free_port
 from tests.helpers import SAMPLE_DIR
 
+# slow: starts `hyoka serve` processes
+pytestmark = pytest.mark.slow
+
 SAMPLE = SAMPLE_DIR / "tochigi-joho-kyogikai.txt"
 HYOKA = Path(sys.executable).with_name("hyoka")
 USER, PASSWORD = "kansa", "s3cret-pw"
