@@ -295,7 +295,7 @@ class Assistant:
         return Outcome(render.no_row(best.ev.sheet, filters), _state_of(best, state, numeric=True))
 
     def _row(self, q: Query, turn: Turn, ss: SheetScore, filters: Filters) -> Scored | None:
-        rows = [r for r in ss.rows if not filters.table or r.unit.table.value == filters.table]
+        rows = [r for r in ss.rows if not filters.table or r.unit.table.value == filters.table]  # pyright: ignore[reportOptionalMemberAccess] - a row's unit has a table
         if not rows:
             return None
         if turn.row is not None:
@@ -322,7 +322,7 @@ class Assistant:
     # --- passages -----------------------------------------------------------------------
     def _passage(self, q: Query, scored: list[SheetScore], state: State, filters: Filters) -> Outcome:
         def usable(ss: SheetScore) -> list[Scored]:
-            out = [p for p in ss.passages if not filters.section or p.unit.section.value == filters.section]
+            out = [p for p in ss.passages if not filters.section or p.unit.section.value == filters.section]  # pyright: ignore[reportOptionalMemberAccess] - a passage's unit has a section
             if not q.sections and any(y.relative is None for y in q.years):
                 # 「H25年度の…は？」 with no section named: only a passage that speaks of that year answers.
                 out = [p for p in out if p.parts.get("years", 1.0) > 0]

@@ -59,7 +59,7 @@ _KIND_WORDS: tuple[tuple[str, Kind], ...] = (
     ("計画", Kind.PLAN),
 )
 _KIND_RE = re.compile("|".join(w for w, _ in _KIND_WORDS))
-_KINDS = dict(_KIND_WORDS)
+_KINDS: dict[str, Kind] = dict(_KIND_WORDS)
 
 
 @dataclass(frozen=True)
@@ -277,7 +277,7 @@ def section_priors(t: str) -> tuple[tuple[tuple[Section, float], ...], tuple[str
     for rx, secs in SECTION_CUES:
         for m in rx.finditer(t):
             # A cue takes the kana after it (始まった, 始めたの): an inflection, not content.
-            tail = re.match(r"[\u3041-\u3096]*", t[m.end():]).group(0)
+            tail = re.match(r"[\u3041-\u3096]*", t[m.end():]).group(0)  # pyright: ignore[reportOptionalMemberAccess] - * always matches
             cues.append(m.group(0) + (tail if not re.search(r"[はがをにでとのもへや]$", m.group(0)) else ""))
             for i, sec in enumerate(secs):
                 out[sec] = max(out.get(sec, 0.0), 1.0 if i == 0 else 0.6)
