@@ -74,8 +74,8 @@ def _openai(llm: LLMSettings) -> BaseChatModel:
     # (base_url set) gets both; api.openai.com gets only max_completion_tokens, which it requires.
     extra = {"max_tokens": llm.max_tokens} if llm.base_url else None
     return ChatOpenAI(model=llm.model, base_url=llm.base_url or None, api_key=llm.api_key,
-                      temperature=llm.temperature, max_tokens=llm.max_tokens, timeout=llm.timeout,
-                      max_retries=0, extra_body=extra)
+                      temperature=llm.temperature, max_tokens=llm.max_tokens,  # pyright: ignore[reportCallIssue] - a field pyright's view of the pydantic model misses
+                      timeout=llm.timeout, max_retries=0, extra_body=extra)
 
 
 def _ollama(llm: LLMSettings) -> BaseChatModel:

@@ -7,7 +7,7 @@ theirs once, at the edge; everything inside takes `History`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,5 +31,13 @@ def history_from_json(items: object) -> list[Message]:
     eval file's history; `hyoka ask --jsonl` checks each and names a bad one instead)."""
     if not isinstance(items, list):
         return []
-    return [Message(role=m["role"], content=m["content"]) for m in items
-            if isinstance(m, dict) and m.get("role") in ("user", "assistant") and isinstance(m.get("content"), str)]
+    out: list[Message] = []
+    for m in cast(list[object], items):
+        if isinstance(m, dict):
+            item = cast(dict[str, object], m)
+            role, content = item.get("role"), item.get("content")
+            if role == "user" and isinstance(content, str):
+                out.append(Message(role="user", content=content))
+            elif role == "assistant" and isinstance(content, str):
+                out.append(Message(role="assistant", content=content))
+    return out

@@ -87,7 +87,7 @@ class FakeOpenAIServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:  # keep test output clean
+            def log_message(self, format: str, *args: object) -> None:  # keep test output clean
                 pass
 
             def do_POST(self) -> None:
