@@ -98,3 +98,16 @@ def test_every_declared_dependency_is_imported():
             continue
         module = _MODULE.get(dist, dist.replace("-", "_"))
         assert module in code, f"{dist} is declared in pyproject.toml but no module of hyoka imports {module}"
+
+
+def test_every_reader_module_implements_the_reader_protocol():
+    import inspect
+
+    from ingest.readers import _MODULES, readers
+
+    found = readers()
+    assert len(found) == len(_MODULES)
+    for reader in found:
+        assert isinstance(reader.NAME, str) and reader.NAME, reader
+        assert list(inspect.signature(reader.sniff).parameters) == ["path", "head"], reader.NAME
+        assert list(inspect.signature(reader.read).parameters)[:1] == ["path"], reader.NAME

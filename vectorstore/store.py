@@ -36,6 +36,7 @@ from ingest.units import Unit, units_of
 
 from .bm25_index import BM25Index
 from .chroma_index import ChromaConfig, ChromaIndex
+from .index import VectorIndex
 from .provenance import Provenance, Unofficial
 from .records import FileRow, RecordsStore, SheetRow
 from .records_db import RecordsDB
@@ -173,7 +174,8 @@ class Store:
                                  "（HYOKA_CHROMA__MODE=server）。埋め込みの Chroma はこの HYOKA_HOME だけのもので、"
                                  "ほかのホストの取り込みが入りません")
         self._id = self.db.identity()
-        self.chroma = ChromaIndex(home / "chroma", model, chroma, self._id, adopt_legacy=not self.db.shared)
+        self.chroma: VectorIndex = ChromaIndex(home / "chroma", model, chroma, self._id,
+                                               adopt_legacy=not self.db.shared)
         self.bm25 = BM25Index(home / "bm25")
         self._bm25_building = False
         self._bm25_checked = float("-inf")
