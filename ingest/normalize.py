@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .records import Kind
+from .kinds import parse_kind as parse_kind  # the readers take it from here
 from .years import ERA_ABBREV, ERA_IN_FORCE, ERAS, era_year_to_western, western_to_wareki
 
 __all__ = ["ERAS", "ERA_ABBREV", "ERA_IN_FORCE", "era_year_to_western", "western_to_wareki"]
@@ -56,26 +56,6 @@ def era_of(text: str) -> str | None:
         return None
     era = m.group(1)
     return ERA_ABBREV.get(era, era)
-
-
-_KIND_WORDS: list[tuple[str, Kind]] = [
-    ("決算見込", Kind.SETTLED_ESTIMATE),
-    ("達成率", Kind.ACHIEVEMENT),
-    ("決算", Kind.SETTLED),
-    ("予算", Kind.BUDGET),
-    ("実績", Kind.ACTUAL),
-    ("見込", Kind.ESTIMATE),
-    ("計画", Kind.PLAN),
-    ("目標", Kind.TARGET),
-]
-
-
-def parse_kind(text: str, default: Kind = Kind.UNKNOWN) -> Kind:
-    t = nfkc(text)
-    for word, kind in _KIND_WORDS:
-        if word in t:
-            return kind
-    return default
 
 
 _NUM_RE = re.compile(r"^[△▲\-−]?\s*\d[\d,]*(?:\.\d+)?$")
