@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from ingest.kinds import KIND_OF_WORD, KIND_PATTERN
 from ingest.normalize import ERA_ABBREV, ERAS
 from ingest.records import Kind, Section, Table
 from vectorstore.tokens import normalize_numerals, tokenize
@@ -53,13 +54,8 @@ _RELATIVE: tuple[tuple[re.Pattern[str], int], ...] = (
 )
 _RANGE_JOIN = re.compile(r"^\s*(?:から|より|~|〜|～|-|ー|―|－|→)\s*$")
 
-_KIND_WORDS: tuple[tuple[str, Kind], ...] = (
-    ("決算見込", Kind.SETTLED_ESTIMATE), ("達成率", Kind.ACHIEVEMENT), ("決算", Kind.SETTLED),
-    ("予算", Kind.BUDGET), ("目標", Kind.TARGET), ("実績", Kind.ACTUAL), ("見込", Kind.ESTIMATE),
-    ("計画", Kind.PLAN),
-)
-_KIND_RE = re.compile("|".join(w for w, _ in _KIND_WORDS))
-_KINDS: dict[str, Kind] = dict(_KIND_WORDS)
+_KIND_RE = re.compile(KIND_PATTERN)
+_KINDS: dict[str, Kind] = KIND_OF_WORD
 
 
 @dataclass(frozen=True)
