@@ -7,7 +7,15 @@ import unicodedata
 from dataclasses import dataclass
 
 from .kinds import parse_kind as parse_kind  # the readers take it from here
-from .years import ERA_ABBREV, ERA_IN_FORCE, ERAS, era_year_to_western, western_to_wareki
+from .years import (
+    ERA_ABBREV,
+    ERA_IN_FORCE,
+    ERA_LETTERS,
+    ERA_NAMES,
+    ERAS,
+    era_year_to_western,
+    western_to_wareki,
+)
 
 __all__ = ["ERAS", "ERA_ABBREV", "ERA_IN_FORCE", "era_year_to_western", "western_to_wareki"]
 
@@ -16,7 +24,7 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
-_ERA_RE = re.compile(r"(明治|大正|昭和|平成|令和|[MTSHR])\s*(元|\d{1,2})")
+_ERA_RE = re.compile(rf"({ERA_NAMES}|{ERA_LETTERS})\s*(元|\d{{1,2}})")
 _WESTERN_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _BARE_RE = re.compile(r"(?<![\d.])(元|\d{1,2})\s*年度?")
 
