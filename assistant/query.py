@@ -17,6 +17,7 @@ from enum import StrEnum
 from ingest.kinds import KIND_OF_WORD, KIND_PATTERN
 from ingest.normalize import ERA_ABBREV, ERAS
 from ingest.records import Kind, Section, Table
+from ingest.years import ERA_LETTERS, ERA_NAMES
 from vectorstore.tokens import normalize_numerals, tokenize
 
 
@@ -42,7 +43,7 @@ class Op(StrEnum):
 
 
 # --- years ------------------------------------------------------------------------------------
-_ERA_YEAR = re.compile(r"(明治|大正|昭和|平成|令和|[MTSHR])\s*(元|\d{1,2})(?!\d)\s*(?:年度|年)?", re.I)
+_ERA_YEAR = re.compile(rf"({ERA_NAMES}|{ERA_LETTERS})\s*(元|\d{{1,2}})(?!\d)\s*(?:年度|年)?", re.I)
 _WESTERN = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:年度|年)?(?!\d)")
 _BARE = re.compile(r"(?<![\d.,])(\d{1,2})\s*年度")
 # Relative years, longest first. 「前の年」 needs no 度; 「その前」 alone steps back in a follow-up.
