@@ -23,6 +23,8 @@ from pathlib import Path
 
 import gradio as gr
 from gradio.data_classes import FileData
+from gradio.events import api as gr_api
+from gradio.themes import Base, Soft
 from gradio.utils import get_upload_folder
 from starlette.middleware import Middleware
 
@@ -30,9 +32,10 @@ from assistant import presenter as P
 from assistant import viewer as V
 from assistant.answer import Answer, Status
 from assistant.bounds import QuestionRefused, call_within, check_question, stream_within, trim_history
-from assistant.core import Assistant
 from assistant.examples import example_questions
 from assistant.intake import Intake, Outcome, Received, report_markdown
+from assistant.messages import History, Message
+from assistant.protocols import Assistant
 from assistant.settings import Settings
 from assistant.webguard import Guard, LoginLimiter, checker, listen_check, login_pair
 from ingest.errors import HyokaError
@@ -197,7 +200,7 @@ class HyokaApp:
         self._examples: tuple[int, list[str]] = (-1, [])
 
     # --- asking -------------------------------------------------------------------------
-    def ask(self, question: str, history: list[dict] | None = None, filters: Filters | None = None) -> Answer:
+    def ask(self, question: str, history: History | None = None, filters: Filters | None = None) -> Answer:
         """The assistant's answer within the limits; errors raise (HyokaError or otherwise)."""
         q = check_question(question, self.limits.question_chars)
         hist = trim_history(history, self.limits.history_messages, HISTORY_CHARS)
@@ -223,7 +226,7 @@ class HyokaApp:
             return
         yield chat + [{"role": "assistant", "content": "…"}], turns, P.turns_html(turns), ""
         history = trim_history([m for t in turns if t["answer"] for m in (
-            {"role": "user", "content": t["question"]}, {"role": "assistant", "content": t["answer"]})],
+            Message(role="user", content=t["question"]), Message(role="assistant", content=t["answer"]))],
             self.limits.history_messages, HISTORY_CHARS)
         turn = len(turns)
         filters = parse_filters(municipality, department, fiscal_year)
@@ -487,6 +490,7 @@ class HyokaApp:
                     picker = gr.Dropdown(V.choices(self.store.catalogue(), self.store.unofficial()),
                                          value=None, label="シートを選ぶ", elem_id="hyoka-viewer-pick")
                     viewer = gr.HTML(V.EMPTY, label="シート", elem_id="hyoka-viewer")
+                upload_parts: tuple[gr.File, gr.Textbox, gr.Button, gr.Markdown] | None = None
                 if upload:
                     with gr.Tab("追加", id="upload"):
                         with gr.Row():
@@ -496,6 +500,7 @@ class HyokaApp:
                                                      elem_id="hyoka-upload-municipality", scale=1)
                         ingest_btn = gr.Button("取り込む", variant="primary")
                         report = gr.Markdown(elem_id="hyoka-upload-report")
+                        upload_parts = (files, upload_city, ingest_btn, report)
             open_request = gr.Textbox(label="シートを開く", elem_id="hyoka-open-request",
                                       elem_classes=["hyoka-hidden"], show_label=False)
             open_btn = gr.Button("シートを開く", elem_id="hyoka-open-btn", elem_classes=["hyoka-hidden"])
@@ -507,14 +512,15 @@ class HyokaApp:
             table.select(self._catalogue_select, inputs=[ids], outputs=[picker, viewer, tabs], api_visibility="private")
             open_btn.click(self._open_request, inputs=[open_request], outputs=[picker, viewer, tabs],
                            js="(x) => window.hyokaOpenRequest || ''", api_visibility="private")
-            if upload:
+            if upload_parts is not None:
+                files, upload_city, ingest_btn, report = upload_parts
                 ingest_btn.click(self._upload_event, inputs=[files, upload_city], outputs=[report],
                                  api_visibility="private", concurrency_limit=1, concurrency_id="ingest") \
                     .then(lambda: None, outputs=[files], api_visibility="private") \
                     .then(self.refresh, outputs=refresh_outputs, api_visibility="private")
-            gr.api(self.api_ask, api_name="ask")
+            gr_api(self.api_ask, api_name="ask")
             if upload:
-                gr.api(self.api_upload, api_name="upload", concurrency_limit=1, concurrency_id="ingest")
+                gr_api(self.api_upload, api_name="upload", concurrency_limit=1, concurrency_id="ingest")
         self.demo = demo
         return demo
 
@@ -611,9 +617,9 @@ def _discard(incoming: list[tuple[Path, str]]) -> None:
             pass
 
 
-def _theme() -> gr.themes.Base:
+def _theme() -> Base:
     # Local fonts only: the default theme fetches Google Fonts, which an offline server cannot reach.
-    return gr.themes.Soft(font=["Noto Sans CJK JP", "Noto Sans JP", "sans-serif"],
+    return Soft(font=["Noto Sans CJK JP", "Noto Sans JP", "sans-serif"],
                           font_mono=["Noto Sans Mono CJK JP", "monospace"])
 
 

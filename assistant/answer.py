@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,9 +63,9 @@ class Answer(BaseModel):
     notice: str = Field(default="", description="Shown beside the answer, e.g. an LLM fallback")
     chart: Chart | None = Field(default=None, description="For the UI; not part of the --jsonl contract")
 
-    def contract(self, qid: object = None) -> dict:
+    def contract(self, qid: object = None) -> dict[str, Any]:
         """The stable JSON object of `hyoka ask --json/--jsonl`."""
-        out: dict = {} if qid is None else {"id": qid}
+        out: dict[str, Any] = {} if qid is None else {"id": qid}
         out.update(status=self.status.value, answer=self.answer,
                    citations=[c.model_dump(exclude={"sheet_id", "record_id", "printed_year_label"})
                               for c in self.citations])

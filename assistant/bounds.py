@@ -19,6 +19,8 @@ from typing import TypeVar
 
 from ingest.errors import HyokaError, UserInputError
 
+from .messages import History, Message
+
 T = TypeVar("T")
 
 
@@ -51,15 +53,14 @@ def has_lone_surrogate(text: str) -> bool:
     return False
 
 
-def trim_history(history: list[dict] | None, messages: int, chars: int) -> list[dict]:
-    """The last `messages` well-formed messages, each cut to `chars` characters."""
-    out = []
+def trim_history(history: History | None, messages: int, chars: int) -> list[Message]:
+    """The last `messages` messages, each cut to `chars` characters (and made valid UTF-8)."""
+    out: list[Message] = []
     for m in (history or [])[-messages:] if messages else []:
-        if isinstance(m, dict) and m.get("role") in ("user", "assistant") and isinstance(m.get("content"), str):
-            content = m["content"]
-            if has_lone_surrogate(content):
-                content = content.encode("utf-8", "replace").decode("utf-8")
-            out.append({"role": m["role"], "content": content[:chars]})
+        content = m.content
+        if has_lone_surrogate(content):
+            content = content.encode("utf-8", "replace").decode("utf-8")
+        out.append(Message(role=m.role, content=content[:chars]))
     return out
 
 

@@ -13,6 +13,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Protocol
 
 from ingest.errors import HyokaError
 
@@ -218,12 +219,16 @@ def _ask_jsonl(assistant, settings: Settings) -> int:
     from .jsonl import LineLimits, answer_lines, dumps
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    failed = 0
+    failed: dict[str, int] = {}
     limits = LineLimits(settings.limits.question_chars, settings.limits.history_messages)
     for out in answer_lines(assistant, _stdin_lines(), limits):
-        failed += out.get("status") == "error"
+        if out.get("status") == "error":
+            failed[out["error_type"]] = failed.get(out["error_type"], 0) + 1
         sys.stdout.write(dumps(out) + "\n")
         sys.stdout.flush()
+    if failed.get("internal") or failed.get("store"):
+        _err(f"答えられなかった行があります（hyoka の内部エラー {failed.get('internal', 0)} 行、"
+             f"索引の読み込みエラー {failed.get('store', 0)} 行、入力行の誤り {failed.get('input', 0)} 行）")
     return 1 if failed else 0
 
 
@@ -235,6 +240,7 @@ def _stdin_lines():
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from .factory import build_assistant
+    from .messages import history_from_json
     from .scoring import score, summary_lines
 
     assistant = build_assistant(settings)
@@ -243,7 +249,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     times = []
     for q in questions:
         t0 = time.perf_counter()
-        answers[q["id"]] = assistant.ask(q["question"], q.get("history") or []).contract(q["id"])
+        answers[q["id"]] = assistant.ask(q["question"], history_from_json(q.get("history"))).contract(q["id"])
         times.append(time.perf_counter() - t0)
     if args.answers:
         Path(args.answers).write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in answers.values()),
@@ -256,17 +262,26 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     for line in summary_lines(questions, answers):
         print(line)
     total = [ok for oks in by_type.values() for ok in oks]
-    if hasattr(assistant, "fallbacks"):
-        print(f"llm fallbacks by cause: {dict(sorted(assistant.fallbacks.items()))}")
+    fallbacks = getattr(assistant, "fallbacks", None)  # the LLM mode's count of extractive fallbacks
+    if fallbacks is not None:
+        print(f"llm fallbacks by cause: {dict(sorted(fallbacks.items()))}")
     return 0 if sum(total) / len(total) >= args.min else 1
 
 
-def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from app import main as app_main
+class Serve(Protocol):
+    """Starts the chat UI until interrupted (hyoka_main.serve: app.py sits above this layer)."""
 
+    def __call__(self, settings: Settings, host: str | None, port: int | None) -> int: ...
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    serve: Serve | None = args.serve
+    if serve is None:
+        _err("チャット画面は hyoka コマンド（hyoka serve）か python app.py で起動してください")
+        return 2
     if args.allow_anonymous_upload:
         settings = settings.model_copy(update={"ui": settings.ui.model_copy(update={"allow_anonymous": True})})
-    return app_main(settings, host=args.host, port=args.port)
+    return serve(settings, args.host, args.port)
 
 
 _SYMLINKS = "フォルダの外を指すシンボリックリンクもたどる（既定ではたどらず、スキップと報告する）"
@@ -313,10 +328,12 @@ def _label_options(p: argparse.ArgumentParser) -> None:
                    help="フォルダ・ファイルごとの自治体名と年度を書いた TOML（パスは取り込むフォルダからの相対パス）")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, serve: Serve | None = None) -> int:
+    """The command without the UI: `serve` starts it (hyoka_main.py passes it; see Serve)."""
     if argv is None and _bad_argv():
         return 2
     args = build_parser().parse_args(argv)
+    args.serve = serve
     settings = None
     try:
         settings = Settings()

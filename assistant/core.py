@@ -43,6 +43,7 @@ from .evidence import (
     says_nothing,
 )
 from .match import compact, content_tokens, generic_cost, token_coverage
+from .messages import History
 from .query import AnswerType, Op, Query, parse
 from .state import State, Turn, read_turn
 
@@ -69,7 +70,7 @@ class Assistant:
         self.cross = CrossSheet(store)
         self._trace: list[str] | None = None
 
-    def explain(self, question: str, history: list[dict] | None = None, filters: Filters | None = None) -> str:
+    def explain(self, question: str, history: History | None = None, filters: Filters | None = None) -> str:
         """Why the answer is what it is: the typed query, the turn, and each candidate's best evidence
         with the parts of its score (`hyoka ask --explain`)."""
         self._trace = []
@@ -84,7 +85,7 @@ class Assistant:
         if self._trace is not None:
             self._trace.append(text)
 
-    def ask(self, question: str, history: list[dict] | None = None, filters: Filters | None = None) -> Answer:
+    def ask(self, question: str, history: History | None = None, filters: Filters | None = None) -> Answer:
         question = (question or "").strip()
         if not question:
             return Answer(status=Status.NOT_FOUND, answer="質問を入力してください。")
@@ -95,7 +96,7 @@ class Assistant:
         state = self.replay(history or [], filters)
         return self.turn(question[:MAX_QUESTION], state, filters).answer
 
-    def ask_stream(self, question: str, history: list[dict] | None = None,
+    def ask_stream(self, question: str, history: History | None = None,
                    filters: Filters | None = None) -> Iterator[str | Answer]:
         """Text deltas as they are ready, then the final Answer (the UI streams the deltas).
 
@@ -106,12 +107,12 @@ class Assistant:
                 yield piece
         yield answer
 
-    def replay(self, history: list[dict], filters: Filters) -> State:
+    def replay(self, history: History, filters: Filters) -> State:
         """The conversation's state after the user's earlier turns, rebuilt from the history alone."""
         state = State()
         for item in history:
-            if isinstance(item, dict) and item.get("role") == "user" and isinstance(item.get("content"), str):
-                text = item["content"].strip()
+            if item.role == "user":
+                text = item.content.strip()
                 if text:
                     state = self.turn(text[:MAX_QUESTION], state, filters).state
         return state
@@ -299,7 +300,7 @@ class Assistant:
         return Outcome(render.no_row(best.ev.sheet, filters), _state_of(best, state, numeric=True))
 
     def _row(self, q: Query, turn: Turn, ss: SheetScore, filters: Filters) -> Scored | None:
-        rows = [r for r in ss.rows if not filters.table or r.unit.table.value == filters.table]
+        rows = [r for r in ss.rows if not filters.table or r.unit.table.value == filters.table]  # pyright: ignore[reportOptionalMemberAccess] - a row's unit has a table
         if not rows:
             return None
         if turn.row is not None:
@@ -326,7 +327,7 @@ class Assistant:
     # --- passages -----------------------------------------------------------------------
     def _passage(self, q: Query, scored: list[SheetScore], state: State, filters: Filters) -> Outcome:
         def usable(ss: SheetScore) -> list[Scored]:
-            out = [p for p in ss.passages if not filters.section or p.unit.section.value == filters.section]
+            out = [p for p in ss.passages if not filters.section or p.unit.section.value == filters.section]  # pyright: ignore[reportOptionalMemberAccess] - a passage's unit has a section
             if not q.sections and any(y.relative is None for y in q.years):
                 # 「H25年度の…は？」 with no section named: only a passage that speaks of that year answers.
                 out = [p for p in out if p.parts.get("years", 1.0) > 0]

@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ingest.kinds import SAME_FIGURE
 from ingest.normalize import format_number
 from ingest.records import Kind, Sheet, Table, TableCell
 from ingest.years import canonical_year_label
@@ -53,10 +54,7 @@ _POLICY_WORD = re.compile(r"(?:政策|施策|基本事業|基本計画|分野)[�
 _QUOTE = re.compile(r"[「『]([^」』]{3,60})[」』]")
 
 ACTUAL_KINDS = (Kind.ACTUAL.value, Kind.SETTLED.value)
-_COMPATIBLE = {Kind.SETTLED: (Kind.SETTLED, Kind.ACTUAL), Kind.ACTUAL: (Kind.ACTUAL, Kind.SETTLED),
-               Kind.BUDGET: (Kind.BUDGET, Kind.PLAN), Kind.PLAN: (Kind.PLAN, Kind.BUDGET),
-               Kind.ESTIMATE: (Kind.ESTIMATE, Kind.SETTLED_ESTIMATE),
-               Kind.SETTLED_ESTIMATE: (Kind.SETTLED_ESTIMATE, Kind.ESTIMATE)}
+_COMPATIBLE = SAME_FIGURE  # the kinds compared as one figure across sheets (ingest/kinds.py)
 ROW_FIT = 0.5
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from ingest.records import Table
 from ingest.units import Unit, UnitKind
+from ingest.years import ERA_NAMES
 from vectorstore.store import Evidence, Hit, Store, norm_name
 from vectorstore.tokens import tokenize
 
@@ -64,7 +65,8 @@ class Weights:
 
 W = Weights()
 
-_DATE = re.compile(r"(?:明治|大正|昭和|平成|令和|[HRS])\s*(?:元|\d{1,2})\s*年|(?:19|20)\d{2}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{1,2}\s*年度")
+_DATE = re.compile(rf"(?:{ERA_NAMES}|[HRS])\s*(?:元|\d{{1,2}})\s*年"
+                   r"|(?:19|20)\d{2}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{1,2}\s*年度")
 _ORG = re.compile(r"課|部|局|室|係|会|協議会|センター|団体|事務局|市|県|府|国|省|庁|法人|会社|学校|組合|委員")
 _MONEY_UNITS = ("千円", "円", "万円", "百万円", "億円")
 

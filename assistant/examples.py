@@ -15,6 +15,7 @@ from ingest.normalize import western_to_wareki
 from ingest.records import Kind, ParsedSheet, Section, Table
 
 from .answer import Answer
+from .messages import History
 
 # Sections a newcomer asks about first, in that order, with how the question reads.
 _SECTIONS = ((Section.ORIGIN, "はいつ、どのように始まったのですか"), (Section.PURPOSE, "の目的は何ですか"),
@@ -24,7 +25,7 @@ _ACTUAL = {Kind.ACTUAL, Kind.SETTLED, Kind.UNKNOWN}
 
 
 class _Asks(Protocol):
-    def ask(self, question: str, history: list[dict] | None = None) -> Answer: ...
+    def ask(self, question: str, history: History | None = None) -> Answer: ...
 
 
 def candidates(ps: ParsedSheet) -> Iterator[tuple[str, str]]:

@@ -6,19 +6,18 @@ from typing import TYPE_CHECKING
 
 from ingest.errors import UserInputError
 from vectorstore.chroma_index import ChromaConfig
-from vectorstore.embeddings import build_embeddings
+from vectorstore.embeddings import build_embeddings, missing_extra
 from vectorstore.indexer import Indexer
 from vectorstore.records import RecordsStore
 from vectorstore.records_db import RecordsDB
 from vectorstore.store import Store
 
 from .core import Assistant
+from .protocols import Assistant as AnyAssistant
 from .settings import LLMSettings, Settings
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
-
-    from .llm import LLMAssistant
 
 
 def build_records(settings: Settings) -> RecordsStore:
@@ -42,7 +41,7 @@ def build_indexer(settings: Settings, store: Store | None = None) -> Indexer:
                    limits=settings.limits.files())
 
 
-def build_assistant(settings: Settings, store: Store | None = None) -> Assistant | LLMAssistant:
+def build_assistant(settings: Settings, store: Store | None = None) -> AnyAssistant:
     """The extractive Assistant, or (answer_mode "llm") an LLMAssistant wrapping it."""
     extractive = Assistant(store or build_store(settings))
     if settings.answer_mode != "llm":
@@ -69,21 +68,20 @@ def _openai(llm: LLMSettings) -> BaseChatModel:
     try:
         from langchain_openai import ChatOpenAI
     except ImportError as exc:
-        raise UserInputError("OpenAI 互換サーバーを使うには langchain-openai が必要です: "
-                             "pip install langchain-openai") from exc
+        raise UserInputError(missing_extra("llm", "OpenAI 互換サーバーの LLM ")) from exc
     # ChatOpenAI renames max_tokens to max_completion_tokens in the request. vLLM, llama.cpp and
     # LM Studio read max_tokens (some ignore the new name and never stop), so a self-hosted server
     # (base_url set) gets both; api.openai.com gets only max_completion_tokens, which it requires.
     extra = {"max_tokens": llm.max_tokens} if llm.base_url else None
     return ChatOpenAI(model=llm.model, base_url=llm.base_url or None, api_key=llm.api_key,
-                      temperature=llm.temperature, max_tokens=llm.max_tokens, timeout=llm.timeout,
-                      max_retries=0, extra_body=extra)
+                      temperature=llm.temperature, max_tokens=llm.max_tokens,  # pyright: ignore[reportCallIssue] - a field pyright's view of the pydantic model misses
+                      timeout=llm.timeout, max_retries=0, extra_body=extra)
 
 
 def _ollama(llm: LLMSettings) -> BaseChatModel:
     try:
         from langchain_ollama import ChatOllama
     except ImportError as exc:
-        raise UserInputError("Ollama を使うには langchain-ollama が必要です: pip install langchain-ollama") from exc
+        raise UserInputError(missing_extra("llm", "Ollama の LLM ")) from exc
     return ChatOllama(model=llm.model, base_url=llm.base_url or None, temperature=llm.temperature,
                       num_predict=llm.max_tokens, client_kwargs={"timeout": llm.timeout})

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ingest.normalize import ERAS
+from ingest.years import ERA_NAMES
 
 from .answer import Citation
 
@@ -33,7 +34,7 @@ _MONEY = {"円": 1.0, "千円": 1e3, "万円": 1e4, "百万円": 1e6, "億円": 
 _SCALE = {"万": 1e4, "億": 1e8}
 
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[,、]\s*\d+)*)\s*\]")
-_ERA = re.compile(r"(明治|大正|昭和|平成|令和)\s*(元|\d{1,2})(?![\d.])(?:\s*年度?)?")
+_ERA = re.compile(rf"({ERA_NAMES})\s*(元|\d{{1,2}})(?![\d.])(?:\s*年度?)?")
 _ABBR = re.compile(r"(?<![A-Za-z])([RH])\s?(元|\d{1,2})(?![\d.])(?:\s*年度?)?")
 _WESTERN = re.compile(r"(?<![\d.])((?:19|20)\d{2})\s*年")
 _BARE = re.compile(r"(?<![\d.])(元|\d{1,2})\s*年度")

@@ -20,12 +20,13 @@ from ingest.errors import HyokaError, StoreError
 
 from .answer import Answer
 from .bounds import QuestionRefused, check_question, has_lone_surrogate, trim_history
+from .messages import History, Message
 
 log = logging.getLogger("hyoka.jsonl")
 
 
 class Asker(Protocol):
-    def ask(self, question: str, history: list[dict] | None = None) -> Answer: ...
+    def ask(self, question: str, history: History | None = None) -> Answer: ...
 
 
 @dataclass(frozen=True)
@@ -41,11 +42,11 @@ class _BadLine(Exception):
         self.message = message
 
 
-def error_line(qid: Any, message: str, kind: str) -> dict:
+def error_line(qid: Any, message: str, kind: str) -> dict[str, Any]:
     return {"id": qid, "status": "error", "error_type": kind, "error": message}
 
 
-def answer_lines(asker: Asker, lines: Iterable[bytes], limits: LineLimits) -> Iterator[dict]:
+def answer_lines(asker: Asker, lines: Iterable[bytes], limits: LineLimits) -> Iterator[dict[str, Any]]:
     """One dict per input line, in order."""
     for n, raw in enumerate(lines, start=1):
         try:
@@ -53,21 +54,24 @@ def answer_lines(asker: Asker, lines: Iterable[bytes], limits: LineLimits) -> It
         except _BadLine as bad:
             yield error_line(bad.qid, bad.message, "input")
             continue
+        # Only reading the line above is the caller's mistake: whatever the assistant raises is ours,
+        # even a UserInputError (the line was already checked), and never reported as "input".
         try:
             yield {"id": qid} | asker.ask(question, history).contract()
-        except QuestionRefused as exc:
-            yield error_line(qid, exc.message_ja, "input")
         except StoreError as exc:
+            log.error("%d 行目 (id %r): 索引を読めません: %s", n, qid, exc.message_ja)
             yield error_line(qid, exc.message_ja, "store")
         except HyokaError as exc:
+            log.error("%d 行目 (id %r): hyoka の内部エラー: %s", n, qid, exc.message_ja)
             yield error_line(qid, exc.message_ja, "internal")
-        except Exception:
-            log.error("line %d (id %r): the assistant failed:\n%s", n, qid, traceback.format_exc())
+        except Exception as exc:
+            log.error("%d 行目 (id %r): hyoka の内部エラー（%s: %s）。入力行の誤りではありません:\n%s",
+                      n, qid, type(exc).__name__, exc, traceback.format_exc())
             yield error_line(qid, "hyoka の内部エラーで答えられませんでした（入力行の誤りではありません。"
                                   "詳細は標準エラー出力にあります）", "internal")
 
 
-def _read(raw: bytes, n: int, limits: LineLimits) -> tuple[Any, str, list[dict]]:
+def _read(raw: bytes, n: int, limits: LineLimits) -> tuple[Any, str, list[Message]]:
     try:
         text = raw.decode("utf-8-sig" if n == 1 else "utf-8")
     except UnicodeDecodeError as exc:
@@ -95,9 +99,10 @@ def _read(raw: bytes, n: int, limits: LineLimits) -> tuple[Any, str, list[dict]]
     return qid, question, _history(item.get("history"), qid, n, limits)
 
 
-def _history(history: Any, qid: Any, n: int, limits: LineLimits) -> list[dict]:
+def _history(history: Any, qid: Any, n: int, limits: LineLimits) -> list[Message]:
     if history is None:
         return []
+    messages: list[Message] = []
     if not isinstance(history, list):
         raise _BadLine(qid, f"{n} 行目: history は [{{\"role\": \"user\", \"content\": \"…\"}}, …] の形の配列にしてください")
     for i, m in enumerate(history, start=1):
@@ -106,10 +111,11 @@ def _history(history: Any, qid: Any, n: int, limits: LineLimits) -> list[dict]:
                                 "content が文字列のオブジェクトにしてください）")
         if has_lone_surrogate(m["content"]):
             raise _BadLine(qid, f"{n} 行目: history の {i} 番目に読み取れない文字が含まれています")
-    return trim_history(history, limits.history_messages, limits.question_chars * 4)
+        messages.append(Message(role=m["role"], content=m["content"]))
+    return trim_history(messages, limits.history_messages, limits.question_chars * 4)
 
 
-def dumps(obj: dict) -> str:
+def dumps(obj: dict[str, Any]) -> str:
     """One output line. An id holding a lone surrogate (valid JSON, not valid UTF-8) is escaped;
     bidi and C1 control characters are escaped too, so a terminal shows what the line holds."""
     try:

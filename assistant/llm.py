@@ -24,6 +24,7 @@ from vectorstore.store import Filters, Store
 from .answer import Answer, Citation, Status
 from .core import Assistant
 from .guard import check
+from .messages import History
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,11 @@ class LLMAssistant:
     def store(self) -> Store:
         return self.extractive.store
 
-    def ask(self, question: str, history: list[dict] | None = None, filters: Filters | None = None) -> Answer:
+    def explain(self, question: str, history: History | None = None, filters: Filters | None = None) -> str:
+        """The extractive ranking the model's answer starts from (the model only rewrites it)."""
+        return self.extractive.explain(question, history, filters)
+
+    def ask(self, question: str, history: History | None = None, filters: Filters | None = None) -> Answer:
         final: Answer | None = None
         for item in self.ask_stream(question, history, filters):
             if isinstance(item, Answer):
@@ -70,7 +75,7 @@ class LLMAssistant:
         assert final is not None
         return final
 
-    def ask_stream(self, question: str, history: list[dict] | None = None,
+    def ask_stream(self, question: str, history: History | None = None,
                    filters: Filters | None = None) -> Iterator[str | Answer]:
         """Text deltas as the model writes them, then the final Answer.
 
@@ -109,7 +114,7 @@ class LLMAssistant:
             yield self._fallback(base, cause)
             return
         # Years the user named may be restated; the rewrite's are the model's, so they don't count.
-        said = " ".join([question] + [str(h.get("content", "")) for h in history or [] if h.get("role") == "user"])
+        said = " ".join([question] + [h.content for h in history or [] if h.role == "user"])
         yield self._judge(base, _visible(buffer, final=True).strip(), said)
 
     # --- steps ------------------------------------------------------------------------------
@@ -127,12 +132,12 @@ class LLMAssistant:
         self.fallbacks[cause] += 1
         return base.model_copy(update={"notice": NOTICES[cause]})
 
-    def _condense(self, question: str, history: list[dict]) -> str:
+    def _condense(self, question: str, history: History) -> str:
         """A standalone question for retrieval, or "" (then the extractive history rules apply)."""
-        turns = [h for h in history if h.get("role") in ("user", "assistant") and h.get("content")]
-        if not any(h["role"] == "user" for h in turns) or not (question or "").strip():
+        turns = [h for h in history if h.content]
+        if not any(h.role == "user" for h in turns) or not (question or "").strip():
             return ""
-        lines = "\n".join(f"{'利用者' if h['role'] == 'user' else 'アシスタント'}: {_data(str(h['content']))}"
+        lines = "\n".join(f"{'利用者' if h.role == 'user' else 'アシスタント'}: {_data(h.content)}"
                           for h in turns[-6:])
         system, user = self.prompts.condense.render(history=lines, question=_data(question.strip()))
         try:

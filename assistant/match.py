@@ -83,7 +83,7 @@ _ASKING_WORDS = (
 
 @lru_cache(maxsize=1)
 def asking() -> frozenset[str]:
-    out = set(_ASKING_WORDS)
+    out: set[str] = set(_ASKING_WORDS)
     for w in _ASKING_WORDS:
         out.update(tokenize(w))
     return frozenset(out)

@@ -14,8 +14,10 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from ingest.kinds import KIND_OF_WORD, KIND_PATTERN
 from ingest.normalize import ERA_ABBREV, ERAS
 from ingest.records import Kind, Section, Table
+from ingest.years import ERA_LETTERS, ERA_NAMES
 from vectorstore.tokens import normalize_numerals, tokenize
 
 
@@ -41,7 +43,7 @@ class Op(StrEnum):
 
 
 # --- years ------------------------------------------------------------------------------------
-_ERA_YEAR = re.compile(r"(明治|大正|昭和|平成|令和|[MTSHR])\s*(元|\d{1,2})(?!\d)\s*(?:年度|年)?", re.I)
+_ERA_YEAR = re.compile(rf"({ERA_NAMES}|{ERA_LETTERS})\s*(元|\d{{1,2}})(?!\d)\s*(?:年度|年)?", re.I)
 _WESTERN = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:年度|年)?(?!\d)")
 _BARE = re.compile(r"(?<![\d.,])(\d{1,2})\s*年度")
 # Relative years, longest first. 「前の年」 needs no 度; 「その前」 alone steps back in a follow-up.
@@ -53,13 +55,8 @@ _RELATIVE: tuple[tuple[re.Pattern[str], int], ...] = (
 )
 _RANGE_JOIN = re.compile(r"^\s*(?:から|より|~|〜|～|-|ー|―|－|→)\s*$")
 
-_KIND_WORDS: tuple[tuple[str, Kind], ...] = (
-    ("決算見込", Kind.SETTLED_ESTIMATE), ("達成率", Kind.ACHIEVEMENT), ("決算", Kind.SETTLED),
-    ("予算", Kind.BUDGET), ("目標", Kind.TARGET), ("実績", Kind.ACTUAL), ("見込", Kind.ESTIMATE),
-    ("計画", Kind.PLAN),
-)
-_KIND_RE = re.compile("|".join(w for w, _ in _KIND_WORDS))
-_KINDS = dict(_KIND_WORDS)
+_KIND_RE = re.compile(KIND_PATTERN)
+_KINDS: dict[str, Kind] = KIND_OF_WORD
 
 
 @dataclass(frozen=True)
@@ -277,7 +274,7 @@ def section_priors(t: str) -> tuple[tuple[tuple[Section, float], ...], tuple[str
     for rx, secs in SECTION_CUES:
         for m in rx.finditer(t):
             # A cue takes the kana after it (始まった, 始めたの): an inflection, not content.
-            tail = re.match(r"[\u3041-\u3096]*", t[m.end():]).group(0)
+            tail = re.match(r"[\u3041-\u3096]*", t[m.end():]).group(0)  # pyright: ignore[reportOptionalMemberAccess] - * always matches
             cues.append(m.group(0) + (tail if not re.search(r"[はがをにでとのもへや]$", m.group(0)) else ""))
             for i, sec in enumerate(secs):
                 out[sec] = max(out.get(sec, 0.0), 1.0 if i == 0 else 0.6)

@@ -3,6 +3,7 @@ a cited passage, every refusal saying what the sheet does have."""
 
 from __future__ import annotations
 
+from ingest.kinds import STANDS_IN
 from ingest.normalize import format_number
 from ingest.records import Kind, ParsedSheet, Sheet, TableCell
 from ingest.units import Unit
@@ -13,16 +14,7 @@ from .answer import Answer, Chart, Citation, Status, cite_cell, cite_narrative, 
 from .evidence import Scored
 from .query import Op, Query
 
-# Kinds that answer for one another when the asked one is not printed: a settled account is the
-# year's actual, a plan is the year's budget, an estimate is the settled estimate.
-_COMPATIBLE: dict[Kind, tuple[Kind, ...]] = {
-    Kind.SETTLED: (Kind.ACTUAL, Kind.SETTLED_ESTIMATE),
-    Kind.ACTUAL: (Kind.SETTLED,),
-    Kind.BUDGET: (Kind.PLAN,),
-    Kind.PLAN: (Kind.BUDGET,),
-    Kind.ESTIMATE: (Kind.SETTLED_ESTIMATE,),
-    Kind.SETTLED_ESTIMATE: (Kind.ESTIMATE,),
-}
+_COMPATIBLE = STANDS_IN  # kinds that answer for the asked one when it is not printed (ingest/kinds.py)
 SECTION_TEXT_WHOLE = 200  # a section this short is quoted whole
 
 

@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from assistant.core import Assistant  # noqa: E402
 from assistant.evidence import W  # noqa: E402
 from assistant.factory import build_store  # noqa: E402
+from assistant.messages import history_from_json  # noqa: E402
 from assistant.scoring import confidently_wrong, judge  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
@@ -36,7 +37,7 @@ def run(store, weights, questions: list[dict]) -> tuple[float, float]:
     assistant = Assistant(store, weights)
     ok = cw = 0
     for q in questions:
-        a = assistant.ask(q["question"], q.get("history") or []).contract(q["id"])
+        a = assistant.ask(q["question"], history_from_json(q.get("history"))).contract(q["id"])
         ok += judge(q, a) is None
         cw += confidently_wrong(q, a)
     return ok / len(questions), cw / len(questions)

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from ingest.limits import FileLimits  # noqa: E402
 from ingest.sandbox import Sandbox, run_isolated  # noqa: E402
-from tests.hostile import many_page_pdf, zip_bomb_xlsx  # noqa: E402
+from testkit.hostile import many_page_pdf, zip_bomb_xlsx  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "hostile"
 OFF = FileLimits(file_mb=10**4, inflated_mb=10**6, inflate_ratio=10**9, pdf_pages=10**6,

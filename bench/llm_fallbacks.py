@@ -21,9 +21,10 @@ sys.path.insert(0, str(ROOT))
 from assistant.core import Assistant  # noqa: E402
 from assistant.factory import build_chat_model, build_store  # noqa: E402
 from assistant.llm import LLMAssistant  # noqa: E402
+from assistant.messages import history_from_json  # noqa: E402
 from assistant.scoring import judge  # noqa: E402
 from assistant.settings import LLMSettings, Settings  # noqa: E402
-from tests.fake_openai_server import FakeOpenAIServer  # noqa: E402
+from testkit.fake_openai_server import FakeOpenAIServer  # noqa: E402
 
 
 def main() -> int:
@@ -43,7 +44,7 @@ def main() -> int:
         llm = LLMAssistant(extractive, build_chat_model(LLMSettings(base_url=srv.url, model=args.scenario,
                                                                     timeout=10)), deadline=10)
         for q in questions:
-            history = q.get("history") or []
+            history = history_from_json(q.get("history"))
             e = judge(q, extractive.ask(q["question"], history).contract(q["id"])) is None
             ans = llm.ask(q["question"], history)
             got = judge(q, ans.contract(q["id"])) is None

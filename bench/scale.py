@@ -385,7 +385,7 @@ def main() -> None:
 def run(a: argparse.Namespace, servers: ExitStack) -> list[dict]:
     pg_url, chroma_port = a.pg_url, a.chroma_port
     if "server" in a.modes and not (pg_url and chroma_port):
-        from tests.servers import chroma_server, postgres_server
+        from testkit.servers import chroma_server, postgres_server
 
         pg_url = pg_url or servers.enter_context(postgres_server(durable=True))
         chroma_port = chroma_port or servers.enter_context(chroma_server(a.work / "chroma-server"))

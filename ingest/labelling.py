@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from .errors import UserInputError
 from .normalize import parse_year
-from .records import ParsedSheet
+from .records import ParsedSheet, Sheet
 from .years import UNKNOWN, canonical_year_label
 
 _MAX_NAME = 40
@@ -198,7 +198,7 @@ def inherit_labels(ps: ParsedSheet, stored: ParsedSheet) -> ParsedSheet:
     return with_sheet(ps, s.model_copy(update=update)) if update else ps
 
 
-def with_sheet(ps: ParsedSheet, sheet: object) -> ParsedSheet:
+def with_sheet(ps: ParsedSheet, sheet: Sheet) -> ParsedSheet:
     # A new object, not model_copy: the content hash is cached on the instance.
     return ParsedSheet(sheet=sheet, narratives=ps.narratives, cells=ps.cells, warnings=ps.warnings)
 

@@ -6,8 +6,16 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .records import Kind
-from .years import ERA_ABBREV, ERA_IN_FORCE, ERAS, era_year_to_western, western_to_wareki
+from .kinds import parse_kind as parse_kind  # the readers take it from here
+from .years import (
+    ERA_ABBREV,
+    ERA_IN_FORCE,
+    ERA_LETTERS,
+    ERA_NAMES,
+    ERAS,
+    era_year_to_western,
+    western_to_wareki,
+)
 
 __all__ = ["ERAS", "ERA_ABBREV", "ERA_IN_FORCE", "era_year_to_western", "western_to_wareki"]
 
@@ -16,7 +24,7 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
-_ERA_RE = re.compile(r"(明治|大正|昭和|平成|令和|[MTSHR])\s*(元|\d{1,2})")
+_ERA_RE = re.compile(rf"({ERA_NAMES}|{ERA_LETTERS})\s*(元|\d{{1,2}})")
 _WESTERN_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _BARE_RE = re.compile(r"(?<![\d.])(元|\d{1,2})\s*年度?")
 
@@ -56,26 +64,6 @@ def era_of(text: str) -> str | None:
         return None
     era = m.group(1)
     return ERA_ABBREV.get(era, era)
-
-
-_KIND_WORDS: list[tuple[str, Kind]] = [
-    ("決算見込", Kind.SETTLED_ESTIMATE),
-    ("達成率", Kind.ACHIEVEMENT),
-    ("決算", Kind.SETTLED),
-    ("予算", Kind.BUDGET),
-    ("実績", Kind.ACTUAL),
-    ("見込", Kind.ESTIMATE),
-    ("計画", Kind.PLAN),
-    ("目標", Kind.TARGET),
-]
-
-
-def parse_kind(text: str, default: Kind = Kind.UNKNOWN) -> Kind:
-    t = nfkc(text)
-    for word, kind in _KIND_WORDS:
-        if word in t:
-            return kind
-    return default
 
 
 _NUM_RE = re.compile(r"^[△▲\-−]?\s*\d[\d,]*(?:\.\d+)?$")

@@ -20,6 +20,10 @@ from typing import Protocol
 ERAS: dict[str, int] = {"明治": 1868, "大正": 1912, "昭和": 1926, "平成": 1989, "令和": 2019}
 ERA_ABBREV: dict[str, str] = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和"}
 ERA_IN_FORCE = max(ERAS, key=lambda e: ERAS[e])
+# The pieces every era regex is built from, so the eras are listed once: the names as an
+# alternation (no name is a prefix of another), the one-letter abbreviations as a character class.
+ERA_NAMES = "|".join(ERAS)                       # 明治|大正|昭和|平成|令和
+ERA_LETTERS = "[" + "".join(ERA_ABBREV) + "]"    # [MTSHR]
 UNKNOWN = "不明"
 
 # Bare table years (28年度) are a sheet's own recent years. 事務事業評価 began in the 1990s (三重県,
@@ -93,8 +97,8 @@ def show_municipality(name: str) -> str:
 
 
 # --- the era of bare years ---------------------------------------------------------------------
-_ERA_DATED = re.compile(r"(明治|大正|昭和|平成|令和)\s*(元|\d{1,2})\s*年"
-                        r"|(?<![A-Za-z])([MTSHR])\s*(元|\d{1,2})\s*(?=年|決算|予算|実績|見込|計画|目標)")
+_ERA_DATED = re.compile(rf"({ERA_NAMES})\s*(元|\d{{1,2}})\s*年"
+                        rf"|(?<![A-Za-z])({ERA_LETTERS})\s*(元|\d{{1,2}})\s*(?=年|決算|予算|実績|見込|計画|目標)")
 # A Western year written on the sheet (2015, 行財政改革2015, 西暦2010年度); not a count (2000人, 2,015).
 _WESTERN = re.compile(r"(?<![\d,.])((?:19|20)\d{2})(?![\d,.]|\s*(?:人|件|円|回|個|台|%|世帯|名|部|冊|本|箇所|t\b|m\b))")
 _BARE = re.compile(r"(?<![\d.])(\d{1,2})\s*年度")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 
 import pytest
+
+from testkit.servers import free_port  # noqa: F401 - the tests take it from here
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("HYOKA_SHARED", ROOT.parent / "shared"))
@@ -39,10 +40,6 @@ def check_golden(name: str, ps) -> None:
     assert got == json.loads(path.read_text(encoding="utf-8"))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(autouse=True)
@@ -64,7 +61,7 @@ def cell(ps, table: str, row_contains: str, year: int, kind: str | None = None):
 @pytest.fixture(scope="session")
 def postgres():
     """The URL of a PostgreSQL server of the session's own (tests/servers.py); skips where it is absent."""
-    from tests.servers import postgres_server
+    from testkit.servers import postgres_server
 
     with postgres_server() as url:
         yield url
@@ -73,7 +70,7 @@ def postgres():
 @pytest.fixture(scope="session")
 def chroma_port(tmp_path_factory):
     """The port of a real `chroma run` of the session's own; skips where the CLI is absent."""
-    from tests.servers import chroma_server
+    from testkit.servers import chroma_server
 
     with chroma_server(tmp_path_factory.mktemp("chroma-server")) as port:
         yield port

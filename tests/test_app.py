@@ -16,9 +16,11 @@ from assistant import viewer as V
 from assistant.answer import Answer, Status
 from assistant.core import Assistant
 from assistant.factory import build_store
+from assistant.messages import History
 from assistant.settings import Settings
 from ingest.errors import StoreError, UserInputError
-from tests.conftest import CORPUS, ROOT, free_port
+from tests.conftest import free_port
+from tests.helpers import SAMPLE_DIR
 from vectorstore.indexer import Indexer
 from vectorstore.store import Filters
 
@@ -27,10 +29,9 @@ STARTED = "平成3年5月20日"
 
 
 def sample_dir() -> Path:
-    for path in (ROOT / "ingest" / "data" / "sample", CORPUS / "sample"):
-        if path.is_dir() and any(path.iterdir()):
-            return path
-    pytest.skip("no sample sheet: neither ingest/data/sample nor ../shared/corpus/sample is present")
+    """The sample bundled in the package: always there, so these tests never skip."""
+    assert any(SAMPLE_DIR.iterdir()), SAMPLE_DIR
+    return SAMPLE_DIR
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,7 @@ class Recording(Assistant):
 
     def __init__(self, store) -> None:
         super().__init__(store)
-        self.calls: list[tuple[str, list[dict] | None, Filters | None]] = []
+        self.calls: list[tuple[str, History | None, Filters | None]] = []
 
     def ask(self, question, history=None, filters=None):
         self.calls.append((question, history, filters))
@@ -122,8 +123,8 @@ def test_follow_up_passes_the_history(indexed):
     _, (chat, turns, panel, _) = ask(app, "担当部署は？", chat, turns)
     question, history, _ = rec.calls[-1]
     assert question == "担当部署は？"
-    assert [m["role"] for m in history] == ["user", "assistant"]
-    assert history[0]["content"].endswith("いつ始まったのですか") and STARTED in history[1]["content"]
+    assert [m.role for m in history] == ["user", "assistant"]
+    assert history[0].content.endswith("いつ始まったのですか") and STARTED in history[1].content
     assert "総務部 情報政策課" in chat[-1]["content"]
     assert len(chat) == 4 and len(turns) == 2
     assert 'id="hyoka-src-1-1"' in panel and 'id="hyoka-src-0-1"' in panel, "older turns stay in the panel"
@@ -203,6 +204,7 @@ def test_upload_is_off_by_default(app, tmp_path):
     assert "アップロードは無効です" in app.upload([str(bad)])
 
 
+@pytest.mark.slow
 def test_upload_reports_each_file_in_japanese(tmp_path):
     settings = Settings(home=tmp_path / "home", allow_upload=True)
     store = build_store(settings)
@@ -338,6 +340,7 @@ def test_sheet_text_is_escaped():
 
 
 # --- end to end -----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_served_app_answers_through_gradio_client(app):
     from gradio_client import Client
 

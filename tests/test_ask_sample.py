@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from assistant.messages import Message
 from assistant.scoring import has_number
 from tests.helpers import SAMPLE_DIR, ingested
 
@@ -65,8 +66,8 @@ def test_unrelated_question_is_refused(env):
 
 
 def test_follow_up_takes_subject_and_year_from_history(env):
-    history = [{"role": "user", "content": "協議会参画事業の平成30年度のトータルコストは？"},
-               {"role": "assistant", "content": "334千円です。"}]
+    history = [Message(role="user", content="協議会参画事業の平成30年度のトータルコストは？"),
+               Message(role="assistant", content="334千円です。")]
     prev = env[2].ask("その前の年度は？", history)
     assert prev.status == "answered" and prev.citations[0].fiscal_year == 2017
     other = env[2].ask("では31年度は？", history)
@@ -114,6 +115,7 @@ ROWS = ["トータルコスト", "人件費", "事業費", "各種事業の開�
 YEARS = ["28年度", "平成29年度", "2018年度", "令和元年度", "31年度", "令和2年度", "令和5年度", "R3"]
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(t=st.sampled_from(TEMPLATES), r=st.sampled_from(ROWS), y=st.sampled_from(YEARS), y2=st.sampled_from(YEARS))
 def test_no_number_in_an_answer_that_no_cited_record_holds(env, t, r, y, y2):
@@ -123,6 +125,7 @@ def test_no_number_in_an_answer_that_no_cited_record_holds(env, t, r, y, y2):
     assert not extra, f"{q} -> {ans.answer} has {extra} not in its citations"
 
 
+@pytest.mark.slow
 def test_ask_jsonl_contract(env):
     home, _, _ = env
     lines = [{"id": "a", "question": "協議会参画事業の平成30年度のトータルコストは？"},

@@ -22,7 +22,8 @@ import pytest
 from tests.conftest import ROOT, free_port
 from tests.test_app import PROJECT, STARTED, sample_dir
 
-pytestmark = pytest.mark.browser
+# slow: drives chromium against a served app
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -16,6 +16,9 @@ from tests.conftest import free_port
 from tests.helpers import SAMPLE_DIR
 from vectorstore.indexer import Indexer
 
+# slow: starts PostgreSQL and a Chroma server
+pytestmark = pytest.mark.slow
+
 HYOKA = Path(sys.executable).with_name("hyoka")
 QUESTION = "栃木県市町村情報化推進協議会参画事業の平成30年度のトータルコストは？"
 
@@ -70,7 +73,7 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path, monkeypatch):
 def test_homes_sharing_a_postgresql_store_share_its_collection(chroma_port, postgres, tmp_path: Path, monkeypatch):
     """The collection is named after the records store, not the home: an ingest worker and an app
     with homes of their own use one collection, and neither one's reconcile() deletes the other's."""
-    from tests.servers import new_database
+    from testkit.servers import new_database
 
     url = new_database(postgres, "shared_collection")
     stores = []
@@ -116,7 +119,7 @@ def test_a_collection_named_after_the_home_is_adopted_not_embedded_again(chroma_
 def test_postgresql_records_need_a_chroma_server(postgres, tmp_path: Path, monkeypatch):
     """Records shared by hosts with vectors in one home's folder would answer differently per host."""
     from ingest.errors import UserInputError
-    from tests.servers import new_database
+    from testkit.servers import new_database
 
     monkeypatch.setenv("HYOKA_RECORDS__URL", new_database(postgres, "embedded_chroma"))
     with pytest.raises(UserInputError) as exc:
@@ -144,8 +147,8 @@ def test_lost_vectors_come_back_from_the_embedding_cache(chroma_port, postgres, 
     embedding cache, embedding nothing."""
     import chromadb
 
+    from testkit.servers import new_database
     from tests.helpers import BigramEmbeddings
-    from tests.servers import new_database
     from vectorstore.chroma_index import ChromaConfig
     from vectorstore.records_pg import PostgresRecords
     from vectorstore.store import Store
@@ -166,8 +169,8 @@ def test_a_copy_beside_the_original_gets_its_own_collection(chroma_port, postgre
     its own, and its ingests leave the original's vectors alone."""
     import psycopg
 
+    from testkit.servers import new_database
     from tests.helpers import BigramEmbeddings
-    from tests.servers import new_database
     from vectorstore.chroma_index import ChromaConfig
     from vectorstore.records_pg import PostgresRecords
     from vectorstore.store import Store

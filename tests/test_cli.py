@@ -3,6 +3,7 @@ bounded questions, arguments that are not UTF-8, terminal-safe output, symlinks,
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answer import Answer, Status
+from assistant.bounds import QuestionRefused
 from assistant.jsonl import LineLimits, answer_lines, dumps
 from ingest.errors import StoreError
 from tests.helpers import SAMPLE_DIR
@@ -51,6 +53,7 @@ MALFORMED: list[bytes] = [
 ]
 
 
+@pytest.mark.slow
 def test_jsonl_gives_one_line_per_input_line_and_answers_every_valid_one(home: Path):
     valid = [json.dumps({"id": "ok1", "question": f"{NAME}の平成30年度のトータルコストは？"}, ensure_ascii=False).encode(),
              json.dumps({"id": 7, "question": "その前の年度は？", "history": [
@@ -72,6 +75,7 @@ def test_jsonl_gives_one_line_per_input_line_and_answers_every_valid_one(home: P
     assert "Traceback" not in r.stderr.decode()
 
 
+@pytest.mark.slow
 def test_jsonl_all_valid_exits_zero(home: Path):
     r = run(home, "ask", "--jsonl", stdin=json.dumps({"id": "a", "question": "市長の趣味は？"},
                                                     ensure_ascii=False).encode())
@@ -98,6 +102,28 @@ def test_bugs_inside_hyoka_are_not_reported_as_input_errors(caplog):
     assert out[0]["error_type"] == "store" and out[0]["error"] == "索引を読み込めません"
 
 
+def test_an_input_error_raised_inside_the_assistant_is_not_blamed_on_the_line(caplog):
+    """Only reading the line is the caller's mistake: a QuestionRefused (a UserInputError) raised by
+    the assistant after the line was read is a bug of ours."""
+    lines = [b'{"id": 1, "question": "boom"}']
+    out = list(answer_lines(_Broken(QuestionRefused("質問が長すぎます")), lines, LineLimits()))
+    assert out[0]["error_type"] == "internal", out
+
+
+def test_jsonl_command_reports_a_bug_on_stderr_and_exits_non_zero(monkeypatch, capsys):
+    from assistant.cli import _ask_jsonl
+    from assistant.settings import Settings
+
+    stdin = b'{"id": 1, "question": "boom"}\n{"id": 2, "question": "ok"}\n'
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8"))
+    code = _ask_jsonl(_Broken(ZeroDivisionError("division by zero")), Settings())
+    got = capsys.readouterr()
+    out = [json.loads(x) for x in got.out.splitlines()]
+    assert code == 1
+    assert [(o["id"], o["status"], o.get("error_type")) for o in out] == [(1, "error", "internal"), (2, "not_found", None)]
+    assert "内部エラー 1 行" in got.err and "入力行の誤り 0 行" in got.err
+
+
 def test_output_lines_are_valid_utf8_json_whatever_the_id():
     line = dumps({"id": "\udc00x", "status": "error"})
     assert json.loads(line)["id"] == "\udc00x" and line.encode("utf-8")
@@ -105,6 +131,7 @@ def test_output_lines_are_valid_utf8_json_whatever_the_id():
 
 
 # --- questions and arguments ----------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_20000_character_question_is_refused_at_once(home: Path):
     t0 = time.perf_counter()
     r = run(home, "ask", "トータルコストは？" * 2300)
@@ -112,17 +139,20 @@ def test_a_20000_character_question_is_refused_at_once(home: Path):
     assert r.returncode == 2 and "質問が長すぎます" in r.stderr.decode() and "上限 1,000 文字" in r.stderr.decode()
 
 
+@pytest.mark.slow
 def test_an_argument_that_is_not_utf8_is_a_clear_error(home: Path):
     r = run(home, "ask", b"\xff\xfe\x80")
     assert r.returncode == 2 and "UTF-8 ではありません" in r.stderr.decode() and b"Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_citations_print_without_empty_brackets(home: Path):
     r = run(home, "ask", f"{NAME}の平成30年度のトータルコストは？")
     out = r.stdout.decode()
     assert r.returncode == 0 and "334" in out and "（）" not in out, out
 
 
+@pytest.mark.slow
 def test_terminal_escapes_and_bidi_marks_in_sheets_are_not_printed(tmp_path: Path):
     text = SAMPLE.read_text(encoding="utf-8").replace(NAME, f"\x1b]0;pwned\x07\x1b[31m{NAME}\u202e", 1)
     sheet = tmp_path / "evil\x1b[2Jname.txt"
@@ -136,6 +166,7 @@ def test_terminal_escapes_and_bidi_marks_in_sheets_are_not_printed(tmp_path: Pat
     assert NAME in json.loads(r.stdout)[0]["sheet"]["project_name"]
 
 
+@pytest.mark.slow
 def test_symlinks_out_of_the_folder_are_not_followed_unless_asked(tmp_path: Path):
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -152,6 +183,7 @@ def test_symlinks_out_of_the_folder_are_not_followed_unless_asked(tmp_path: Path
     assert "追加 1 " in r.stdout.decode(), r.stderr.decode()
 
 
+@pytest.mark.slow
 def test_help_texts_and_no_stray_progress_bar(tmp_path: Path):
     for cmd, words in (("ingest", ["--quiet", "進み具合"]), ("parse", ["--json", "JSON で出力"]),
                        ("ask", ["--json", "--jsonl", "終了コード 1"])):

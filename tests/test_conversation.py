@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from assistant.messages import Message
 from assistant.scoring import has_number
 from tests.helpers import SAMPLE_DIR, ingested
 
@@ -28,7 +29,7 @@ def talk(assistant, *turns):
     for text in turns:
         ans = assistant.ask(text, list(history))
         answers.append(ans)
-        history += [{"role": "user", "content": text}, {"role": "assistant", "content": ans.answer}]
+        history += [Message(role="user", content=text), Message(role="assistant", content=ans.answer)]
     return answers
 
 

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from assistant.messages import history_from_json
 from assistant.scoring import judge
 from ingest.labelling import Labeller, Manifest
 from tests.conftest import CORPUS, ROOT, SHARED
 from tests.helpers import SAMPLE_DIR, ingested
 
-pytestmark = pytest.mark.corpus
+# slow: ingests a slice of the corpus with the real e5 model
+pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 KEEP = ("不法投棄", "放課後児童", "水産基盤", "エコライフ", "魚市場", "協議会", "環境", "空家", "児童")
 
 
@@ -86,7 +88,7 @@ def test_dev_questions(corpus_env):
     misses = []
     for line in dev.read_text(encoding="utf-8").splitlines():
         q = json.loads(line)
-        a = assistant.ask(q["question"], q.get("history") or []).contract(q["id"])
+        a = assistant.ask(q["question"], history_from_json(q.get("history"))).contract(q["id"])
         why = judge(q, a)
         if why:
             misses.append(f"{q['id']}: {why}: {a['answer'][:120]}")

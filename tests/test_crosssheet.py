@@ -24,7 +24,8 @@ from ingest.records import ParsedSheet
 from tests.conftest import CORPUS
 from tests.helpers import SAMPLE_DIR, ingested
 
-pytestmark = pytest.mark.corpus
+# slow: ingests a slice of the corpus with the real e5 model
+pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 UNITS = ("水産課", "市民環境課")
 TOTAL = "トータルコスト(A)+(B)"
 

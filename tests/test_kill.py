@@ -27,7 +27,8 @@ N_FILES = 48
 CHANGED = range(0, N_FILES, 8)   # indexed by the first run, then edited (334 -> 335) for the second
 KILL_AFTER = 20                  # files rows written by the second run before it is killed
 
-pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX SIGKILL")
+# slow: kills real ingest processes mid-run
+pytestmark = [pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX SIGKILL"), pytest.mark.slow]
 
 
 def _project(i: int) -> str:

@@ -16,9 +16,9 @@ import pytest
 from ingest.limits import FileLimits, _check_inflated
 from ingest.parse import parse_file
 from ingest.sandbox import Sandbox, run_isolated
+from testkit.hostile import many_page_pdf, zip_bomb_xlsx
 from tests.conftest import corpus_file
 from tests.helpers import SAMPLE_DIR
-from tests.hostile import many_page_pdf, zip_bomb_xlsx
 
 SAMPLE = SAMPLE_DIR / "tochigi-joho-kyogikai.txt"
 NO_LIMITS = FileLimits(file_mb=10**4, inflated_mb=10**6, inflate_ratio=10**9, pdf_pages=10**6,
@@ -93,6 +93,7 @@ def test_pdf_of_many_pages_is_refused_by_its_page_count(pages: Path):
     assert not r.sheets and str(pages) in r.error and "ページ数が上限（300 ページ）" in r.error, r.error
 
 
+@pytest.mark.slow
 def test_sheets_per_file_is_a_limit():
     report = corpus_file("real/ofunato/report.xlsx")
     r = parse_file(report, limits=FileLimits(sheets_per_file=100, worksheet_rows=10**6))

@@ -20,10 +20,11 @@ from assistant.core import Assistant
 from assistant.factory import build_assistant, build_chat_model
 from assistant.guard import check, markers
 from assistant.llm import NOTICES, LLMAssistant
+from assistant.messages import Message
 from assistant.settings import LLMSettings, Settings
 from ingest.errors import UserInputError
 from prompts import PromptError, load_prompt, load_prompts
-from tests.fake_openai_server import GOOD_PREFIX, FakeOpenAIServer
+from testkit.fake_openai_server import GOOD_PREFIX, FakeOpenAIServer
 from tests.helpers import ROOT, SAMPLE_DIR, ingested
 
 Q = "協議会参画事業の平成30年度のトータルコストは？"
@@ -199,7 +200,7 @@ def test_model_errors_fall_back_with_notice(sample, error, cause):
     assert ans.answer == sample.ask(Q).answer and ans.notice == NOTICES[cause] and a.fallbacks == {cause: 1}
 
 
-HISTORY = [{"role": "user", "content": Q}, {"role": "assistant", "content": "334千円です[1]。"}]
+HISTORY = [Message(role="user", content=Q), Message(role="assistant", content="334千円です[1]。")]
 
 
 def test_follow_up_is_condensed_then_answered(sample):
@@ -315,6 +316,7 @@ def test_factory_builds_the_assistant_the_settings_ask_for(sample):
         build_chat_model(LLMSettings())
 
 
+@pytest.mark.slow
 def test_hyoka_ask_in_llm_mode(sample, server):
     env = {"HYOKA_HOME": str(sample.store.home), "PATH": "", "HYOKA_ANSWER_MODE": "llm",
            "HYOKA_LLM__BASE_URL": server.url, "HYOKA_LLM__MODEL": "good", "HYOKA_LLM__TIMEOUT": "10"}
@@ -331,3 +333,10 @@ def test_think_block_is_neither_shown_nor_checked(sample):
     a, _ = llm(sample, "<think>9,999 かもしれない</think>平成30年度は334千円でした[1]。")
     *deltas, final = list(a.ask_stream(Q))
     assert "9,999" not in "".join(deltas) and final.answer == "平成30年度は334千円でした[1]。" and not final.notice
+
+
+@pytest.mark.parametrize(("provider", "module"), [("openai", "langchain_openai"), ("ollama", "langchain_ollama")])
+def test_llm_mode_without_the_llm_extra_names_the_pip_command(monkeypatch, provider, module):
+    monkeypatch.setitem(sys.modules, module, None)  # import fails, as without hyoka[llm]
+    with pytest.raises(UserInputError, match=r"pip install 'hyoka\[llm\]'"):
+        build_chat_model(LLMSettings(provider=provider, model="m"))

@@ -62,6 +62,7 @@ def test_golden(kankyo: ParsedSheet) -> None:
     check_golden("ikeda_001", kankyo)
 
 
+@pytest.mark.slow
 def test_every_sample_file() -> None:
     corpus_file("real/ikeda/ikeda-r7-001.pdf")
     paths = sorted((CORPUS / "real/ikeda").glob("ikeda-r7-*.pdf"))
@@ -107,7 +108,7 @@ def test_broken_files(tmp_path: Path) -> None:
 
 
 def test_encrypted_file(tmp_path: Path) -> None:
-    pypdf = pytest.importorskip("pypdf")
+    import pypdf  # a test dependency (pyproject.toml [test])
     writer = pypdf.PdfWriter(clone_from=corpus_file("real/ikeda/ikeda-r7-001.pdf"))
     writer.encrypt("secret")
     path = tmp_path / "locked.pdf"

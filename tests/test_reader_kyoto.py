@@ -73,6 +73,7 @@ def test_golden(datsutanso: ParsedSheet) -> None:
     check_golden("kyoto_001", datsutanso)
 
 
+@pytest.mark.slow
 def test_every_sample_file() -> None:
     corpus_file("real/kyoto/kyoto-r6-001.pdf")
     paths = sorted((CORPUS / "real/kyoto").glob("kyoto-r6-*.pdf"))

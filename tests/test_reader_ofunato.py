@@ -72,6 +72,7 @@ def test_golden_row3(sheets: list[ParsedSheet]) -> None:
     check_golden("ofunato_row3", sheets[0])
 
 
+@pytest.mark.slow
 def test_dashboard_export_is_the_same_sheets() -> None:
     path = corpus_file("real/ofunato/projects.json")
     dash = json_sheets.read(path)

@@ -17,8 +17,8 @@ import pytest
 from ingest.parse import parse_paths
 from ingest.records import ParsedSheet, make_sheet_id
 from ingest.units import profile_text
+from testkit.servers import new_database
 from tests.helpers import SAMPLE_DIR
-from tests.servers import new_database
 from vectorstore.indexer import unit_tokens
 from vectorstore.provenance import ADMIN, UPLOAD, Provenance
 from vectorstore.records import FileRow, Scope

@@ -22,6 +22,9 @@ from ingest.parse import parse_file
 from tests.helpers import SAMPLE_DIR, BigramEmbeddings, make_store
 from vectorstore.indexer import Indexer
 
+# slow: runs the CLI in subprocesses and many askers during ingests
+pytestmark = pytest.mark.slow
+
 SAMPLE = SAMPLE_DIR / "tochigi-joho-kyogikai.txt"
 NAME = "栃木県市町村情報化推進協議会参画事業"
 COST_Q = f"{NAME}の平成30年度のトータルコストは？"

@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 
 from ingest.records import ParsedSheet
+from testkit.servers import new_database
 from tests.conftest import CORPUS, ROOT, SHARED, free_port
 from tests.helpers import SAMPLE_DIR
-from tests.servers import new_database
 from vectorstore.bm25_index import BM25Index
 
 pytestmark = pytest.mark.slow

@@ -19,9 +19,12 @@ import pytest
 
 from assistant.webguard import LoginLimiter, checker, is_loopback, listen_check, login_pair
 from ingest.errors import UserInputError
+from testkit.hostile import many_page_pdf, zip_bomb_xlsx
 from tests.conftest import free_port
 from tests.helpers import SAMPLE_DIR
-from tests.hostile import many_page_pdf, zip_bomb_xlsx
+
+# slow: starts `hyoka serve` processes
+pytestmark = pytest.mark.slow
 
 SAMPLE = SAMPLE_DIR / "tochigi-joho-kyogikai.txt"
 HYOKA = Path(sys.executable).with_name("hyoka")

@@ -20,6 +20,9 @@ import pytest
 from tests.helpers import SAMPLE_DIR, BigramEmbeddings, make_store
 from vectorstore.indexer import Indexer
 
+# slow: runs the CLI in subprocesses on read-only and full homes
+pytestmark = pytest.mark.slow
+
 SAMPLE = SAMPLE_DIR / "tochigi-joho-kyogikai.txt"
 NAME = "栃木県市町村情報化推進協議会参画事業"
 HYOKA = Path(sys.executable).with_name("hyoka")

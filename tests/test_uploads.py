@@ -82,6 +82,7 @@ def test_forged_upload_of_an_official_sheet_leaves_answers_on_the_official_figur
     assert store.db.provenance.upload_names(kept.sha256)[0][:2] == ("sheet.txt", "mallory")
 
 
+@pytest.mark.slow
 def test_administrators_copy_replaces_an_upload_and_keeps_it_as_unofficial(tmp_path, store):
     upload(store, tmp_path, "先に来た.txt", forged_text().encode(), user="早い人")
     assert cost(store) == "999999"  # nobody else has this sheet yet: the upload is answered, labelled
@@ -118,6 +119,7 @@ def test_reingest_restores_the_official_sheet_an_old_upload_had_replaced(tmp_pat
     assert (again.restored, again.unchanged) == (0, 1)
 
 
+@pytest.mark.slow
 def test_same_name_upload_leaves_the_other_users_sheet_answerable(tmp_path, store):
     kept_a, s = upload(store, tmp_path, "sheet.txt", other_project(1).encode(), user="a")
     assert s.added == 1
@@ -143,6 +145,7 @@ def test_identical_uploads_and_copies_of_official_files(tmp_path, store, officia
     assert s.added == 1 and again.files[0][1] == "unchanged"
 
 
+@pytest.mark.slow
 def test_upload_waits_for_a_running_ingest(tmp_path, store):
     incoming = tmp_path / "in.txt"
     incoming.write_text(other_project(3), encoding="utf-8")

@@ -81,7 +81,8 @@ class ChromaIndex:
     def _search_wide(self) -> None:
         """A collection made before EF_SEARCH was set gets it (a setting Chroma lets change)."""
         try:
-            ef = (self._col.configuration or {}).get("hnsw", {}).get("ef_search") or 0
+            hnsw = (self._col.configuration or {}).get("hnsw") or {}
+            ef = hnsw.get("ef_search") or 0
             if ef < EF_SEARCH:
                 self._col.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
         except Exception:  # noqa: BLE001 - another process changed it first, or a read-only store: searches still work

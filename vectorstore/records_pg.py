@@ -173,14 +173,14 @@ class PostgresRecords(SQLRecords):
     # --- the engine -------------------------------------------------------------------------
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
         with self._pool.connection() as con:
-            return con.execute(_pg(sql), args).fetchall()
+            return con.execute(_pg(sql), args).fetchall()  # pyright: ignore[reportArgumentType] - our SQL, built from constants
 
     def _stream(self, sql: str, args: Sequence[Any] = ()) -> Iterator[tuple]:
         """Rows fetched a batch at a time through a server-side cursor (the unit tokens of 50,000
         sheets would not fit a client-side result)."""
         with self._pool.connection() as con, con.transaction(), con.cursor(name="hyoka_stream") as cur:
             cur.itersize = 500
-            cur.execute(_pg(sql), args)
+            cur.execute(_pg(sql), args)  # pyright: ignore[reportArgumentType] - our SQL, built from constants
             yield from cur
 
     @contextmanager

@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from filelock import FileLock
@@ -35,6 +36,7 @@ from ingest.units import Unit, units_of
 
 from .bm25_index import BM25Index
 from .chroma_index import ChromaConfig, ChromaIndex
+from .index import VectorIndex
 from .provenance import Provenance, Unofficial
 from .records import FileRow, RecordsStore, SheetRow
 from .records_db import RecordsDB
@@ -64,8 +66,8 @@ class Filters:
                 and (not self.department or self.department in row.department)
                 and (self.fiscal_year is None or row.fiscal_year == self.fiscal_year))
 
-    def chroma_where(self) -> dict | None:
-        conds: list[dict] = []
+    def chroma_where(self) -> dict[str, Any] | None:
+        conds: list[dict[str, Any]] = []
         if self.municipality:
             conds.append({"municipality": self.municipality})
         if self.fiscal_year is not None:
@@ -84,7 +86,7 @@ class Hit:
     name: float = 0.0       # 0-100, how much of the project name the query contains
     bm25: float = 0.0
     dense: float = 0.0
-    ranks: dict[str, int] = field(default_factory=dict)
+    ranks: dict[str, int] = field(default_factory=dict[str, int])
     units: tuple[tuple[int, float], ...] = ()  # (unit number, BM25) of this sheet's best units
 
 
@@ -133,7 +135,7 @@ class _NameIndex:
     bigrams: dict[str, list[int]]         # bigram -> catalogue positions of the names holding it
     by_id: dict[str, SheetRow]
     municipalities: list[str]
-    _df: dict[str, dict[str, int]] = field(default_factory=dict)  # filled on first use
+    _df: dict[str, dict[str, int]] = field(default_factory=dict[str, dict[str, int]])  # filled on first use
 
     @classmethod
     def of(cls, generation: int, rows: list[SheetRow]) -> _NameIndex:
@@ -172,7 +174,8 @@ class Store:
                                  "（HYOKA_CHROMA__MODE=server）。埋め込みの Chroma はこの HYOKA_HOME だけのもので、"
                                  "ほかのホストの取り込みが入りません")
         self._id = self.db.identity()
-        self.chroma = ChromaIndex(home / "chroma", model, chroma, self._id, adopt_legacy=not self.db.shared)
+        self.chroma: VectorIndex = ChromaIndex(home / "chroma", model, chroma, self._id,
+                                               adopt_legacy=not self.db.shared)
         self.bm25 = BM25Index(home / "bm25")
         self._bm25_building = False
         self._bm25_checked = float("-inf")
@@ -382,7 +385,7 @@ class Store:
             for idx in cat.bigrams.get(bg, ()):
                 counts[idx] = counts.get(idx, 0) + 1
         top = sorted(counts, key=lambda i: (-counts[i], i))[: k * 4]
-        out = []
+        out: list[tuple[str, float]] = []
         for idx in top:
             row, name = cat.rows[idx], cat.names[idx]
             if not filters.allows(row) or not name:

@@ -1,16 +1,31 @@
 """Readers: one module per sheet layout, tried in order; the generic reader comes last.
 
-A reader module exposes:
-    NAME: str
-    def sniff(path: Path, head: bytes) -> bool   # cheap: may this reader handle the file?
-    def read(path: Path) -> list[ParsedSheet]    # raise NotASheet or SheetFileError
+A reader is a module implementing `Reader`: a new layout is one new module plus its name in
+_MODULES.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
 from pathlib import Path
-from types import ModuleType
+from typing import TYPE_CHECKING, Protocol, cast
+
+if TYPE_CHECKING:
+    from ..records import ParsedSheet
+
+
+class Reader(Protocol):
+    """One sheet layout (a module: NAME, sniff, read)."""
+
+    NAME: str
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        """Cheap (the file's first bytes and its name): may this reader handle the file?"""
+        ...
+
+    def read(self, path: Path) -> list[ParsedSheet]:
+        """Every sheet of the file; raises NotASheet or SheetFileError."""
+        ...
 
 # Order matters: specific layouts first, generic fallbacks last.
 _MODULES = (
@@ -26,18 +41,18 @@ _MODULES = (
 )
 
 
-def readers() -> list[ModuleType]:
-    out = []
+def readers() -> list[Reader]:
+    out: list[Reader] = []
     for name in _MODULES:
         try:
-            out.append(import_module(f"{__name__}.{name}"))
+            out.append(cast(Reader, import_module(f"{__name__}.{name}")))
         except ModuleNotFoundError as exc:
             if exc.name != f"{__name__}.{name}":
                 raise
     return out
 
 
-def pick_reader(path: Path, head: bytes) -> ModuleType | None:
+def pick_reader(path: Path, head: bytes) -> Reader | None:
     for module in readers():
         if module.sniff(path, head):
             return module

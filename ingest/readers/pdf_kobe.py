@@ -409,12 +409,16 @@ def _staff_table(st: _State, rows: list[Row]) -> None:
         if not cells:
             continue
         label = cells[-1][1].label
-        values = [(y, tidy_text(row[i].text) if row[i] is not None else "") for i, y in cols]
+        values = [(y, _text_of(row[i])) for i, y in cols]
         if label.startswith("実施方法"):
             st.b.narrative(Section.DELIVERY, "実施方法", _per_year(values), f"p.{st.page}")
         elif any(v for _, v in values):
             staff.append(f"{label}: {_per_year(values)}")
     st.b.narrative(Section.STAFFING, "職種別人数", "; ".join(staff), f"p.{st.page}")
+
+
+def _text_of(cell: Cell | None) -> str:
+    return tidy_text(cell.text) if cell is not None else ""
 
 
 def _per_year(values: list[tuple[str, str]]) -> str:
@@ -438,7 +442,7 @@ def _performance_table(st: _State, rows: list[Row]) -> None:
         if sum(c is not None for c in row[1:]) == 1:  # the merged description line
             desc = tidy_text(row[1].text) if row[1] is not None else ""
             continue
-        values = [tidy_text(row[i].text) if row[i] is not None else "" for i, _ in cols]
+        values = [_text_of(row[i]) for i, _ in cols]
         if not desc and all(v in {"", "-", "－"} for v in values):
             continue  # an unused item slot of the form
         _performance_row(st, block, desc, header_unit, cols, row)

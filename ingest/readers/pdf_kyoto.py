@@ -121,7 +121,8 @@ def _builder(path: Path, header: dict[str, str], first: str, locator: str) -> Sh
     label = printed.group(0) if year and printed else ""
     if year is None:
         m = re.search(r"((?:平成|令和)\s*\S+?年度)新規", nfkc(first))
-        year = parse_year(m.group(1)) + 1 if m and parse_year(m.group(1)) else None
+        before = parse_year(m.group(1)) if m else None
+        year = before + 1 if before else None
     sheet = new_sheet(municipality="", project_id=header["no"], project_name=header["name"],
                       department=header["department"], fiscal_year=year, printed_year_label=label,
                       source_file=str(path), locator=locator, layout=NAME)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pdfplumber
 from pdfminer.psexceptions import PSException
 from pdfplumber.page import Page
+from pdfplumber.pdf import PDF
 from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
 
 from ..errors import SheetFileError
@@ -31,7 +32,7 @@ _LATIN_START = re.compile(r"^[A-Za-z0-9(]")
 
 
 @contextmanager
-def open_pdf(path: Path) -> Iterator[pdfplumber.PDF]:
+def open_pdf(path: Path) -> Iterator[PDF]:
     """Open a PDF, turning pdfminer's many failure modes into one SheetFileError.
 
     Only errors raised while *opening and reading pages* are converted; a NotASheet raised by the
@@ -49,13 +50,13 @@ def open_pdf(path: Path) -> Iterator[pdfplumber.PDF]:
         pdf.close()
 
 
-def load_pages(pdf: pdfplumber.PDF, path: Path) -> list[Page]:
+def load_pages(pdf: PDF, path: Path) -> list[Page]:
     """All pages with overlapping duplicate glyphs removed (Kyoto prints some headings twice).
 
     Page parsing is lazy in pdfplumber, so a truncated file often fails only here.
     """
     try:
-        pages = [p.dedupe_chars() for p in pdf.pages]
+        pages: list[Page] = [p.dedupe_chars() for p in pdf.pages]
         for p in pages:
             _ = p.chars  # force parsing now, inside the try
     except Exception as exc:

@@ -19,7 +19,7 @@ from ..checks import check_sum
 from ..errors import NotASheet, SheetFileError
 from ..normalize import YearContext, normalize_unit, parse_kind, parse_year
 from ..records import Kind, ParsedSheet, Section, SheetBuilder, Table, new_sheet, tidy_text
-from ..years import bare_year_era
+from ..years import ERA_NAMES, bare_year_era
 from .labels import (
     DEPARTMENT_LABELS,
     ID_LABELS,
@@ -64,7 +64,7 @@ class Header:
             self.year_label = tidy_text(m.group(0)) if m else tidy_text(text)
 
 
-_YEAR_TEXT_RE = re.compile(r"(?:(?:明治|大正|昭和|平成|令和)\s*(?:元|[0-9０-９]{1,2})|[RHＲＨ]\s*[0-9０-９]{1,2}"
+_YEAR_TEXT_RE = re.compile(rf"(?:(?:{ERA_NAMES})\s*(?:元|[0-9０-９]{{1,2}})|[RHＲＨ]\s*[0-9０-９]{{1,2}}"
                            r"|[0-9０-９]{4})\s*年度?")
 
 

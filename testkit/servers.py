@@ -12,6 +12,7 @@ import glob
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -23,7 +24,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+
+def free_port() -> int:
+    """A port nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
 
 CHROMA = Path(sys.executable).with_name("chroma")
 
@@ -93,10 +100,11 @@ def postgres_server(durable: bool = False, folder: Path | None = None) -> Iterat
 def new_database(server_url: str, name: str) -> str:
     """A fresh database on the server; its URL."""
     import psycopg
+    from psycopg import sql
 
     with psycopg.connect(server_url, autocommit=True) as con:
-        con.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        con.execute(f'CREATE DATABASE "{name}"')
+        con.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        con.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 

@@ -67,7 +67,8 @@ class FakeOpenAIServer:
         self.stopping = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # A short poll: shutdown() waits for it, and the tests start and stop many servers.
+        self._thread = threading.Thread(target=lambda: self._httpd.serve_forever(poll_interval=0.05), daemon=True)
 
     @property
     def url(self) -> str:
@@ -86,7 +87,7 @@ class FakeOpenAIServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:  # keep test output clean
+            def log_message(self, format: str, *args: object) -> None:  # keep test output clean
                 pass
 
             def do_POST(self) -> None:
