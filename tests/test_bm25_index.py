@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,7 @@ def test_readers_never_fail_while_builds_are_published(tmp_path: Path):
     writer = BM25Index(folder)
     for n in range(1, 40):
         writer.build(_sheets(1 + n % 7, "清掃"))
+        time.sleep(0.01)   # an ingest publishes at most every few seconds; here every ~10 ms
     stop.set()
     for t in readers:
         t.join(timeout=30)

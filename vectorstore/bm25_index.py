@@ -197,7 +197,9 @@ class BM25Index:
         return self._snapshot().sheet_ids
 
     def _snapshot(self) -> _Snapshot:
-        for _ in range(20):
+        for attempt in range(200):   # a reader starved while builds follow each other closely keeps trying
+            if attempt:
+                time.sleep(0.005)
             version = self.current()
             if version is None:
                 return _EMPTY
