@@ -32,6 +32,7 @@ B = 0.75
 _FORMAT = "hyoka-bm25-2"
 _POINTER = "CURRENT"   # names the published version folder
 _VERSION = "v"         # version folders: v<nanoseconds>
+_LOAD_LOCK = threading.Lock()
 _STALE_BUILD_SECONDS = 6 * 3600   # a build at 50,000 sheets takes minutes
 
 
@@ -222,7 +223,10 @@ class BM25Index:
             return _EMPTY
 
         def load(name: str) -> np.ndarray:
-            return np.load(version / f"{name}.npy", mmap_mode="r")
+            # One load at a time in the process: np.load parses the header with ast.literal_eval, and
+            # Python 3.11 raised SystemError (AST recursion depth mismatch) for two at once in threads.
+            with _LOAD_LOCK:
+                return np.load(version / f"{name}.npy", mmap_mode="r")
 
         terms = json.loads((version / "vocab.json").read_text(encoding="utf-8"))
         return _Snapshot(key, json.loads((version / "ids.json").read_text(encoding="utf-8")),
