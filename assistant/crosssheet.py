@@ -1,6 +1,6 @@
 """Questions across sheets: lists, counts, rankings, totals and comparisons, from the cell table.
 
-「水産課の事業で令和6年度のトータルコストがいちばん大きいのは？」 is read as a typed cross-sheet query:
+「農林課の事業で令和5年度の事業費がいちばん多いのは？」 is read as a typed cross-sheet query:
 a scope (municipality, department, policy, or sheets named one by one), an operation (list, count,
 rank, sum, compare), and for figures a quantity, years and a kind. The store answers it with SQL over
 its tables of cells, departments and policies (vectorstore/records_db.py); each sheet's row is chosen by
@@ -44,12 +44,13 @@ _LIST = re.compile(r"(?:事業|業務|シート)(?:を|は|が)?(?:全部|すべ
                    r"|一覧に")
 _COMPARE = re.compile(r"比べ|比較|それぞれ|違い|差|どちら|どっち|各々|おのおの")
 _SPLIT = re.compile(r"と|、|,|及び|および|並びに|や|か|ならびに")
-_DEPT_WORD = re.compile(r"(?:[\u4e00-\u9fff\u30a0-\u30ffー・]+?(?:局|部|課|室|係|担当|センター|事務所|委員会))")
+_UNIT_ENDS = "局|部|課|室|係|担当|センター|事務所|委員会"   # how the name of an organisational unit ends
+_DEPT_WORD = re.compile(rf"(?:[\u4e00-\u9fff\u30a0-\u30ffー・]+?(?:{_UNIT_ENDS}))")
 _PIECE_END = re.compile(r"の(?:令和|平成|昭和|R|H|\d)|で(?:令和|平成)|の(?:トータル|総|事業費|人件費|コスト|予算|決算|合計)")
 _NTH = re.compile(r"(\d+)\s*(?:番目|位)(?:に|の)")
 _MONEY_WORD = re.compile(r"予算額|決算額|予算現額|見込額|決算見込額|金額|お金|費用|コスト|経費|予算で|決算で")
-_UNIT_WORD = re.compile(r"[\u4e00-\u9fff\u30a0-\u30ffー]+?(?:局|部|課|室|係|担当|センター|事務所|委員会)(?![\u4e00-\u9fff])")
-_UNIT_SUFFIX = re.compile(r"(?:局|部|課|室|係|担当|センター|事務所|委員会)$")
+_UNIT_WORD = re.compile(rf"[\u4e00-\u9fff\u30a0-\u30ffー]+?(?:{_UNIT_ENDS})(?![\u4e00-\u9fff])")
+_UNIT_SUFFIX = re.compile(rf"(?:{_UNIT_ENDS})$")
 _POLICY_WORD = re.compile(r"(?:政策|施策|基本事業|基本計画|分野)[「『]?([^」』、。?？]{3,40}?)[」』]?(?:の事業|に属|に含|を構成|の下|で|の|は|$)")
 _QUOTE = re.compile(r"[「『]([^」』]{3,60})[」』]")
 

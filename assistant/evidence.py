@@ -125,8 +125,8 @@ def name_fit(phrase: str, project_name: str, name_idf) -> float:
     cov = got / total if total else 0.0
     if foreign:
         return min(cov, 0.5)
-    # Spelled out exactly (「市場管理業務（本場）」) beats sharing every word with a longer name
-    # (「市場管理業務（本場・東部）」 holds the same words).
+    # Spelled out exactly (「清掃業務（北部）」) beats sharing every word with a longer name
+    # (「清掃業務（北部・南部）」 holds the same words).
     return cov if norm_name(phrase) in text else min(cov, 0.95)
 
 
