@@ -42,7 +42,7 @@ from .evidence import (
     names_something,
     says_nothing,
 )
-from .match import compact, content_tokens, generic_cost, token_coverage
+from .match import compact, content_tokens, generic_cost, name_key, token_coverage
 from .messages import History
 from .query import AnswerType, Op, Query, parse
 from .state import State, Turn, read_turn
@@ -206,7 +206,7 @@ class Assistant:
             for h in self.store.search(phrase, k=5, filters=filters):
                 pool.setdefault(h.sheet.sheet_id, h)
         fits = {sid: max(name_fit(p, h.sheet.project_name, idf) for p in q.named) for sid, h in pool.items()}
-        whole = {sid for sid, h in pool.items() if any(_name_key(p) == _name_key(h.sheet.project_name) for p in q.named)}
+        whole = {sid for sid, h in pool.items() if any(name_key(p) == name_key(h.sheet.project_name) for p in q.named)}
         if whole:  # a name spelled whole is that project's; a longer name holding it (企業版…) is another's
             fits = {sid: f if sid in whole else min(f, 0.8) for sid, f in fits.items()}
         best = max(fits.items(), key=lambda kv: (kv[1], pool[kv[0]].score, kv[0]), default=(None, 0.0))
@@ -412,8 +412,8 @@ def _namesake(a: SheetScore, b: SheetScore, w: Weights, named: tuple[str, ...] =
     """Both sheets answer to the name the question spells out, equally well (「協議会参画事業」 ends
     the names of several projects): neither may be chosen over the other. A name spelled whole is
     that project's, not also a longer one's that holds it (企業版… holds the name of another)."""
-    if any(_name_key(n) == _name_key(a.ev.sheet.sheet.project_name) for n in named) and \
-            not any(_name_key(n) == _name_key(b.ev.sheet.sheet.project_name) for n in named):
+    if any(name_key(n) == name_key(a.ev.sheet.sheet.project_name) for n in named) and \
+            not any(name_key(n) == name_key(b.ev.sheet.sheet.project_name) for n in named):
         return False
     return a.name_fit >= w.named_min and abs(a.name_fit - b.name_fit) < 0.02 and b.sheet_id != a.sheet_id
 
@@ -421,16 +421,13 @@ def _namesake(a: SheetScore, b: SheetScore, w: Weights, named: tuple[str, ...] =
 def _inner_names_demoted(text: str, hits: list[Hit]) -> list[Hit]:
     """A name spelled whole only as part of a longer name the question spells (ふるさと… inside
     広域ふるさと…) is not what the question names: its name score drops below a spelled name's."""
-    t = _name_key(text)
-    whole = {_name_key(h.sheet.project_name) for h in hits if _name_key(h.sheet.project_name) in t}
+    t = name_key(text)
+    whole = {name_key(h.sheet.project_name) for h in hits if name_key(h.sheet.project_name) in t}
     inner = {n for n in whole if any(n != m and n in m for m in whole)}
     if not inner:
         return hits
-    return [replace(h, name=min(h.name, 80.0)) if _name_key(h.sheet.project_name) in inner else h for h in hits]
+    return [replace(h, name=min(h.name, 80.0)) if name_key(h.sheet.project_name) in inner else h for h in hits]
 
-
-def _name_key(name: str) -> str:
-    return re.sub(r"\s", "", unicodedata.normalize("NFKC", name))
 
 
 def _spelled(text: str, project_name: str) -> str:

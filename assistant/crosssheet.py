@@ -27,7 +27,7 @@ from vectorstore.tokens import tokenize
 
 from .answer import Answer, Chart, Citation, Status, cite_cell, cite_sheet
 from .evidence import name_fit
-from .match import compact, content_tokens, generic_cost, label_coverage, token_coverage
+from .match import compact, content_tokens, generic_cost, label_coverage, name_key, token_coverage
 from .query import Query
 
 _RANK = re.compile(r"いちばん|一番|最も|もっとも|最大|最小|最高|最低|上位|下位|トップ|ワースト|多い順|大きい順|高い順|\d+番目|"
@@ -173,7 +173,7 @@ class CrossSheet:
                 continue
             fits = [(r, name_fit(phrase, r.project_name, idf)) for r in self.store.name_matches(phrase, k=10)]
             good = [r for r, f in fits if f > 0.95]  # spelled exactly in each name, not merely its words
-            same = [r for r in good if _name_key(r.project_name) == _name_key(phrase)]
+            same = [r for r in good if name_key(r.project_name) == name_key(phrase)]
             if same:  # 「ふるさと納税事務」 is that project, not 「企業版ふるさと納税事務」 too
                 good = same
             if len(good) >= 2:
@@ -583,7 +583,3 @@ def _cell_of(c: CellRow) -> TableCell:
                                      fiscal_year_label=c.year_label, printed_year_label=c.printed_year_label,
                                      kind=Kind(c.kind), value=c.value, value_text=c.value_text, locator=c.locator)
 
-
-def _name_key(name: str) -> str:
-    """A project name compared as written, without spaces or width differences."""
-    return re.sub(r"\s", "", unicodedata.normalize("NFKC", name))

@@ -97,6 +97,11 @@ def compact(text: str) -> str:
     return "".join(ch for ch in t if not ("\u3041" <= ch <= "\u3096"))
 
 
+def name_key(name: str) -> str:
+    """A project name compared as written (kana and all), without spaces or width differences."""
+    return re.sub(r"\s", "", unicodedata.normalize("NFKC", name))
+
+
 def bigrams(text: str) -> frozenset[str]:
     return frozenset(text[i:i + 2] for i in range(len(text) - 1)) if len(text) > 1 else frozenset({text})
 
