@@ -349,12 +349,12 @@ class Assistant:
             best = ranked[0][1] if ranked else max(scored, key=lambda ss: (ss.prior, ss.sheet_id))
             return Outcome(render.no_text(best.ev.sheet, filters), _state_of(best, state))
         total, ss, ps = ranked[0]
-        chosen = _pick(ps)
+        chosen = _pick(ps, self.w)
         rivals = [r for r in ranked[1:] if r[2][0].score >= self.w.p_min and abs(r[1].name_fit - ss.name_fit) < 0.05
                   and (total - r[0] < self.w.ambiguous or _namesake(ss, r[1], self.w, q.named))]
         if rivals:
             other = rivals[0]
-            answer = render.passages_several([(ss.ev.sheet, chosen), (other[1].ev.sheet, _pick(other[2]))])
+            answer = render.passages_several([(ss.ev.sheet, chosen), (other[1].ev.sheet, _pick(other[2], self.w))])
         else:
             answer = render.passages(ss.ev.sheet, chosen)
         return Outcome(answer, _state_of(ss, state, section=chosen[0].unit.section))
@@ -460,13 +460,11 @@ def _names_a_sheet(scored: list[SheetScore]) -> bool:
     return any(ss.name_fit >= 0.7 for ss in scored)
 
 
-def _pick(ps: list[Scored]) -> list[Scored]:
-    """The best passage, and a second one from another part of the sheet when it answers nearly as well."""
+def _pick(ps: list[Scored], w: Weights = W) -> list[Scored]:
+    """The best passage, and the next best ones (up to `p_shown` in all) that answer nearly as well:
+    a fact is often told over two or three sentences or sections, and the reader sees each cited."""
     best = ps[0]
-    for p in ps[1:4]:
-        if p.unit.record_id != best.unit.record_id and p.score >= 0.85 * best.score:
-            return [best, p]
-    return [best]
+    return [best, *[p for p in ps[1:w.p_shown] if p.score >= w.p_also * best.score]]
 
 
 def _state_of(ss: SheetScore, state: State, **changes: object) -> State:

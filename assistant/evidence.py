@@ -53,6 +53,8 @@ class Weights:
     p_years: float = 0.3
     p_min: float = 0.45              # a passage answers with at least this score
     p_min_routed: float = 0.33       # …when the question spells the project and names the section
+    p_shown: int = 3                 # passages quoted at most, best first…
+    p_also: float = 0.6              # …each scoring at least this share of the best
     nothing_factor: float = 0.2      # 「特になし」: filled in, but says there is nothing
     text_figure_cov: float = 0.5     # a count or amount written in a sentence answers with this coverage
     # sheets
@@ -167,7 +169,8 @@ class Scorer:
         w = self.w
         cells = u.cells
         label_c = compact(u.label)
-        by_q = token_coverage(asked, tokenize(u.label), self.store.bm25.idf, label_c) if asked else 0.0
+        label_toks = tokenize(u.label)
+        by_q = token_coverage(asked, label_toks, self.store.bm25.idf, label_c) if asked else 0.0
         of_label = label_coverage(qcompact, u.label)
         quoted = any(compact(x) and (compact(x) in label_c or label_c in compact(x)) for x in q.quoted)
         label = min(1.0, max(by_q, 0.9 * of_label) + (1.0 if quoted else 0.0))
@@ -182,7 +185,7 @@ class Scorer:
                 if label_toks else 1.0
             weights["precise"] = w.row_precise
         if q.counter:
-            parts["unit"] = 1.0 if unit.endswith(q.counter) or (q.counter == "%" and unit in ("%", "％")) else \
+            parts["unit"] = 1.0 if same_unit(unit, q.counter) else \
                 (0.0 if unit in _MONEY_UNITS else 0.5)
         elif q.money:
             parts["unit"] = 1.0 if unit in _MONEY_UNITS else 0.0
@@ -236,6 +239,7 @@ class Scorer:
         qcompact = compact(strip_name(q.norm, s.project_name))
         held = frozenset(tokenize(f"{s.project_name} {s.municipality}"))  # what the sheet's own labels may repeat
         held_text = compact(f"{q.norm}{s.project_name}{s.municipality}")
+        row_asked = _row_words(asked, s.project_name, ev)
         for y in q.years:
             qcompact = qcompact.replace(compact(y.text), "")
         rows, passages = [], []
@@ -244,7 +248,7 @@ class Scorer:
             dense = self._dense(qvec, vec) if vec is not None else None
             if u.kind is UnitKind.ROW:
                 if any(c.value is not None for c in u.cells):
-                    rows.append(self.score_row(q, u, toks, asked, qcompact, dense, held, held_text))
+                    rows.append(self.score_row(q, u, toks, row_asked, qcompact, dense, held, held_text))
             elif u.kind is UnitKind.PASSAGE:
                 passages.append(self.score_passage(q, u, toks, asked, dense))
         # Equal scores: the sheet's own order (a section's first sentence before its later ones).
@@ -257,6 +261,26 @@ class Scorer:
             return 0.0
         cos = float(np.dot(qvec, vec) / ((np.linalg.norm(qvec) * np.linalg.norm(vec)) or 1.0))
         return min(1.0, max(0.0, (cos - self.w.dense_floor) / self.w.dense_span))
+
+
+def _row_words(asked: tuple[str, ...], project_name: str, ev: Evidence) -> tuple[str, ...]:
+    """The asked words a row label can be judged by. A word of the sheet's own name that none of its
+    row labels repeats (防災, 無線 of 防災行政無線整備事業, said while naming the project) says which
+    sheet, not which row: it is not missed in every label. One that some label repeats (処理 of a
+    処理費 sheet whose rows count 処理量 and 収集量) still tells rows apart."""
+    name_toks = set(tokenize(project_name))
+    name_c = compact(project_name)
+    labels = [u.label for u in ev.units if u.kind is UnitKind.ROW]
+    label_toks = {t for lab in labels for t in tokenize(lab)}
+    labels_c = "|".join(compact(lab) for lab in labels)
+
+    def in_name(t: str) -> bool:
+        return t in name_toks or (len(t) >= 2 and t in name_c)
+
+    def in_labels(t: str) -> bool:
+        return t in label_toks or (len(t) >= 2 and t in labels_c)
+
+    return tuple(t for t in asked if in_labels(t) or not in_name(t)) or asked
 
 
 _LABEL_UNIT = re.compile(r"[（(]\s*(?:単位\s*[:：]?\s*)?(千円|百万円|万円|億円|円|人|件|回|t|ｔ|トン|%|％|日|時間|か所|箇所)\s*[）)]")
@@ -277,6 +301,27 @@ def _years_fit(q: Query, cells: tuple) -> float:
         return 0.0
     hit = sum(1 for y in wanted if any(c in have for c in y.candidates()))
     return hit / len(wanted)
+
+
+# One unit of measure, as a sheet prints it (ｔ, kg, ㎡) and as people say it (トン, キロ, 平方メートル).
+_UNIT_SPELLINGS = (
+    ("t", "トン"), ("kg", "キロ", "キログラム", "キロ"), ("km", "キロ", "キロメートル"), ("m", "メートル"),
+    ("g", "グラム"), ("ha", "ヘクタール"), ("l", "リットル"), ("㎡", "m2", "平方メートル"), ("%", "パーセント"),
+    ("人", "名"), ("か所", "箇所", "ヶ所", "カ所"),
+)
+
+
+def same_unit(unit: str, counter: str) -> bool:
+    """Does a row's unit (「世帯」, 「ｔ」, 「kg/年」) count in the counter the question asks by (何世帯, 何トン)?"""
+    u = unicodedata.normalize("NFKC", unit).strip().lower()
+    c = unicodedata.normalize("NFKC", counter).strip().lower()
+    if not u or not c:
+        return False
+    head = re.split(r"[/／]", u)[0].strip()  # kg/年 counts in kg
+    if head.endswith(c):
+        return True
+    return any(c in group and any(head == g or (len(g) > 1 and head.endswith(g)) for g in group)
+               for group in _UNIT_SPELLINGS)
 
 
 # Counters that count the same thing: people are 人 or 名.

@@ -133,9 +133,13 @@ def is_range(t: str, years: list[YearRef]) -> bool:
 # --- what is asked ----------------------------------------------------------------------------
 COUNTERS = ("人", "回", "件", "か所", "箇所", "ヶ所", "カ所", "校", "種類", "台", "基", "頭", "トン", "t", "枚",
             "世帯", "団体", "施設", "地区", "点", "冊", "日", "時間", "隻", "戸", "社", "店", "本", "区", "園",
-            "室", "棟", "個", "事業", "%", "食", "名", "組", "機", "羽", "匹", "kg", "ha", "m", "km", "kW")
+            "室", "棟", "個", "事業", "%", "食", "名", "組", "機", "羽", "匹", "kg", "ha", "m", "km", "kW",
+            # units of measure as people say them (キロ for kg or km): read against a row's unit by
+            # evidence.same_unit
+            "キロ", "キログラム", "キロメートル", "メートル", "グラム", "ヘクタール", "リットル", "平方メートル", "㎡")
 _COUNTER_RE = "|".join(sorted(map(re.escape, COUNTERS), key=len, reverse=True))
-_ASK_COUNT = re.compile(rf"何\s*({_COUNTER_RE})|いくつ|幾つ|どれくらい|どれぐらい|どのくらい|どの位")
+# 「何万個」「何千人」: the magnitude belongs to the number, the counter follows it.
+_ASK_COUNT = re.compile(rf"何\s*[万千百億]?\s*({_COUNTER_RE})|いくつ|幾つ|どれくらい|どれぐらい|どのくらい|どの位")
 _ASK_MONEY = re.compile(r"いくら|幾ら|何円|金額|何千円|何万円|何百万円|何億円")
 _ASK_DATE = re.compile(r"いつ|何年度?に|何月|何日|時期|何年から|何年度から")
 _ASK_WHO = re.compile(r"誰|だれ|どこ|どちら|どの(?:団体|機関|組織|区|学校|地域|地区|施設|人|ような人|ような方)|どんな(?:人|方|団体)|何という|名前|名称")

@@ -206,8 +206,12 @@ def passages(ps: ParsedSheet, chosen: list[Scored]) -> Answer:
     s = ps.sheet
     cites = []
     lines = []
+    seen: set[str] = set()
     for p in chosen:
         quote, rid = quote_of(ps, p)
+        if quote in seen:  # two passages of a short section: it is quoted whole once
+            continue
+        seen.add(quote)
         rec = next(n for n in ps.narratives if n.record_id == rid)
         cites.append(cite_narrative(len(cites) + 1, s, rec, quote))
         lines.append(f"・{rec.section.value}（{_short(rec.label)}）: 「{quote}」[{len(cites)}]")
@@ -236,8 +240,12 @@ def passages_several(groups: list[tuple[ParsedSheet, list[Scored]]]) -> Answer:
     parts = []
     for ps, chosen in groups:
         lines = []
+        seen: set[str] = set()
         for p in chosen:
             quote, rid = quote_of(ps, p)
+            if quote in seen:
+                continue
+            seen.add(quote)
             rec = next(n for n in ps.narratives if n.record_id == rid)
             cites.append(cite_narrative(len(cites) + 1, ps.sheet, rec, quote))
             lines.append(f"・{rec.section.value}: 「{quote}」[{len(cites)}]")
