@@ -360,14 +360,19 @@ class Assistant:
         return Outcome(answer, _state_of(ss, state, section=chosen[0].unit.section))
 
     def _routed(self, q: Query, ranked: list) -> tuple | None:
-        """The project the question spells out, and the section its cue words name first
+        """The project the question is clearly about, and the section its cue words name first
         (「…事業はいつ、どういう経緯で」 → 開始のきっかけ): that section's best passage answers at a
         lower score, since the question has said both where to look and what about. None otherwise."""
         if not q.sections or q.sections[0][1] < 1.0:
             return None
         section = q.sections[0][0]
-        for total, ss, ps in ranked:
-            if ss.name_fit < 0.95:
+        priors = sorted((r[1].prior for r in ranked), reverse=True)
+        for i, (total, ss, ps) in enumerate(ranked):
+            # The sheet the question is about: its name spelled out, or retrieval pointing at it alone
+            # (「スクールバスが走るようになったのは」 names スクールバス運行事業 in part, and nothing else near).
+            clear = i == 0 and ss.prior >= self.w.clear_prior and \
+                ss.prior - (priors[1] if len(priors) > 1 else 0.0) >= self.w.clear_margin
+            if ss.name_fit < 0.95 and not clear:
                 continue
             inside = [p for p in ps if p.unit.section is section and not says_nothing(p.unit.text)]
             if inside and inside[0].score >= self.w.p_min_routed:

@@ -52,7 +52,9 @@ class Weights:
     p_dense: float = 0.3
     p_years: float = 0.3
     p_min: float = 0.45              # a passage answers with at least this score
-    p_min_routed: float = 0.33       # …when the question spells the project and names the section
+    p_min_routed: float = 0.33       # …when the question is clearly about one project and names the section
+    clear_prior: float = 0.6         # a sheet this strongly retrieved…
+    clear_margin: float = 0.2        # …this far ahead of the next is the one the question is about
     p_shown: int = 3                 # passages quoted at most, best first…
     p_also: float = 0.6              # …each scoring at least this share of the best
     nothing_factor: float = 0.2      # 「特になし」: filled in, but says there is nothing

@@ -167,17 +167,20 @@ _COMPARE = re.compile(r"比べ|比較|対して|と比")
 
 # Cue words of the sections every 行政評価 form prints, as priors (how strongly a section is meant).
 SECTION_CUES: tuple[tuple[re.Pattern[str], tuple[Section, ...]], ...] = (
-    (re.compile(r"きっかけ|経緯|発端|なぜ始|何故始|どうして始|始ま|始め|開始|そもそも|創設|由来|いつ始"),
+    (re.compile(r"きっかけ|経緯|発端|なぜ始|何故始|どうして始|始ま|始め|開始|そもそも|創設|由来|いつ始|いつから|ができた|が作られ|が生まれ"),
      (Section.ORIGIN, Section.PERIOD)),
     (re.compile(r"課長|所管課長|全体総括"), (Section.MANAGER_OPINION,)),
     (re.compile(r"外部評価|委員会の意見|評価委員"), (Section.EXTERNAL_REVIEW, Section.EVALUATION)),
-    (re.compile(r"(?:(?:市民|住民|関係者|議会|利用者|事業者|対象者|地域)(?:から|の|側の)*)?(?:意見|要望|声|苦情|反応|評判|ニーズ)"),
+    (re.compile(r"(?:(?:市民|住民|関係者|議会|利用者|事業者|対象者|地域)(?:から|の|側の)*)?(?:意見|要望|声|苦情|反応|評判|ニーズ"
+                r"|お願い|不満|言われ|求め|受け止め|クレーム)"),
      (Section.OPINIONS, Section.EXTERNAL_REVIEW)),
     (re.compile(r"環境変化|取り巻く|状況.*変わ|変化|変わって"), (Section.CHANGES,)),
     (re.compile(r"直営|委託|実施形態|実施方法|執行体制|指定管理|民間"), (Section.DELIVERY, Section.STAFFING)),
     (re.compile(r"根拠|法令|条例|要綱|法律|規則|基づ"), (Section.LEGAL_BASIS,)),
-    (re.compile(r"課題|問題点|困って"), (Section.ISSUES, Section.DIRECTION, Section.EVALUATION)),
-    (re.compile(r"方向性|今後|見直し|改善|改革|これから"), (Section.DIRECTION, Section.MANAGER_OPINION)),
+    (re.compile(r"課題|問題点|困って|困り|悩み|ネック|うまくいって(?:い)?ない|進まな|伸びな|広まらな|原因"),
+     (Section.ISSUES, Section.DIRECTION, Section.EVALUATION)),
+    (re.compile(r"方向性|今後|見直し|改善|改革|これから|この先|将来|最終的|方針|どうするつもり|どうする考え|やめる|終わりに"),
+     (Section.DIRECTION, Section.MANAGER_OPINION)),
     (re.compile(r"他都市|他市|他の自治体|政令市"), (Section.OTHER_CITIES,)),
     (re.compile(r"取り組み|取組|成果|実績|何をした|行った"), (Section.ACTIVITIES, Section.MEANS_DONE, Section.RESULT)),
     (re.compile(r"手段|活動内容|何をして|具体的|やり方|方法"), (Section.MEANS_DONE, Section.MEANS_PLAN, Section.MEANS)),
