@@ -402,11 +402,25 @@ class Assistant:
             ranked.append((cov + 0.3 * ss.prior, cov, ss, best))
         ranked.sort(key=lambda r: (-r[0], r[2].sheet_id))
         if not ranked or ranked[0][1] < 0.5:
+            near = self._topic_by_meaning(scored)
+            if near is not None:
+                overview = next((p for p in near.passages if p.unit.section is Section.OVERVIEW), None)
+                return Outcome(render.topic([(near.ev.sheet, overview)], by_meaning=True), _state_of(near, state))
             return Outcome(render.no_topic(), State())
         top = ranked[0][0]
         shown = [r for r in ranked if r[0] >= top - 0.15 and r[1] >= 0.5][:8]
         answer = render.topic([(r[2].ev.sheet, r[3]) for r in shown])
         return Outcome(answer, _state_of(shown[0][2], state) if len(shown) == 1 else State())
+
+    def _topic_by_meaning(self, scored: list[SheetScore]) -> SheetScore | None:
+        """A topic told in other words than the sheet's (骨の量を測る検診 for 骨粗鬆症検診): the sheet
+        whose profile is nearest in meaning, when it is near and clearly nearer than any other."""
+        near = sorted((ss for ss in scored if ss.hit is not None and ss.hit.dense),
+                      key=lambda ss: (-ss.hit.dense, ss.sheet_id))  # pyright: ignore[reportOptionalMemberAccess] - filtered above
+        if not near or near[0].hit.dense < self.w.topic_dense:  # pyright: ignore[reportOptionalMemberAccess]
+            return None
+        second = near[1].hit.dense if len(near) > 1 else 0.0  # pyright: ignore[reportOptionalMemberAccess]
+        return near[0] if near[0].hit.dense - second >= self.w.topic_margin else None  # pyright: ignore[reportOptionalMemberAccess]
 
     def _absent(self, q: Query, hits: list[Hit], state: State) -> Outcome:
         closest = hits[0].sheet if hits else None

@@ -63,6 +63,8 @@ class Weights:
     sheet_prior: float = 0.5
     named_min: float = 0.75          # a named project must be covered this much by a sheet's name
     ambiguous: float = 0.04          # two sheets within this of each other both answer (narrative)
+    topic_dense: float = 0.86        # a topic in other words: the nearest profile answers at this e5 cosine…
+    topic_margin: float = 0.02       # …when no other sheet's profile is this near
     dense_floor: float = 0.78        # e5 cosine below this says nothing; above, scaled to 1 at +0.12
     dense_span: float = 0.12
 

@@ -272,7 +272,7 @@ def department(s: Sheet) -> Answer:
                   answer=f"{who(s)}の担当は {s.department} です[1]。")
 
 
-def topic(found: list[tuple[ParsedSheet, Scored | None]]) -> Answer:
+def topic(found: list[tuple[ParsedSheet, Scored | None]], by_meaning: bool = False) -> Answer:
     cites: list[Citation] = []
     lines = []
     for ps, p in found:
@@ -288,6 +288,8 @@ def topic(found: list[tuple[ParsedSheet, Scored | None]]) -> Answer:
         dept = "・".join(x for x in (s.municipality, s.department) if x)
         lines.append(f"・{s.project_name}（{dept}）[{len(cites)}]" + (f": {line}" if line else ""))
     head = "該当する事務事業は次のとおりです。" if len(found) > 1 else "該当する事務事業があります。"
+    if by_meaning:
+        head = "お尋ねの内容に最も近い事務事業は次のシートです（言葉は一致していないため、内容をご確認ください）。"
     return Answer(status=Status.ANSWERED, intent="topic", citations=tuple(cites), answer=head + "\n" + "\n".join(lines))
 
 
