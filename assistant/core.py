@@ -311,11 +311,11 @@ class Assistant:
                 return same[0]
         if filters.table and len(rows) == 1:
             return rows[0]
-        generic = generic_cost(ss.asked)
+        generic = generic_cost(ss.row_asked)
         named_rows = [r for r in rows if r.parts["label"] >= self.w.row_min_label and r.parts.get("unit", 1.0) > 0]
         if named_rows and not generic:
             return named_rows[0]  # rows are in score order: the best of those the question names
-        if (not ss.asked or generic) and (q.money or q.tables or q.kinds or generic):
+        if (not ss.row_asked or generic) and (q.money or q.tables or q.kinds or generic):
             main = main_cost_row(ss)
             if main is not None and (not q.tables or main.unit.table in q.tables or not any(
                     r.unit.table in q.tables for r in rows)):

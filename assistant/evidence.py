@@ -93,6 +93,7 @@ class SheetScore:
     asked: tuple[str, ...]           # the question's content words, less those naming this sheet
     rows: tuple[Scored, ...]
     passages: tuple[Scored, ...]
+    row_asked: tuple[str, ...] = ()  # the asked words a row label is judged by (see _row_words)
 
     @property
     def sheet_id(self) -> str:
@@ -174,7 +175,7 @@ class Scorer:
         cells = u.cells
         label_c = compact(u.label)
         label_toks = tokenize(u.label)
-        by_q = token_coverage(asked, label_toks, self.store.bm25.idf, label_c) if asked else 0.0
+        by_q = token_coverage(asked, label_toks, _inflected_half(self.store.bm25.idf), label_c) if asked else 0.0
         of_label = label_coverage(qcompact, u.label)
         quoted = any(compact(x) and (compact(x) in label_c or label_c in compact(x)) for x in q.quoted)
         label = min(1.0, max(by_q, 0.9 * of_label) + (1.0 if quoted else 0.0))
@@ -258,13 +259,22 @@ class Scorer:
         # Equal scores: the sheet's own order (a section's first sentence before its later ones).
         rows.sort(key=lambda x: (-round(x.score, 9), order[x.unit.unit_id]))
         passages.sort(key=lambda x: (-round(x.score, 9), order[x.unit.unit_id]))
-        return SheetScore(ev, hit, prior, fit, asked, tuple(rows), tuple(passages))
+        return SheetScore(ev, hit, prior, fit, asked, tuple(rows), tuple(passages), row_asked)
 
     def _dense(self, qvec: np.ndarray | None, vec: np.ndarray) -> float:
         if qvec is None:
             return 0.0
         cos = float(np.dot(qvec, vec) / ((np.linalg.norm(qvec) * np.linalg.norm(vec)) or 1.0))
         return min(1.0, max(0.0, (cos - self.w.dense_floor) / self.w.dense_span))
+
+
+def _inflected_half(idf):
+    """A row label is a noun phrase (正規職員従事人数): a verb or adjective of the question (関わる in
+    「何人関わってる」, its dictionary form ends in kana) describes the quantity more than it names
+    it, so a label that lacks it misses it at half weight."""
+    def weight(t: str) -> float:
+        return idf(t) * (0.5 if t and "\u3041" <= t[-1] <= "\u3096" else 1.0)
+    return weight
 
 
 def _row_words(asked: tuple[str, ...], project_name: str, ev: Evidence) -> tuple[str, ...]:
@@ -284,7 +294,7 @@ def _row_words(asked: tuple[str, ...], project_name: str, ev: Evidence) -> tuple
     def in_labels(t: str) -> bool:
         return t in label_toks or (len(t) >= 2 and t in labels_c)
 
-    return tuple(t for t in asked if in_labels(t) or not in_name(t)) or asked
+    return tuple(t for t in asked if in_labels(t) or not in_name(t))
 
 
 _LABEL_UNIT = re.compile(r"[（(]\s*(?:単位\s*[:：]?\s*)?(千円|百万円|万円|億円|円|人|件|回|t|ｔ|トン|%|％|日|時間|か所|箇所)\s*[）)]")
