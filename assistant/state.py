@@ -91,6 +91,10 @@ def read_turn(q: Query, state: State, names_other: bool) -> Turn:
         prev = YearRef("前年度", -1, relative=-1)
         merged = _inherit_figure(q.with_(years=(prev,), op=Op.CHANGE), state)
         return Turn(merged, follows=True, row=state.row, base_year=state.year, compare_year=state.year)
+    if state.row and not q.years and not q.numeric and not q.kinds and _has_predicate(q):
+        # 「派遣できなかった先はあったの？」 after a figure: a question with a verb of its own asks
+        # something new about the same sheet; a bare noun (「県の補助は？」) re-asks the figure.
+        return Turn(q, follows=True)
     # The same row, other years: 「その前の年度は？」「では令和3年度は？」「令和4年度と比べると？」
     merged = _inherit_figure(q, state) if state.row else q
     compare = state.year if (q.op is Op.COMPARE or (q.years and q.op is Op.CHANGE)) else None
@@ -105,6 +109,13 @@ def _inherit_figure(q: Query, state: State) -> Query:
 
 def _absolute(state: State) -> tuple[YearRef, ...]:
     return tuple(YearRef(f"{y}年度", -1, western=y) for y in state.years)
+
+
+def _has_predicate(q: Query) -> bool:
+    """The question's content words hold a verb or adjective (its dictionary form ends in kana)."""
+    from .match import content_tokens
+
+    return any("\u3041" <= t[-1] <= "\u3096" for t in content_tokens(q.tokens) if t)
 
 
 def _has_quantity(q: Query) -> bool:
