@@ -163,3 +163,11 @@ def test_compared_with_the_year_before_on_its_own_is_the_latest_result(env):
     assert ans.status == "answered"
     assert [(c.fiscal_year, c.kind) for c in ans.citations] == [(2018, "実績"), (2019, "実績")]
     assert has_number(ans.answer, "334") and has_number(ans.answer, "323") and "減少" in ans.answer
+
+
+def test_a_follow_up_with_its_own_verb_is_not_the_figure_again(env):
+    fig, more = talk(env[1], "平成30年度のトータルコストは？", "セキュリティクラウドの調整もやっているの？")
+    assert fig.status == "answered" and has_number(fig.answer, "334")
+    # a question of its own about the same sheet: its text, or a plain "not written", never the cost row again
+    assert not has_number(more.answer, "334") and all(c.section != "トータルコスト" for c in more.citations)
+    assert more.status == "not_found" or "セキュリティクラウド" in more.answer
