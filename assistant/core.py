@@ -369,7 +369,7 @@ class Assistant:
         priors = sorted((r[1].prior for r in ranked), reverse=True)
         for i, (total, ss, ps) in enumerate(ranked):
             # The sheet the question is about: its name spelled out, or retrieval pointing at it alone
-            # (「スクールバスが走るようになったのは」 names スクールバス運行事業 in part, and nothing else near).
+            # (「給食センターができたのは」 names 学校給食センター運営事業 in part, and nothing else near).
             clear = i == 0 and ss.prior >= self.w.clear_prior and \
                 ss.prior - (priors[1] if len(priors) > 1 else 0.0) >= self.w.clear_margin
             if ss.name_fit < 0.95 and not clear:
@@ -413,8 +413,9 @@ class Assistant:
         return Outcome(answer, _state_of(shown[0][2], state) if len(shown) == 1 else State())
 
     def _topic_by_meaning(self, scored: list[SheetScore]) -> SheetScore | None:
-        """A topic told in other words than the sheet's (骨の量を測る検診 for 骨粗鬆症検診): the sheet
-        whose profile is nearest in meaning, when it is near and clearly nearer than any other."""
+        """A topic told in other words than the sheet's: the sheet
+        whose profile is nearest in meaning, when it is near and clearly nearer than any other
+        (古い家の耐震を手伝う制度 for 木造住宅耐震改修支援事業)."""
         near = sorted((ss for ss in scored if ss.hit is not None and ss.hit.dense),
                       key=lambda ss: (-ss.hit.dense, ss.sheet_id))  # pyright: ignore[reportOptionalMemberAccess] - filtered above
         if not near or near[0].hit.dense < self.w.topic_dense:  # pyright: ignore[reportOptionalMemberAccess]

@@ -269,8 +269,8 @@ class Scorer:
 
 
 def _inflected_half(idf):
-    """A row label is a noun phrase (正規職員従事人数): a verb or adjective of the question (関わる in
-    「何人関わってる」, its dictionary form ends in kana) describes the quantity more than it names
+    """A row label is a noun phrase (正規職員従事人数): a verb or adjective of the question (担う in
+    「何人で担っている」, its dictionary form ends in kana) describes the quantity more than it names
     it, so a label that lacks it misses it at half weight."""
     def weight(t: str) -> float:
         return idf(t) * (0.5 if t and "\u3041" <= t[-1] <= "\u3096" else 1.0)
@@ -279,7 +279,7 @@ def _inflected_half(idf):
 
 def _row_words(asked: tuple[str, ...], project_name: str, ev: Evidence) -> tuple[str, ...]:
     """The asked words a row label can be judged by. A word of the sheet's own name that none of its
-    row labels repeats (防災, 無線 of 防災行政無線整備事業, said while naming the project) says which
+    row labels repeats (道路, 維持 of 市道維持管理事業, said while naming the project) says which
     sheet, not which row: it is not missed in every label. One that some label repeats (処理 of a
     処理費 sheet whose rows count 処理量 and 収集量) still tells rows apart."""
     name_toks = set(tokenize(project_name))

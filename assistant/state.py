@@ -92,7 +92,7 @@ def read_turn(q: Query, state: State, names_other: bool) -> Turn:
         merged = _inherit_figure(q.with_(years=(prev,), op=Op.CHANGE), state)
         return Turn(merged, follows=True, row=state.row, base_year=state.year, compare_year=state.year)
     if state.row and not q.years and not q.numeric and not q.kinds and _has_predicate(q):
-        # 「派遣できなかった先はあったの？」 after a figure: a question with a verb of its own asks
+        # 「申し込みを断った人はいたの？」 after a figure: a question with a verb of its own asks
         # something new about the same sheet; a bare noun (「県の補助は？」) re-asks the figure.
         return Turn(q, follows=True)
     # The same row, other years: 「その前の年度は？」「では令和3年度は？」「令和4年度と比べると？」
