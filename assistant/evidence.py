@@ -401,7 +401,10 @@ def main_cost_row(ss: SheetScore) -> Scored | None:
     asks when it names no row. Found by the table and by being the table's last total row."""
     for table in (Table.TOTAL_COST, Table.COST):
         rows = [r for r in ss.rows if r.unit.table is table and r.unit.cells and r.unit.cells[0].unit in _MONEY_UNITS]
-        totals = [r for r in rows if re.search(r"計|合計|トータル|歳出|総額", r.unit.label)]
+        # A total is labelled so (事業費計, 合計, トータルコスト), or carries the table's own name
+        # with at most a letter for the formula (池田's 「事業費 A」 over its 委託料, 負担金 …).
+        totals = [r for r in rows if re.search(r"計|合計|トータル|歳出|総額", r.unit.label)
+                  or re.fullmatch(rf"{re.escape(table.value)}\s*[(（]?[A-ZＡ-Ｚ]?[)）]?", r.unit.label.strip())]
         pick = totals or rows
         if pick:
             return sorted(pick, key=lambda r: ss.rows.index(r))[0] if not totals else totals[0]

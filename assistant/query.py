@@ -161,8 +161,12 @@ _TOPIC = re.compile(r"(?:事業|業務|取り?組み?|シート|施策)(?:は|�
                     r"|(?:事業|業務)(?:を|の)?一覧|(?:に関する|に関わる|関連の?|についての)(?:事業|業務)")
 
 _DIFF = re.compile(r"差|違い|違う|増減|どれだけ増|どれだけ減|どのくらい増|どのくらい減|いくら増|いくら減|何件増|何人増|"
-                   r"何件減|何人減|上回|下回|多かった|少なかった|増えた|減った|伸び")
+                   r"何件減|何人減|上回|下回|多かった|少なかった|増えた|減った|伸び|多い|少ない|高い|安い|低い"
+                   # what was left of a budget (不用額, 執行残): the budget less what was spent
+                   r"|使い残|使わなかった|余った|残った|不用額|執行残")
 _CHANGE = re.compile(r"増えた|減った|増加|減少|伸び|変わ|変化|推移|比べ|比較|より多|より少|上回|下回|前年度より|前年より")
+_UNSPENT = re.compile(r"使い残|使わなかった|余った|不用額|執行残")
+_SPENT = (Kind.SETTLED, Kind.SETTLED_ESTIMATE, Kind.ACTUAL)
 _SUM = re.compile(r"合計|合わせ|足す|足した|足すと|累計")
 _RATE = re.compile(r"率|何%|何％|割合|何割|パーセント")
 _TREND = re.compile(r"推移|経年|毎年|各年度|年度ごと|年ごと|変遷|年度別|年別|これまでの")
@@ -291,6 +295,18 @@ def section_priors(t: str) -> tuple[tuple[tuple[Section, float], ...], tuple[str
     return tuple(sorted(out.items(), key=lambda kv: -kv[1])), tuple(dict.fromkeys(cues))
 
 
+# Staff words name the personnel table when they stand alone (職員数, 職員は何人, 正規職員); after another noun
+# (情報化担当職員数, 受講した職員数 is 職員数 too) they count a kind of staff, which indicator rows do.
+_STAFF_CUES = ("職員", "従事")
+
+
+def _names_table(t: str, cue: str) -> bool:
+    if cue not in _STAFF_CUES:
+        return cue in t
+    return any(m.start() == 0 or not _KANJI.match(t[m.start() - 1]) or t[:m.start()].endswith(("正規", "正"))
+               for m in re.finditer(re.escape(cue), t))
+
+
 def _asks_department(t: str) -> bool:
     """「担当課は？」「所管は」 — not 「直売所管理」, where 所管 sits inside a compound."""
     return any(_stands_alone(t, m.start(), m.end()) or m.group(0).startswith(("どこ", "何", "どの"))
@@ -362,7 +378,7 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
     counter_m = _ASK_COUNT.search(m_)
     counter = counter_m.group(1) if counter_m and counter_m.lastindex else ""
     money = bool(_ASK_MONEY.search(m_))
-    tables = tuple(dict.fromkeys(tab for w, tab in TABLE_CUES if w in m_))
+    tables = tuple(dict.fromkeys(tab for w, tab in TABLE_CUES if _names_table(m_, w)))
     numeric = bool(counter_m or money or tables or re.search(r"何\s*%|何割|率は|割合", m_)
                    or (years and (_FIGURE_WORDS.search(m_) or kinds)))
     if _ASK_DATE.search(m_) and not (money or tables):
@@ -370,6 +386,8 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
     answer = _answer_type(m_, numeric)
     if answer is AnswerType.REASON:
         numeric = False
+    if _UNSPENT.search(m_) and Kind.BUDGET in kinds and not any(k in kinds for k in _SPENT):
+        kinds = (*kinds, Kind.SETTLED)  # 「予算のうちいくら使い残した」: the budget against the settled account
     op = _op(m_, years, kinds, year_range)
     if op in (Op.DIFF, Op.SUM, Op.RATE, Op.CHANGE, Op.TREND, Op.COMPARE) and (tables or _FIGURE_WORDS.search(m_)):
         numeric, answer = True, AnswerType.NUMBER
