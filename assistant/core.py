@@ -39,6 +39,7 @@ from .evidence import (
     counted,
     main_cost_row,
     name_fit,
+    strip_name,
     names_something,
     says_nothing,
 )
@@ -188,6 +189,9 @@ class Assistant:
             # about years: the evidence says figure, whatever the wording.
             q = q.with_(numeric=True, answer=AnswerType.NUMBER)
         if q.numeric or turn.row is not None:
+            out = self._two_rows(q, turn, scored, state)
+            if out is not None:
+                return out
             out = self._figure(q, turn, scored, state, filters)
             if out is not None:
                 return out
@@ -324,6 +328,70 @@ class Assistant:
             return in_table[0] if in_table else None
         return None
 
+    def _two_rows(self, q: Query, turn: Turn, scored: list[SheetScore], state: State) -> Outcome | None:
+        """Arithmetic over two rows of one sheet in one year: 「国と県の支出金を合わせて」 (a sum),
+        「事業費のうち国庫支出金は何％」「事業費に占めるその他の割合」 (a share). Each part must name
+        its row as a figure question would (label coverage), or the question is read as usual."""
+        by_prior = sorted(scored, key=lambda x: (-x.prior, x.sheet_id))
+        ss = by_prior[0]
+        # The project's name is not a part (特定教育・保育施設… holds a ・).
+        text = strip_name(q.norm, ss.ev.sheet.sheet.project_name)
+        for n in q.named:
+            text = text.replace(n, " ")
+        m = _TWO_SUM.search(text)
+        share = _SHARE.search(text) if m is None else None
+        if (m is None and share is None) or len([y for y in q.years if y.relative is None]) > 1:
+            return None
+        clear = ss.prior >= self.w.clear_prior and ss.prior - (by_prior[1].prior if len(by_prior) > 1 else 0.0) >= self.w.clear_margin
+        if ss.name_fit < 0.5 and not clear and not turn.follows and len(scored) > 1:
+            return None
+        first, second = (m.group(1), m.group(2)) if m else (share.group(1), share.group(2))  # pyright: ignore[reportOptionalMemberAccess] - one of them matched
+        rows = [self._row_named(q, ss, part) for part in (first, second)]
+        a, b = rows
+        if a is None or b is None or a.unit.unit_id == b.unit.unit_id:
+            return None
+        unit_a = next((c.unit for c in a.unit.cells if c.unit), "")
+        if unit_a != next((c.unit for c in b.unit.cells if c.unit), ""):
+            return None  # 園 and %: not two parts of one quantity
+        years = _resolve_years(q, turn, a.unit.cells, ss.ev.sheet.sheet.fiscal_year)
+        if len(years) != 1:
+            done = [c.fiscal_year for c in a.unit.cells if c.fiscal_year is not None and c.kind is Kind.ACTUAL
+                    and c.value is not None]
+            years = [max(done)] if done and not q.years else []
+        if not years:
+            return None
+        kind = q.kinds[0] if q.kinds else None
+        ca = render.cells_for(a.unit.cells, years[0], kind)
+        cb = render.cells_for(b.unit.cells, years[0], kind)
+        if not ca or not cb:
+            return None
+        answer = render.two_rows(ss.ev.sheet, a.unit, ca[0], b.unit, cb[0], share=m is None)
+        new = _state_of(ss, state, row=(a.unit.table, a.unit.label), year=years[0], years=tuple(years), numeric=True)
+        return Outcome(answer, new)
+
+    def _row_named(self, q: Query, ss: SheetScore, part: str) -> Scored | None:
+        """The sheet's row a part of the question names (its label covered at least row_min_label)."""
+        for y in q.years:
+            part = part.replace(y.text, " ")
+        quoted = [compact(x) for x in re.findall(r"「([^」]+)」", part)]
+        words = tuple(content_tokens(tokenize(re.sub(r"「[^」]*」", " ", part))))
+        if not words and not quoted:
+            return None
+        idf = self.store.bm25.idf
+        best: tuple[float, int, Scored] | None = None
+        for i, r in enumerate(ss.rows):
+            label = compact(r.unit.label)
+            printed = _MARKER.sub("", unicodedata.normalize("NFKC", r.unit.label)).strip()
+            if quoted and any(x and x == label for x in quoted):
+                cov = 1.0  # 「その他」: the label as printed
+            elif len(printed) >= 2 and printed in unicodedata.normalize("NFKC", part):
+                cov = 1.0 + len(printed) / 100  # written out whole (その他の財源): the longest such label
+            else:
+                cov = token_coverage(words, tokenize(r.unit.label), idf, label) if words else 0.0
+            if cov >= self.w.row_min_label and (best is None or cov > best[0]):
+                best = (cov, i, r)
+        return best[2] if best else None
+
     # --- passages -----------------------------------------------------------------------
     def _passage(self, q: Query, scored: list[SheetScore], state: State, filters: Filters) -> Outcome:
         def usable(ss: SheetScore) -> list[Scored]:
@@ -428,6 +496,16 @@ class Assistant:
         return Outcome(render.absent(q.named[0], closest), State(absent=q.named[0]))
 
 
+# 「AとBを合わせて」「AとBを足すと」: two rows of one year summed. 「XのうちYは何％」「Xに占めるYの割合」:
+# the share of one row in another.
+_MARKER = re.compile(r"^[ア-ンA-Za-z]\s+")
+_CH = r"(?:[^、。？?とはをのでにがか「」]|「[^」]{1,12}」)"
+_PART = rf"({_CH}{{1,16}}?(?:の{_CH}{{1,10}}?){{0,2}})"
+_TWO_SUM = re.compile(_PART + r"(?:と|及び|・)" + _PART
+                      + r"(?:(?:から|で|が|に)[^、。？?]{0,14}?)?(?:を|は|の)?(?:合わせ|あわせ|足す|足し|合計)")
+_SHARE = re.compile(_PART + r"(?:のうち|に占める|の中で)" + _PART + r"(?:は|の)?(?:何\s*[%％]|割合|比率|何割|率)")
+
+
 def _namesake(a: SheetScore, b: SheetScore, w: Weights, named: tuple[str, ...] = ()) -> bool:
     """Both sheets answer to the name the question spells out, equally well (「協議会参画事業」 ends
     the names of several projects): neither may be chosen over the other. A name spelled whole is
@@ -523,6 +601,12 @@ def _resolve_years(q: Query, turn: Turn, cells: tuple[TableCell, ...], sheet_yea
                 out.append(y)
     if turn.compare_year is not None and turn.compare_year not in out:
         out.append(turn.compare_year)
-    if q.op in (Op.CHANGE, Op.COMPARE) and len(out) == 2:
-        out.sort()
+    if q.op in (Op.CHANGE, Op.COMPARE, Op.DIFF) and len(out) == 2:
+        out.sort()  # a change or a difference between years reads from the earlier to the later
+    if q.op is Op.SUM and q.year_range and len(out) == 2:
+        # 「R2からR4までの3年間の合計」: every year of the range the row has, not its two ends.
+        lo, hi = sorted(out)
+        inside = sorted(y for y in available if lo <= y <= hi)
+        if lo in inside and hi in inside:
+            out = inside
     return list(dict.fromkeys(out)) if q.op is not Op.DIFF or len(set(out)) > 1 else out

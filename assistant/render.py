@@ -118,7 +118,10 @@ def _kinds_per_year(q: Query, years: list[int]) -> list[tuple[int, Kind | None]]
     general = loose[0] if len(set(loose)) == 1 else None
     out = []
     for i, y in enumerate(years):
-        own = refs[i].kind if i < len(refs) and refs[i].kind else None
+        # The year's own kind: from the reference that names this year (the years may have been put
+        # in order), else from the reference at its place.
+        by_year = [r for r in refs if r.kind and r.relative is None and y in r.candidates()]
+        own = by_year[0].kind if by_year else (refs[i].kind if i < len(refs) and refs[i].kind else None)
         out.append((y, own or general))
     return out
 
@@ -147,6 +150,8 @@ def _missing(head: str, s: Sheet, cells: tuple[TableCell, ...], year: int, kind:
 
 
 def _derived(q: Query, head: str, s: Sheet, picked: list[list[TableCell]], quote: str) -> Answer:
+    if q.op is Op.SUM and len(picked) > 2:
+        return _sum_of([(c, quote) for c in (g[0] for g in picked)], s, head)
     a, b = picked[0][0], picked[1][0]
     cites = (cite_cell(1, s, a, quote), cite_cell(2, s, b, quote))
     text = f"{head}は、{year_phrase(a)} {value_phrase(a)}[1]、{year_phrase(b)} {value_phrase(b)}[2]です。"
@@ -162,6 +167,43 @@ def _derived(q: Query, head: str, s: Sheet, picked: list[list[TableCell]], quote
                  f"（{format_number(abs(diff))}{unit}の{sign}）です。")
         if a.value != 0:
             text += f" 増減率は {format_number(diff)} ÷ {format_number(a.value)} = {diff / a.value * 100:.1f}% です。"
+    return Answer(status=Status.ANSWERED, intent="derived", citations=cites, answer=text)
+
+
+def _sum_of(cells: list[tuple[TableCell, str]], s: Sheet, head: str, label_of=None) -> Answer:
+    """The sum of several cited cells (the years of a range, or two rows of one year). A blank is
+    named, never counted as 0."""
+    cites = tuple(cite_cell(i, s, c, quote) for i, (c, quote) in enumerate(cells, start=1))
+    parts = "、".join(f"{label_of(c) + ' ' if label_of else ''}{year_phrase(c)} {value_phrase(c)}[{i}]"
+                      for i, (c, _) in enumerate(cells, start=1))
+    text = f"{head}は、{parts}です。"
+    blank = [c for c, _ in cells if c.value is None]
+    units = {c.unit for c, _ in cells}
+    if blank:
+        return Answer(status=Status.ANSWERED, intent="derived", citations=cites,
+                      answer=text + f"{year_phrase(blank[0])}が空欄のため、合計は出せません。")
+    if len(units) > 1:
+        return Answer(status=Status.ANSWERED, intent="derived", citations=cites,
+                      answer=text + "単位が異なるため、合計は出せません。")
+    total = sum(c.value for c, _ in cells if c.value is not None)
+    text += f"合計は {' + '.join(format_number(c.value) for c, _ in cells if c.value is not None)} = {format_number(total)}{units.pop()} です。"
+    return Answer(status=Status.ANSWERED, intent="derived", citations=cites, answer=text)
+
+
+def two_rows(ps: ParsedSheet, a: Unit, ca: TableCell, b: Unit, cb: TableCell, share: bool) -> Answer:
+    """Two rows of one year: their sum, or the share of the second in the first."""
+    s = ps.sheet
+    qa, qb = row_quote(a.label, a.cells), row_quote(b.label, b.cells)
+    if not share:
+        return _sum_of([(ca, qa), (cb, qb)], s, who(s), label_of=lambda c: a.label if c is ca else b.label)
+    cites = (cite_cell(1, s, ca, qa), cite_cell(2, s, cb, qb))
+    text = (f"{who(s)}の{a.label}は{year_phrase(ca)} {value_phrase(ca)}[1]、"
+            f"{b.label}は{year_phrase(cb)} {value_phrase(cb)}[2]です。")
+    if ca.value is None or cb.value is None or ca.value == 0 or ca.unit != cb.unit:
+        why = "空欄の値がある" if ca.value is None or cb.value is None else "単位が異なるか分母が0の"
+        return Answer(status=Status.ANSWERED, intent="derived", citations=cites, answer=text + f"{why}ため、割合は出せません。")
+    pct = cb.value / ca.value * 100
+    text += f"割合は {format_number(cb.value)} ÷ {format_number(ca.value)} = {pct:.1f}%（約{round(pct)}%）です。"
     return Answer(status=Status.ANSWERED, intent="derived", citations=cites, answer=text)
 
 

@@ -171,3 +171,22 @@ def test_a_follow_up_with_its_own_verb_is_not_the_figure_again(env):
     # a question of its own about the same sheet: its text, or a plain "not written", never the cost row again
     assert not has_number(more.answer, "334") and all(c.section != "トータルコスト" for c in more.citations)
     assert more.status == "not_found" or "セキュリティクラウド" in more.answer
+
+
+def test_a_sum_over_a_range_of_years_counts_every_year_in_it(env):
+    (ans,) = talk(env[1], "28年度から30年度までのトータルコストを合計すると？")
+    assert ans.status == "answered" and has_number(ans.answer, "998")   # 332 + 332 + 334
+    assert len(ans.citations) == 3
+
+
+def test_a_difference_reads_from_the_earlier_year_to_the_later(env):
+    (ans,) = talk(env[1], "31年度のトータルコストは28年度よりいくら少ない？")
+    assert ans.status == "answered" and "323 − 332" in ans.answer and "9千円の減少" in ans.answer
+
+
+def test_two_rows_of_one_year_summed_and_shared(env):
+    total, share = talk(env[1], "平成30年度の事業費計と人件費計を足すといくら？")[0], \
+        talk(env[1], "30年度のトータルコストのうち人件費計は何％？")[0]
+    assert total.status == "answered" and has_number(total.answer, "334")
+    assert {c.label for c in total.citations} >= {"事業費計(A)", "人件費計(B)"}
+    assert share.status == "answered" and "100.0%" in share.answer
