@@ -39,9 +39,9 @@ from .evidence import (
     counted,
     main_cost_row,
     name_fit,
-    strip_name,
     names_something,
     says_nothing,
+    strip_name,
 )
 from .match import compact, content_tokens, generic_cost, name_key, token_coverage
 from .messages import History
