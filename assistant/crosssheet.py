@@ -27,7 +27,7 @@ from vectorstore.tokens import tokenize
 
 from .answer import Answer, Chart, Citation, Status, cite_cell, cite_sheet
 from .evidence import name_fit
-from .match import compact, content_tokens, generic_cost, label_coverage, name_key, token_coverage
+from .match import compact, content_tokens, generic_cost, is_total, label_coverage, name_key, token_coverage
 from .query import Query
 
 _RANK = re.compile(r"いちばん|一番|最も|もっとも|最大|最小|最高|最低|上位|下位|トップ|ワースト|多い順|大きい順|高い順|\d+番目|"
@@ -312,7 +312,7 @@ class CrossSheet:
                 return None
             for table in (Table.TOTAL_COST.value, Table.COST.value):
                 money = [r for r in rows if r[1] == table and r[3] in YEN]
-                totals = [r for r in money if re.search(r"計|合計|トータル|歳出|総額", r[2])]
+                totals = [r for r in money if is_total(r[2], table)]
                 if totals or money:
                     r = (totals or money)[0]
                     return (r[0], r[1], r[2])

@@ -25,7 +25,7 @@ from ingest.years import ERA_NAMES
 from vectorstore.store import Evidence, Hit, Store, norm_name
 from vectorstore.tokens import tokenize
 
-from .match import compact, content_tokens, label_coverage, token_coverage
+from .match import compact, content_tokens, is_total, label_coverage, token_coverage
 from .query import AnswerType, Query
 
 
@@ -401,10 +401,7 @@ def main_cost_row(ss: SheetScore) -> Scored | None:
     asks when it names no row. Found by the table and by being the table's last total row."""
     for table in (Table.TOTAL_COST, Table.COST):
         rows = [r for r in ss.rows if r.unit.table is table and r.unit.cells and r.unit.cells[0].unit in _MONEY_UNITS]
-        # A total is labelled so (事業費計, 合計, トータルコスト), or carries the table's own name
-        # with at most a letter for the formula (池田's 「事業費 A」 over its 委託料, 負担金 …).
-        totals = [r for r in rows if re.search(r"計|合計|トータル|歳出|総額", r.unit.label)
-                  or re.fullmatch(rf"{re.escape(table.value)}\s*[(（]?[A-ZＡ-Ｚ]?[)）]?", r.unit.label.strip())]
+        totals = [r for r in rows if is_total(r.unit.label, table.value)]
         pick = totals or rows
         if pick:
             return sorted(pick, key=lambda r: ss.rows.index(r))[0] if not totals else totals[0]

@@ -60,6 +60,17 @@ GENERIC_COST = frozenset({"コスト", "費用", "経費", "お金", "御金", "
                           "トータル", "金額", "総事業費"})
 
 
+_TOTAL = re.compile(r"計\s*(?:[(（][A-ZＡ-Ｚ][)）])?\s*$|トータル|歳出|総額")
+
+
+def is_total(label: str, table: str) -> bool:
+    """A cost table's total row: labelled so at its end (事業費計(A), 合計（A）, トータルコスト), or
+    the table's own name with at most a letter for the formula (池田's 「事業費 A」). 計 inside a
+    name (負担金【介護保険特別会計】) is not a total."""
+    label = unicodedata.normalize("NFKC", label).strip()
+    return bool(_TOTAL.search(label) or re.fullmatch(rf"{re.escape(table)}\s*\(?[A-Z]?\)?", label))
+
+
 def generic_cost(asked: Iterable[str]) -> bool:
     asked = list(asked)
     return bool(asked) and all(t in GENERIC_COST for t in asked)

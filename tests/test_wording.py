@@ -77,3 +77,13 @@ def test_a_narrative_answer_quotes_the_passages_that_answer_nearly_as_well():
     ps = [_scored(s, i) for i, s in enumerate((0.8, 0.7, 0.5, 0.45, 0.4))]
     assert [p.score for p in _pick(ps)] == [0.8, 0.7, 0.5]      # three at most, each >= 0.6 of the best
     assert [p.score for p in _pick([ps[0], ps[4]])] == [0.8]     # 0.4 < 0.48: not shown
+
+
+@pytest.mark.parametrize(("label", "table", "total"), [
+    ("事業費計(A)", "事業費", True), ("合計（A）", "トータルコスト", True), ("事業費 A", "事業費", True),
+    ("歳出", "事業費", True), ("負担金 【介護保険特別会計】", "事業費", False), ("委託料", "事業費", False),
+])
+def test_a_cost_tables_total_row(label, table, total):
+    from assistant.match import is_total
+
+    assert is_total(label, table) is total
