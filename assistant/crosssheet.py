@@ -127,6 +127,8 @@ class CrossSheet:
             return None
         if op in ("rank", "sum", "compare") and by_name_only(named, department, policy) and not _asks_figure(q, t):
             return None  # namesakes asked about in words (「協議会参画事業を取り巻く状況は…比べて」): a text question
+        if op == "sum" and q.year_range and by_name_only(named, department, policy) and not _EVERY.search(t):
+            return None  # 「…参画事業の28年度から30年度までの合計」: a sheet's years summed, not its namesakes
         by_name = len(named) >= 2 and not (department or policy)
         scope = Scope(municipality="" if by_name else q.municipality, department=department or unknown, policy=policy,
                       department_exact=department in self._unit_names, name_like=wordgroup,
@@ -444,6 +446,10 @@ def _label_parts(label: str) -> tuple[tuple[str, ...], str]:
 def _label_fit(quantity: tuple[str, ...], qcompact: str, label: str, idf) -> float:
     tokens, flat = _label_parts(label)
     return max(token_coverage(quantity, tokens, idf, flat), 0.9 * label_coverage(qcompact, label))
+
+
+# Words that ask about several sheets at once (「3つの…」「各事業」「それぞれ」), not a sheet and its namesakes.
+_EVERY = re.compile(r"\d+つの|[0-9０-９]+件の|各|それぞれ|全て|すべて|全部|[（(][^）)]*[・、][^）)]*[）)]")
 
 
 def by_name_only(named: list, department: str, policy: str) -> bool:
