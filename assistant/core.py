@@ -404,8 +404,15 @@ class Assistant:
                 out = dated or out
             return out
 
+        # The question's words name a project: a passage of a project whose name they do not touch
+        # at all is a look-alike (越喜来診療所… asked, a 下水処理 sheet's 「1人あたり…円」 answering).
+        subject = max(scored, key=lambda ss: (ss.name_fit, ss.sheet_id))
+        first = max(scored, key=lambda ss: (ss.prior, ss.sheet_id))
+        named_only = subject.name_fit >= 0.5 and subject is first and len(scored) > 1
         ranked = []
         for ss in scored:
+            if named_only and ss.name_fit < 0.2:
+                continue
             ps = usable(ss)
             if ps:
                 ranked.append((self.w.sheet_prior * ss.prior + ps[0].score, ss, ps))
