@@ -15,7 +15,7 @@ from .evidence import Scored
 from .query import Op, Query
 
 _COMPATIBLE = STANDS_IN  # kinds that answer for the asked one when it is not printed (ingest/kinds.py)
-SECTION_TEXT_WHOLE = 200  # a section this short is quoted whole
+SECTION_TEXT_WHOLE = 300  # a section this short is quoted whole
 
 
 def who(s: Sheet) -> str:
