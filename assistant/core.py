@@ -332,8 +332,7 @@ class Assistant:
         """Arithmetic over two rows of one sheet in one year: 「国と県の支出金を合わせて」 (a sum),
         「事業費のうち国庫支出金は何％」「事業費に占めるその他の割合」 (a share). Each part must name
         its row as a figure question would (label coverage), or the question is read as usual."""
-        by_prior = sorted(scored, key=lambda x: (-x.prior, x.sheet_id))
-        ss = by_prior[0]
+        ss = max(scored, key=lambda x: (x.prior, x.sheet_id))
         # The project's name is not a part (特定教育・保育施設… holds a ・).
         text = strip_name(q.norm, ss.ev.sheet.sheet.project_name)
         for n in q.named:
@@ -342,8 +341,7 @@ class Assistant:
         share = _SHARE.search(text) if m is None else None
         if (m is None and share is None) or len([y for y in q.years if y.relative is None]) > 1:
             return None
-        clear = ss.prior >= self.w.clear_prior and ss.prior - (by_prior[1].prior if len(by_prior) > 1 else 0.0) >= self.w.clear_margin
-        if ss.name_fit < 0.5 and not clear and not turn.follows and len(scored) > 1:
+        if ss.name_fit < 0.5 and _clearly_first(scored, self.w) is not ss and not turn.follows and len(scored) > 1:
             return None
         first, second = (m.group(1), m.group(2)) if m else (share.group(1), share.group(2))  # pyright: ignore[reportOptionalMemberAccess] - one of them matched
         rows = [self._row_named(q, ss, part) for part in (first, second)]
@@ -378,8 +376,8 @@ class Assistant:
         if not words and not quoted:
             return None
         idf = self.store.bm25.idf
-        best: tuple[float, int, Scored] | None = None
-        for i, r in enumerate(ss.rows):
+        best: tuple[float, Scored] | None = None
+        for r in ss.rows:
             label = compact(r.unit.label)
             printed = _MARKER.sub("", unicodedata.normalize("NFKC", r.unit.label)).strip()
             if quoted and any(x and x == label for x in quoted):
@@ -389,8 +387,8 @@ class Assistant:
             else:
                 cov = token_coverage(words, tokenize(r.unit.label), idf, label) if words else 0.0
             if cov >= self.w.row_min_label and (best is None or cov > best[0]):
-                best = (cov, i, r)
-        return best[2] if best else None
+                best = (cov, r)
+        return best[1] if best else None
 
     # --- passages -----------------------------------------------------------------------
     def _passage(self, q: Query, scored: list[SheetScore], state: State, filters: Filters) -> Outcome:
@@ -441,13 +439,11 @@ class Assistant:
         if not q.sections or q.sections[0][1] < 1.0:
             return None
         section = q.sections[0][0]
-        priors = sorted((r[1].prior for r in ranked), reverse=True)
+        clear = _clearly_first([r[1] for r in ranked], self.w)
         for i, (total, ss, ps) in enumerate(ranked):
             # The sheet the question is about: its name spelled out, or retrieval pointing at it alone
             # (「給食センターができたのは」 names 学校給食センター運営事業 in part, and nothing else near).
-            clear = i == 0 and ss.prior >= self.w.clear_prior and \
-                ss.prior - (priors[1] if len(priors) > 1 else 0.0) >= self.w.clear_margin
-            if ss.name_fit < 0.95 and not clear:
+            if ss.name_fit < 0.95 and not (i == 0 and ss is clear):
                 continue
             inside = [p for p in ps if p.unit.section is section and not says_nothing(p.unit.text)]
             if inside and inside[0].score >= self.w.p_min_routed:
@@ -559,6 +555,15 @@ def _priors(hits: list[Hit]) -> dict[str, float]:
 
 def _fmt(parts: dict[str, float]) -> str:
     return " ".join(f"{k}={v:.2f}" for k, v in parts.items() if v)
+
+
+def _clearly_first(sheets: list[SheetScore], w: Weights) -> SheetScore | None:
+    """The sheet retrieval points at alone: strongly (prior ≥ clear_prior) and well ahead of the next."""
+    if not sheets:
+        return None
+    first = max(sheets, key=lambda ss: (ss.prior, ss.sheet_id))
+    second = max((ss.prior for ss in sheets if ss is not first), default=0.0)
+    return first if first.prior >= w.clear_prior and first.prior - second >= w.clear_margin else None
 
 
 def _names_a_sheet(scored: list[SheetScore]) -> bool:
