@@ -52,6 +52,9 @@ EVERYDAY: dict[str, tuple[str, ...]] = {
     "参加者": ("参加者", "参加人数", "受講者"),
     "件数": ("件数", "数"),
     "担当": ("従事",),
+    "子供": ("児童", "生徒", "園児", "子ども", "こども"),
+    "子ども": ("児童", "生徒", "園児"),
+    "お年寄り": ("高齢者",),
 }
 SYNONYM_WEIGHT = 0.8
 # Words that ask for a project's cost as such: its main cost row (the total of its cost table),

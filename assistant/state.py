@@ -53,6 +53,8 @@ _MEASURE_ONLY = re.compile(r"^(?:では|じゃあ|それなら)?[、,]?\s*(?:そ
 _LABEL_MEASURE = re.compile(r"(?:の)?(?:金額|額|費用|人数|件数|回数|割合|率|数|件)$")
 _LABEL_MARK = re.compile(r"^[ア-ン]\s+")
 _ASKS_CHANGE = re.compile(r"増え|減っ|減り|伸び|上が|下が|変わ|多く|少なく|増加|減少")
+# A question that ends by naming a measure (…の数は？ …の金額は？ …の割合って？) asks for a figure.
+_ENDS_IN_MEASURE = re.compile(r"(?:数|額|率|割合|量|件数|人数|回数)(?:は|って)?\s*[?？]?$")
 _OWN_TOPIC = (AnswerType.DATE, AnswerType.WHO, AnswerType.REASON, AnswerType.DEPARTMENT, AnswerType.YESNO)
 
 
@@ -71,6 +73,11 @@ def read_turn(q: Query, state: State, names_other: bool) -> Turn:
     if not (explicit or short):
         return Turn(q, continues=True)
     new_topic = bool(q.sections) or q.answer in _OWN_TOPIC or q.answer is AnswerType.TOPIC
+    if state.numeric and not q.numeric and _ENDS_IN_MEASURE.search(q.norm) and _has_quantity(q):
+        # 「対象になった子どもの数は？」 after a figure: another figure of the same sheet, in the
+        # year under discussion, whatever section word (対象) it holds.
+        q = q.with_(numeric=True, answer=AnswerType.NUMBER, sections=())
+        new_topic = False
     own_quantity = q.numeric and (bool(q.tables) or _has_quantity(q))
     if new_topic and not q.numeric:
         return Turn(q, follows=True)

@@ -190,3 +190,11 @@ def test_two_rows_of_one_year_summed_and_shared(env):
     assert total.status == "answered" and has_number(total.answer, "334")
     assert {c.label for c in total.citations} >= {"事業費計(A)", "人件費計(B)"}
     assert share.status == "answered" and "100.0%" in share.answer
+
+
+def test_a_follow_up_ending_in_a_measure_asks_a_figure_even_with_a_section_word(env):
+    # 対象 names a section of the form, but 「…の数は？」 after a figure asks for the 対象指標 row
+    fig, count = talk(env[1], "平成30年度のトータルコストは？", "対象の参加市町村の数は？")
+    assert fig.status == "answered" and has_number(fig.answer, "334")
+    assert count.status == "answered" and has_number(count.answer, "26")
+    assert any(c.label.endswith("参加市町村の数（事務局含む）") for c in count.citations)
