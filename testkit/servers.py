@@ -108,6 +108,24 @@ def new_database(server_url: str, name: str) -> str:
     return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 
+def wait_for_http(url: str, proc: subprocess.Popen, log: Path, seconds: float, what: str,
+                  request_timeout: float = 2, pause: float = 0.3) -> None:
+    """Until `url` answers 200; the test fails with the log's tail if `proc` ends or time runs out."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=request_timeout) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            pytest.fail(f"{what} ended: {log.read_text()[-2000:]}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not answer in time: {log.read_text()[-2000:]}")
+        time.sleep(pause)
+
+
 @contextmanager
 def chroma_server(folder: Path) -> Iterator[int]:
     """A real Chroma server on a free loopback port; stopped (SIGTERM, then SIGKILL) afterwards."""
@@ -119,17 +137,8 @@ def chroma_server(folder: Path) -> Iterator[int]:
     proc = subprocess.Popen([str(CHROMA), "run", "--path", str(folder / "db"), "--host", "127.0.0.1",
                              "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"chroma run did not answer its heartbeat: {(folder / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.1)
+        wait_for_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc, folder / "server.log", 30,
+                      "chroma run (heartbeat)", request_timeout=1, pause=0.1)
         yield port
     finally:
         proc.terminate()

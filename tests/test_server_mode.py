@@ -19,14 +19,13 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from ingest.records import ParsedSheet
-from testkit.servers import new_database
+from testkit.servers import new_database, wait_for_http
 from tests.conftest import CORPUS, ROOT, SHARED, free_port
 from tests.helpers import SAMPLE_DIR
 from vectorstore.bm25_index import BM25Index
@@ -118,18 +117,7 @@ def _serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
 
 
 def _wait_until_serving(proc: subprocess.Popen, port: int, log: Path) -> None:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"hyoka serve ended: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/gradio_api/info", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"hyoka serve did not answer in time: {log.read_text()[-2000:]}")
+    wait_for_http(f"http://127.0.0.1:{port}/gradio_api/info", proc, log, 180, "hyoka serve")
 
 
 @pytest.fixture(scope="module")
