@@ -25,7 +25,7 @@ from ingest.years import ERA_NAMES
 from vectorstore.store import Evidence, Hit, Store, norm_name
 from vectorstore.tokens import tokenize
 
-from .match import compact, content_tokens, is_total, label_coverage, token_coverage
+from .match import compact, content_tokens, inflected, is_total, label_coverage, token_coverage
 from .query import AnswerType, Query
 
 
@@ -170,11 +170,12 @@ class Scorer:
 
     # --- rows ---------------------------------------------------------------------------
     def score_row(self, q: Query, u: Unit, tokens: tuple[str, ...], asked: tuple[str, ...], qcompact: str,
-                  dense: float | None, held: frozenset[str] = frozenset(), held_text: str = "") -> Scored:
+                  dense: float | None, held: frozenset[str] = frozenset(), held_text: str = "",
+                  label_toks: list[str] | None = None) -> Scored:
         w = self.w
         cells = u.cells
         label_c = compact(u.label)
-        label_toks = tokenize(u.label)
+        label_toks = tokenize(u.label) if label_toks is None else label_toks
         by_q = token_coverage(asked, label_toks, _inflected_half(self.store.bm25.idf), label_c) if asked else 0.0
         of_label = label_coverage(qcompact, u.label)
         quoted = any(compact(x) and (compact(x) in label_c or label_c in compact(x)) for x in q.quoted)
@@ -185,9 +186,9 @@ class Scorer:
         if asked and by_q >= 1.0:
             # Several labels hold every asked word: the one the question spells more of is meant
             # (寄附件数 is not 寄附ページへのアクセス件数; the head of a compound comes last).
-            label_toks = [t for t in tokenize(u.label) if not t.isdigit()]
-            parts["precise"] = token_coverage(label_toks, held | set(q.tokens), self.store.bm25.idf, held_text or qcompact) \
-                if label_toks else 1.0
+            words = [t for t in label_toks if not t.isdigit()]
+            parts["precise"] = token_coverage(words, held | set(q.tokens), self.store.bm25.idf, held_text or qcompact) \
+                if words else 1.0
             weights["precise"] = w.row_precise
         if q.counter:
             parts["unit"] = 1.0 if same_unit(unit, q.counter) else \
@@ -244,7 +245,8 @@ class Scorer:
         qcompact = compact(strip_name(q.norm, s.project_name))
         held = frozenset(tokenize(f"{s.project_name} {s.municipality}"))  # what the sheet's own labels may repeat
         held_text = compact(f"{q.norm}{s.project_name}{s.municipality}")
-        row_asked = _row_words(asked, s.project_name, ev)
+        labels = {u.unit_id: tokenize(u.label) for u in ev.units if u.kind is UnitKind.ROW}  # once per sheet
+        row_asked = _row_words(asked, s.project_name, ev, labels)
         for y in q.years:
             qcompact = qcompact.replace(compact(y.text), "")
         rows, passages = [], []
@@ -253,7 +255,8 @@ class Scorer:
             dense = self._dense(qvec, vec) if vec is not None else None
             if u.kind is UnitKind.ROW:
                 if any(c.value is not None for c in u.cells):
-                    rows.append(self.score_row(q, u, toks, row_asked, qcompact, dense, held, held_text))
+                    rows.append(self.score_row(q, u, toks, row_asked, qcompact, dense, held, held_text,
+                                               labels[u.unit_id]))
             elif u.kind is UnitKind.PASSAGE:
                 passages.append(self.score_passage(q, u, toks, asked, dense))
         # Equal scores: the sheet's own order (a section's first sentence before its later ones).
@@ -273,20 +276,20 @@ def _inflected_half(idf):
     「何人で担っている」, its dictionary form ends in kana) describes the quantity more than it names
     it, so a label that lacks it misses it at half weight."""
     def weight(t: str) -> float:
-        return idf(t) * (0.5 if t and "\u3041" <= t[-1] <= "\u3096" else 1.0)
+        return idf(t) * (0.5 if inflected(t) else 1.0)
     return weight
 
 
-def _row_words(asked: tuple[str, ...], project_name: str, ev: Evidence) -> tuple[str, ...]:
+def _row_words(asked: tuple[str, ...], project_name: str, ev: Evidence,
+               labels: dict[str, list[str]]) -> tuple[str, ...]:
     """The asked words a row label can be judged by. A word of the sheet's own name that none of its
     row labels repeats (道路, 維持 of 市道維持管理事業, said while naming the project) says which
     sheet, not which row: it is not missed in every label. One that some label repeats (処理 of a
     処理費 sheet whose rows count 処理量 and 収集量) still tells rows apart."""
     name_toks = set(tokenize(project_name))
     name_c = compact(project_name)
-    labels = [u.label for u in ev.units if u.kind is UnitKind.ROW]
-    label_toks = {t for lab in labels for t in tokenize(lab)}
-    labels_c = "|".join(compact(lab) for lab in labels)
+    label_toks = {t for toks in labels.values() for t in toks}
+    labels_c = "|".join(compact(u.label) for u in ev.units if u.kind is UnitKind.ROW)
 
     def in_name(t: str) -> bool:
         return t in name_toks or (len(t) >= 2 and t in name_c)

@@ -74,6 +74,12 @@ def is_total(label: str, table: str) -> bool:
     return bool(_TOTAL.search(label) or re.fullmatch(rf"{re.escape(table)}\s*\(?[A-Z]?\)?", label))
 
 
+def inflected(token: str) -> bool:
+    """A verb or adjective: Sudachi's dictionary form of one ends in kana (関わる, 多い); a noun
+    compound, what a row label is, ends in kanji or katakana."""
+    return bool(token) and "\u3041" <= token[-1] <= "\u3096"
+
+
 def generic_cost(asked: Iterable[str]) -> bool:
     asked = list(asked)
     return bool(asked) and all(t in GENERIC_COST for t in asked)

@@ -120,9 +120,9 @@ def _absolute(state: State) -> tuple[YearRef, ...]:
 
 def _has_predicate(q: Query) -> bool:
     """The question's content words hold a verb or adjective (its dictionary form ends in kana)."""
-    from .match import content_tokens
+    from .match import content_tokens, inflected
 
-    return any("\u3041" <= t[-1] <= "\u3096" for t in content_tokens(q.tokens) if t)
+    return any(inflected(t) for t in content_tokens(q.tokens))
 
 
 def _has_quantity(q: Query) -> bool:
