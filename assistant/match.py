@@ -101,9 +101,18 @@ _ASKING_WORDS = (
 ).split()
 
 
+# Light verbs: they make a verb of a noun (派遣できる, 午後にやる) and name nothing a sheet says.
+_LIGHT_VERBS = "やる できる くれる しまう".split()
+
+
+@lru_cache(maxsize=1)
+def light_verbs() -> frozenset[str]:
+    return frozenset(t for w in _LIGHT_VERBS for t in (w, *tokenize(w)))
+
+
 @lru_cache(maxsize=1)
 def asking() -> frozenset[str]:
-    out: set[str] = set(_ASKING_WORDS)
+    out: set[str] = set(_ASKING_WORDS) | light_verbs()
     for w in _ASKING_WORDS:
         out.update(tokenize(w))
     return frozenset(out)

@@ -119,10 +119,11 @@ def _absolute(state: State) -> tuple[YearRef, ...]:
 
 
 def _has_predicate(q: Query) -> bool:
-    """The question's content words hold a verb or adjective (its dictionary form ends in kana)."""
-    from .match import content_tokens, inflected
+    """The question's content words hold a verb or adjective (its dictionary form ends in kana), or a
+    light verb makes one of a noun (派遣できなかった)."""
+    from .match import content_tokens, inflected, light_verbs
 
-    return any(inflected(t) for t in content_tokens(q.tokens))
+    return any(inflected(t) for t in content_tokens(q.tokens)) or any(t in light_verbs() for t in q.tokens)
 
 
 def _has_quantity(q: Query) -> bool:

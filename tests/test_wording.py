@@ -65,6 +65,23 @@ def test_a_follow_up_with_a_verb_of_its_own_leaves_the_figure():
     assert same.follows and same.row == (Table.COST, "事業費") and same.query.numeric
 
 
+@pytest.mark.parametrize(("question", "word"), [
+    ("説明会を夜にやるようになったのはなぜ？", "夜"),
+    ("この窓口で相談できる内容は？", "相談"),
+])
+def test_a_light_verb_is_not_a_word_a_passage_must_hold(question, word):
+    from assistant.evidence import asked_tokens
+
+    asked = asked_tokens(parse(question), "某事業", "某市")
+    assert word in asked and not any(t in asked for t in ("遣る", "やる", "出来る", "できる"))
+
+
+def test_a_follow_up_whose_verb_is_a_noun_and_a_light_verb_asks_something_new():
+    state = State(sheet_id="s1", project="某事業", row=(Table.COST, "事業費"), year=2024, years=(2024,), numeric=True)
+    new = read_turn(parse("派遣できなかった先はあったの？"), state, names_other=False)
+    assert new.follows and new.row is None and not new.query.numeric
+
+
 def _scored(score: float, i: int) -> Scored:
     from ingest.units import Unit, UnitKind
 
