@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ingest.kinds import STANDS_IN
 from ingest.normalize import format_number
-from ingest.records import Kind, ParsedSheet, Sheet, TableCell
+from ingest.records import Kind, NarrativeRecord, ParsedSheet, Sheet, TableCell
 from ingest.units import Unit
 from ingest.years import show_year
 from vectorstore.store import Filters, SheetRow
@@ -244,17 +244,30 @@ def quote_of(ps: ParsedSheet, p: Scored) -> tuple[str, str]:
     return text, rec.record_id
 
 
+def _quotes(ps: ParsedSheet, chosen: list[Scored]) -> list[tuple[str, NarrativeRecord]]:
+    """The quotes of the chosen passages, best first, each said once: a quote that another holds (two
+    passages of a short section quoted whole, a sentence of a section some sheets print twice) is
+    not repeated, and a longer quote takes the place of the shorter ones it holds."""
+    out: list[tuple[str, NarrativeRecord]] = []
+    for p in chosen:
+        quote, rid = quote_of(ps, p)
+        if any(quote in q for q, _ in out):
+            continue
+        rec = next(n for n in ps.narratives if n.record_id == rid)
+        held = [i for i, (q, _) in enumerate(out) if q in quote]
+        if held:
+            out[held[0]] = (quote, rec)
+            out = [x for i, x in enumerate(out) if i not in held[1:]]
+        else:
+            out.append((quote, rec))
+    return out
+
+
 def passages(ps: ParsedSheet, chosen: list[Scored]) -> Answer:
     s = ps.sheet
     cites = []
     lines = []
-    seen: set[str] = set()
-    for p in chosen:
-        quote, rid = quote_of(ps, p)
-        if quote in seen:  # two passages of a short section: it is quoted whole once
-            continue
-        seen.add(quote)
-        rec = next(n for n in ps.narratives if n.record_id == rid)
+    for quote, rec in _quotes(ps, chosen):
         cites.append(cite_narrative(len(cites) + 1, s, rec, quote))
         lines.append(f"・{rec.section.value}（{_short(rec.label)}）: 「{quote}」[{len(cites)}]")
     return Answer(status=Status.ANSWERED, intent="narrative", citations=tuple(cites),
@@ -282,13 +295,7 @@ def passages_several(groups: list[tuple[ParsedSheet, list[Scored]]]) -> Answer:
     parts = []
     for ps, chosen in groups:
         lines = []
-        seen: set[str] = set()
-        for p in chosen:
-            quote, rid = quote_of(ps, p)
-            if quote in seen:
-                continue
-            seen.add(quote)
-            rec = next(n for n in ps.narratives if n.record_id == rid)
+        for quote, rec in _quotes(ps, chosen):
             cites.append(cite_narrative(len(cites) + 1, ps.sheet, rec, quote))
             lines.append(f"・{rec.section.value}: 「{quote}」[{len(cites)}]")
         parts.append(f"{who(ps.sheet)}:\n" + "\n".join(lines))

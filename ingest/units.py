@@ -23,8 +23,10 @@ from enum import StrEnum
 
 from .records import NarrativeRecord, ParsedSheet, Section, Table, TableCell, stable_id
 
-# A passage ends after 。！？, before a bullet (・●○■◆※ or a circled number), or at a line break.
-_BREAK = re.compile(r"(?<=[。！？])|(?=[・●○■◆※◎〇][^\s・])|(?=\s[①-⑳])|(?=\s\(\d+\)\s?)|\n")
+# A passage ends after 。！？, before a bullet (●○■◆※◎〇, a circled number, or a ・ that opens a line or
+# follows a space or a sentence's end), or at a line break. A ・ inside a sentence joins nouns
+# (文化遺産・商店街の取組): it is no bullet.
+_BREAK = re.compile(r"(?<=[。！？])|(?=[●○■◆※◎〇][^\s・])|(?<=[\s。！？])(?=・[^\s・])|(?=\s[①-⑳])|(?=\s\(\d+\)\s?)|\n")
 SHORT = 24          # a shorter piece is a heading or a clipped clause: joined to the next
 LONG = 320          # a longer one is cut at a comma near this length, so a quote stays readable
 PROFILE_CHARS = 400

@@ -31,6 +31,30 @@ def test_reingest_unchanged_does_no_embedding(tmp_path: Path, corpus: Path):
     assert store.chroma.count() == 1
 
 
+def test_a_store_of_an_older_format_is_reindexed_from_its_records(tmp_path: Path, corpus: Path):
+    """A new release that cuts passages differently brings an existing store up to date on the next
+    ingest, from the records it holds: nothing parsed or embedded again, and every unit's tokens are
+    those of the units the answerer now cuts (a stale line would be read against the wrong passage)."""
+    from vectorstore.indexer import unit_tokens
+    from vectorstore.records_db import STORE_FORMAT
+
+    emb = BigramEmbeddings()
+    store = make_store(tmp_path / "home", emb, model="bigram-test")
+    Indexer(store).ingest([corpus])
+    [row] = store.catalogue()
+    ps = store.sheet(row.sheet_id)
+    assert ps is not None
+    stale = [["古い"] for _ in unit_tokens(ps)]
+    with store.db.transaction() as con:
+        store.db.set_tokens(con, row.sheet_id, stale)
+    store.db.set_meta("store_format", "units-0")
+    calls = emb.texts
+    again = Indexer(store).ingest([corpus])
+    assert (again.unchanged, again.embedded, emb.texts) == (1, 0, calls)
+    assert store.db.tokens_of(row.sheet_id) == unit_tokens(ps)
+    assert store.db.meta("store_format") == STORE_FORMAT
+
+
 def test_changed_sheet_replaces_its_records(tmp_path: Path, corpus: Path):
     store = make_store(tmp_path / "home", BigramEmbeddings(), model="bigram-test")
     Indexer(store).ingest([corpus])

@@ -104,3 +104,45 @@ def test_a_cost_tables_total_row(label, table, total):
     from assistant.match import is_total
 
     assert is_total(label, table) is total
+
+
+def _cut(text: str) -> list[str]:
+    from ingest.records import NarrativeRecord
+    from ingest.units import passages_of
+
+    rec = NarrativeRecord(record_id="r", sheet_id="s", section=Section.ISSUES, label="課題", text=text)
+    return [text[a:b].strip() for a, b in passages_of(rec)]
+
+
+def test_a_middle_dot_inside_a_sentence_joins_nouns_and_cuts_nothing():
+    text = "駅周辺の観光地区での取組は予定どおり順調に進んだ一方、文化遺産・商店街の取組は課題への対応に時間を要し想定を下回った。"
+    assert _cut(text) == [text]
+
+
+def test_a_middle_dot_that_opens_a_line_or_follows_a_sentence_is_a_bullet():
+    text = "・利用者から窓口の時間延長を求める声が寄せられている。・駐車場が狭く、休日や催しのある日は満車になることが多い。\n・施設の老朽化が進み、修繕費が年々増えている。"
+    assert _cut(text) == ["・利用者から窓口の時間延長を求める声が寄せられている。", "・駐車場が狭く、休日や催しのある日は満車になることが多い。",
+                          "・施設の老朽化が進み、修繕費が年々増えている。"]
+
+
+def test_a_quote_held_by_another_shown_is_not_repeated():
+    from assistant import render
+    from ingest.records import NarrativeRecord, ParsedSheet, Sheet
+    from ingest.units import Unit, UnitKind
+
+    long = "初年度は支援制度を創設した。結果として、拠点の取組は予定どおり進んだ一方、商店街の取組は想定を下回った。" * 6
+    short = "結果として、拠点の取組は予定どおり進んだ一方、商店街の取組は想定を下回った。"
+    recs = [NarrativeRecord(record_id="a", sheet_id="s", section=Section.EVALUATION, label="評価", text=short),
+            NarrativeRecord(record_id="b", sheet_id="s", section=Section.EVALUATION, label="評価", text=long[:200])]
+    ps = ParsedSheet(sheet=Sheet(sheet_id="s", project_name="某事業", municipality="某市", source_file="x.pdf",
+                                 fiscal_year=2024, fiscal_year_label="令和6年度", locator="p.1", layout="test"),
+                     narratives=recs)
+
+    def scored(rec: NarrativeRecord, score: float) -> Scored:
+        unit = Unit(unit_id=rec.record_id, sheet_id="s", kind=UnitKind.PASSAGE, text=rec.text, label=rec.label,
+                    section=rec.section, record_id=rec.record_id, start=0, end=len(rec.text))
+        return Scored(unit, score)
+
+    answer = render.passages(ps, [scored(recs[0], 0.9), scored(recs[1], 0.8)])
+    assert len(answer.citations) == 1 and answer.answer.count(short) >= 1
+    assert answer.citations[0].quote == long[:200]

@@ -54,9 +54,10 @@ _DROPPED_INDEXES = ("cells_by_label",)  # (row_label, year): made the planner sc
 
 
 # The store's format: "units-1" = one line of tokens per evidence unit; "units-2" adds the cells,
-# departments and policies tables; "units-3" indexes a passage's text without its printed label.
+# departments and policies tables; "units-3" indexes a passage's text without its printed label;
+# "units-4" cuts passages at a ・ only where it opens a bullet (ingest/units.py).
 # Older stores are brought up to date by `hyoka ingest` (Indexer.migrate), from their stored records alone.
-STORE_FORMAT = "units-3"
+STORE_FORMAT = "units-4"
 
 _YEN_SQL = "CASE c.unit " + " ".join(f"WHEN '{u}' THEN {f}" for u, f in YEN.items()) + " ELSE NULL END"
 _SHEET_ROW = ("s.sheet_id, s.content_hash, s.source_file, s.project_name, s.municipality, s.department,"
