@@ -75,6 +75,7 @@ _DATE = re.compile(rf"(?:{ERA_NAMES}|[HRS])\s*(?:元|\d{{1,2}})\s*年"
                    r"|(?:19|20)\d{2}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{1,2}\s*年度")
 _ORG = re.compile(r"課|部|局|室|係|会|協議会|センター|団体|事務局|市|県|府|国|省|庁|法人|会社|学校|組合|委員")
 _MONEY_UNITS = ("千円", "円", "万円", "百万円", "億円")
+_MONEY_WORDS = ("お金", "御金", "金額", "額", "金")
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,8 @@ def strip_name(text: str, project_name: str) -> str:
 
 
 def asked_tokens(q: Query, ps_name: str, municipality: str) -> tuple[str, ...]:
-    """The question's content words once the project's name, the years and the municipality are gone."""
+    """The question's content words once the project's name, the years and the municipality are gone.
+    市・町・村 on their own (市の職員, 市内) name the municipality every sheet of it is about."""
     text = q.norm
     for y in q.years:
         text = text.replace(y.text, " ")
@@ -160,7 +162,11 @@ def asked_tokens(q: Query, ps_name: str, municipality: str) -> tuple[str, ...]:
         text = text.replace(n, " ")
     text = strip_name(text, ps_name)
     exclude = set(tokenize(municipality)) | set(tokenize(municipality[:-1] if len(municipality) > 2 else ""))
+    exclude |= _OWN_PLACE
     return tuple(content_tokens(tokenize(text), exclude))
+
+
+_OWN_PLACE = frozenset({"市", "町", "村", "内", "立"})
 
 
 class Scorer:
@@ -176,11 +182,13 @@ class Scorer:
         cells = u.cells
         label_c = compact(u.label)
         label_toks = tokenize(u.label) if label_toks is None else label_toks
-        by_q = token_coverage(asked, label_toks, _inflected_half(self.store.bm25.idf), label_c) if asked else 0.0
+        unit = (cells[0].unit if cells else "") or unit_in_label(u.label)
+        # 「県から出たお金」: the money word is said by a row in 千円, whatever its label.
+        have = [*label_toks, *_MONEY_WORDS] if unit in _MONEY_UNITS else label_toks
+        by_q = token_coverage(asked, have, _inflected_half(self.store.bm25.idf), label_c) if asked else 0.0
         of_label = label_coverage(qcompact, u.label)
         quoted = any(compact(x) and (compact(x) in label_c or label_c in compact(x)) for x in q.quoted)
         label = min(1.0, max(by_q, 0.9 * of_label) + (1.0 if quoted else 0.0))
-        unit = (cells[0].unit if cells else "") or unit_in_label(u.label)
         parts = {"label": label}
         weights = {"label": w.row_label}
         if asked and by_q >= 1.0:
@@ -246,7 +254,7 @@ class Scorer:
         held = frozenset(tokenize(f"{s.project_name} {s.municipality}"))  # what the sheet's own labels may repeat
         held_text = compact(f"{q.norm}{s.project_name}{s.municipality}")
         labels = {u.unit_id: tokenize(u.label) for u in ev.units if u.kind is UnitKind.ROW}  # once per sheet
-        row_asked = _row_words(asked, s.project_name, ev, labels)
+        row_asked = _row_words(_after_subject(q, asked), s.project_name, ev, labels)
         for y in q.years:
             qcompact = qcompact.replace(compact(y.text), "")
         rows, passages = [], []
@@ -269,6 +277,22 @@ class Scorer:
             return 0.0
         cos = float(np.dot(qvec, vec) / ((np.linalg.norm(qvec) * np.linalg.norm(vec)) or 1.0))
         return min(1.0, max(0.0, (cos - self.w.dense_floor) / self.w.dense_span))
+
+
+# Where a question's subject ends: 「シカの駆除をする実施隊の事業で、…」「図書館運営事業の…」. What comes
+# before describes which project; what follows is the quantity asked.
+_SUBJECT_END = re.compile(r"(?:事業|業務|事務|制度|プロジェクト|取組|取り組み)(?:で|では|の|について|に関して|は)[、,\s]?")
+
+
+def _after_subject(q: Query, asked: tuple[str, ...]) -> tuple[str, ...]:
+    """The asked words a row label is judged by: those said after the question's subject phrase,
+    when it has one and something is asked after it."""
+    ends = list(_SUBJECT_END.finditer(q.norm))
+    if not ends:
+        return asked
+    after = set(tokenize(q.norm[ends[-1].end():]))
+    kept = tuple(t for t in asked if t in after)
+    return kept if kept else asked
 
 
 def _inflected_half(idf):

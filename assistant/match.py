@@ -34,6 +34,9 @@ EVERYDAY: dict[str, tuple[str, ...]] = {
     "府": ("府支出金", "国・府"),
     "国庫補助": ("国庫支出金",),
     "借金": ("地方債",),
+    "市債": ("地方債",),
+    "町債": ("地方債",),
+    "持ち出し": ("一般財源",),
     "起債": ("地方債",),
     "税金": ("一般財源",),
     "市費": ("一般財源",),
@@ -145,13 +148,28 @@ def content_tokens(tokens: Iterable[str], exclude: Iterable[str] = ()) -> list[s
 
 
 def expand(token: str) -> tuple[str, ...]:
-    return EVERYDAY.get(token, ())
+    """Everyday words for the forms' terms; a prefecture named (岩手県, 大阪府) is the 県 or 府 of a
+    funding row (都道府県支出金, 国・府支出金)."""
+    out = EVERYDAY.get(token, ())
+    if len(token) > 1 and token[-1] in "県府" and token not in EVERYDAY:
+        out = out + EVERYDAY[token[-1]]
+    return out
+
+
+def _stem(token: str) -> str:
+    """A verb's kanji with its okurigana gone (貸し出す → 貸出, 申し込む → 申込): the noun a row
+    label makes of it, when it has two kanji or more."""
+    if not inflected(token):
+        return ""
+    c = "".join(ch for ch in token if not ("\u3041" <= ch <= "\u3096"))
+    return c if len(c) >= 2 else ""
 
 
 def token_coverage(asked: Sequence[str], have: Iterable[str], idf: Callable[[str], float],
                    have_text: str = "") -> float:
     """Idf-weighted share of the asked tokens the other side holds (a synonym counts 0.8; a token
-    found inside the other side's compact text, as part of a longer compound, counts too)."""
+    found inside the other side's compact text, as part of a longer compound, counts too, and so does a
+    verb whose kanji the text holds as a noun: 貸し出す in 貸出点数)."""
     if not asked:
         return 0.0
     have = set(have)
@@ -160,6 +178,8 @@ def token_coverage(asked: Sequence[str], have: Iterable[str], idf: Callable[[str
         w = idf(t)
         total += w
         if t in have or (have_text and len(t) >= 2 and t in have_text):
+            got += w
+        elif have_text and (stem := _stem(t)) and stem in have_text:
             got += w
         elif any(s in have or (have_text and s in have_text) for s in expand(t)):
             got += w * SYNONYM_WEIGHT

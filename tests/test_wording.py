@@ -146,3 +146,59 @@ def test_a_quote_held_by_another_shown_is_not_repeated():
     answer = render.passages(ps, [scored(recs[0], 0.9), scored(recs[1], 0.8)])
     assert len(answer.citations) == 1 and answer.answer.count(short) >= 1
     assert answer.citations[0].quote == long[:200]
+
+
+def _one(_t: str) -> float:
+    return 1.0
+
+
+def test_a_verb_matches_the_noun_a_label_makes_of_it():
+    from assistant.match import compact, token_coverage
+
+    assert token_coverage(["貸し出す"], [], _one, compact("サ 図書館資料の貸出点数")) == 1.0
+    assert token_coverage(["申し込む"], [], _one, compact("ア 講座の申込者数")) == 1.0
+    assert token_coverage(["受ける"], [], _one, compact("ア 受講者数")) == 0.0  # one kanji says too little
+
+
+def test_a_prefecture_named_is_the_prefecture_of_a_funding_row():
+    from assistant.match import compact, token_coverage
+    from vectorstore.tokens import tokenize
+
+    for said, label in (("岩手県", "都道府県支出金"), ("大阪府", "国・府支出金")):
+        assert token_coverage([said], tokenize(label), _one, compact(label)) > 0.5
+    assert token_coverage(["岩手県"], tokenize("国庫支出金"), _one, compact("国庫支出金")) == 0.0
+
+
+def _row(label: str, unit: str) -> object:
+    from ingest.records import Kind, TableCell
+    from ingest.units import Unit, UnitKind
+
+    cell = TableCell(record_id="c", sheet_id="s", table=Table.FUNDING, row_label=label, unit=unit, fiscal_year=2024,
+                     fiscal_year_label="令和6年度", kind=Kind.ACTUAL, value=9920.0, value_text="9,920")
+    return Unit(unit_id=label, sheet_id="s", kind=UnitKind.ROW, text=label, label=label, table=Table.FUNDING,
+                cells=(cell,))
+
+
+def test_money_asked_in_plain_words_is_said_by_a_row_in_yen():
+    from types import SimpleNamespace
+
+    from assistant.evidence import Scorer, asked_tokens
+    from assistant.match import compact
+
+    q = parse("令和6年度に県から出たお金はいくら？")
+    asked = asked_tokens(q, "某事業", "某市")
+    scorer = Scorer(SimpleNamespace(bm25=SimpleNamespace(idf=_one)))  # pyright: ignore[reportArgumentType]
+    in_yen = scorer.score_row(q, _row("都道府県支出金", "千円"), (), asked, compact(q.norm), None)
+    in_people = scorer.score_row(q, _row("都道府県派遣職員", "人"), (), asked, compact(q.norm), None)
+    assert in_yen.parts["label"] >= 0.5 > in_people.parts["label"]
+
+
+def test_what_describes_the_project_is_not_the_quantity_asked():
+    from assistant.evidence import _after_subject, asked_tokens
+
+    q = parse("シカの駆除をする実施隊の事業で、令和6年度に県から出たお金はいくら？")
+    asked = asked_tokens(q, "某事業", "某市")
+    row_words = _after_subject(q, asked)
+    assert "駆除" in asked and "駆除" not in row_words and "お金" in row_words
+    plain = parse("令和6年度の延べ業務時間は？")
+    assert _after_subject(plain, asked_tokens(plain, "某事業", "某市")) == asked_tokens(plain, "某事業", "某市")
