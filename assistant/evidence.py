@@ -199,8 +199,9 @@ class Scorer:
                 if words else 1.0
             weights["precise"] = w.row_precise
         if q.counter:
-            parts["unit"] = 1.0 if same_unit(unit, q.counter) else \
-                (0.0 if unit in _MONEY_UNITS else 0.5)
+            # A row printed in another unit counts something else (何時間 is not 正規職員従事人数 in 人);
+            # one with no unit printed may still count it.
+            parts["unit"] = 1.0 if same_unit(unit, q.counter) else (0.0 if unit else 0.5)
         elif q.money:
             parts["unit"] = 1.0 if unit in _MONEY_UNITS else 0.0
         if "unit" in parts:
