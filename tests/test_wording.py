@@ -202,3 +202,12 @@ def test_what_describes_the_project_is_not_the_quantity_asked():
     assert "駆除" in asked and "駆除" not in row_words and "お金" in row_words
     plain = parse("令和6年度の延べ業務時間は？")
     assert _after_subject(plain, asked_tokens(plain, "某事業", "某市")) == asked_tokens(plain, "某事業", "某市")
+
+
+def test_persons_asked_by_the_counter_are_the_persons_a_label_counts():
+    from assistant.match import compact, token_coverage
+    from vectorstore.tokens import tokenize
+
+    for label in ("受診者数", "新規ヘルパー登録者数"):
+        assert token_coverage(["人"], tokenize(label), _one, compact(label)) > 0.5
+    assert token_coverage(["人"], tokenize("開催回数"), _one, compact("開催回数")) == 0.0
