@@ -422,12 +422,13 @@ class Assistant:
             best = ranked[0][1] if ranked else max(scored, key=lambda ss: (ss.prior, ss.sheet_id))
             return Outcome(render.no_text(best.ev.sheet, filters), _state_of(best, state))
         total, ss, ps = ranked[0]
-        chosen = _pick(ps, self.w)
+        chosen = _with_reasons(ss, _pick(ps, self.w))
         rivals = [r for r in ranked[1:] if r[2][0].score >= self.w.p_min and abs(r[1].name_fit - ss.name_fit) < 0.05
                   and (total - r[0] < self.w.ambiguous or _namesake(ss, r[1], self.w, q.named))]
         if rivals:
             other = rivals[0]
-            answer = render.passages_several([(ss.ev.sheet, chosen), (other[1].ev.sheet, _pick(other[2], self.w))])
+            answer = render.passages_several([(ss.ev.sheet, chosen),
+                                              (other[1].ev.sheet, _with_reasons(other[1], _pick(other[2], self.w)))])
         else:
             answer = render.passages(ss.ev.sheet, chosen)
         return Outcome(answer, _state_of(ss, state, section=chosen[0].unit.section))
@@ -575,6 +576,28 @@ def _pick(ps: list[Scored], w: Weights = W) -> list[Scored]:
     a fact is often told over two or three sentences or sections, and the reader sees each cited."""
     best = ps[0]
     return [best, *[p for p in ps[1:w.p_shown] if p.score >= w.p_also * best.score]]
+
+
+_CHOICE_CHARS = 40  # a rating chosen on the form (「B.改善の余地がある」「現状維持」) is no longer than this
+
+
+def _with_reasons(ss: SheetScore, chosen: list[Scored]) -> list[Scored]:
+    """A rating chosen on the form is quoted with the reason printed for it: forms that print the
+    choice and its 判断理由 as two fields (Ikeda's 「事業の効率性: B.改善の余地がある」, then
+    「判断理由: …」) answer 「なぜ改善の余地があるとされたか」 with the second."""
+    recs = ss.ev.sheet.narratives
+    at = {r.record_id: i for i, r in enumerate(recs)}
+    out: list[Scored] = []
+    for p in chosen:
+        out.append(p)
+        i = at.get(p.unit.record_id)
+        if i is None or len(recs[i].text) > _CHOICE_CHARS or i + 1 >= len(recs):
+            continue
+        nxt = recs[i + 1]
+        if nxt.section is recs[i].section and "理由" in nxt.label:
+            reason = sorted((x for x in ss.passages if x.unit.record_id == nxt.record_id), key=lambda x: x.unit.start)
+            out += [x for x in reason if x not in out]
+    return out
 
 
 def _state_of(ss: SheetScore, state: State, **changes: object) -> State:

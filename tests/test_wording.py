@@ -211,3 +211,28 @@ def test_persons_asked_by_the_counter_are_the_persons_a_label_counts():
     for label in ("受診者数", "新規ヘルパー登録者数"):
         assert token_coverage(["人"], tokenize(label), _one, compact(label)) > 0.5
     assert token_coverage(["人"], tokenize("開催回数"), _one, compact("開催回数")) == 0.0
+
+
+def test_a_rating_chosen_on_the_form_is_quoted_with_its_reason():
+    from assistant.core import _with_reasons
+    from assistant.evidence import SheetScore
+    from ingest.records import NarrativeRecord, ParsedSheet, Sheet
+    from ingest.units import units_of
+    from vectorstore.store import Evidence
+
+    texts = [("事業の有効性", "A.有効的である"), ("事業の効率性", "B.改善の余地がある"),
+             ("判断理由", "市内の一部の地域には訪問できる事業所がなく、新たな事業所と委託契約を進めていく。"),
+             ("R7年度以降の事業の方向性", "現状維持")]
+    recs = [NarrativeRecord(record_id=f"r{i}", sheet_id="s", section=Section.DIRECTION if i == 3 else Section.EVALUATION,
+                            label=label, text=text) for i, (label, text) in enumerate(texts)]
+    ps = ParsedSheet(sheet=Sheet(sheet_id="s", project_name="某事業", municipality="某市", source_file="x.pdf",
+                                 fiscal_year=2024, fiscal_year_label="令和6年度", locator="p.1", layout="test"),
+                     narratives=recs)
+    units = units_of(ps, cache=False)
+    ev = Evidence(ps, units, tuple(() for _ in units), tuple(None for _ in units))
+    passages = tuple(Scored(u, 0.5) for u in units)
+    ss = SheetScore(ev, None, 1.0, 1.0, (), (), passages)
+    by_rec = {p.unit.record_id: p for p in passages}
+    assert [p.unit.record_id for p in _with_reasons(ss, [by_rec["r1"]])] == ["r1", "r2"]
+    assert [p.unit.record_id for p in _with_reasons(ss, [by_rec["r3"]])] == ["r3"]  # no reason printed after it
+    assert [p.unit.record_id for p in _with_reasons(ss, [by_rec["r2"]])] == ["r2"]  # a reason is no rating
