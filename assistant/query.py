@@ -257,9 +257,15 @@ class Query:
         return replace(self, **changes)
 
 
+# 「人件費も含めて全部で」「人件費まで入れると」: the cost with the staff cost added, which the forms
+# print as トータルコスト (事業費 + 人件費), not the 人件費 row.
+_WITH_STAFF = re.compile(r"人件費(?:も|まで|を)?(?:含めて|含めた|含めると|含む|入れて|入れた|入れると|足すと|足した|込みで|込みの|込み)")
+
+
 def normalize(text: str) -> str:
     t = unicodedata.normalize("NFKC", text or "").strip()
     t = t.replace("見込み", "見込").replace("見込額", "見込")
+    t = _WITH_STAFF.sub("トータルコスト", t)
     return normalize_numerals(t)
 
 

@@ -236,3 +236,14 @@ def test_a_rating_chosen_on_the_form_is_quoted_with_its_reason():
     assert [p.unit.record_id for p in _with_reasons(ss, [by_rec["r1"]])] == ["r1", "r2"]
     assert [p.unit.record_id for p in _with_reasons(ss, [by_rec["r3"]])] == ["r3"]  # no reason printed after it
     assert [p.unit.record_id for p in _with_reasons(ss, [by_rec["r2"]])] == ["r2"]  # a reason is no rating
+
+
+@pytest.mark.parametrize("question", ["令和6年度は職員の人件費も含めて全部でいくらかかった？", "人件費まで入れると全部でいくら？",
+                                      "人件費込みの総額は？"])
+def test_the_cost_with_the_staff_cost_added_is_the_total_cost(question):
+    q = parse(question)
+    assert "トータルコスト" in q.norm and "人件費" not in q.norm
+
+
+def test_the_staff_cost_asked_alone_is_the_staff_cost():
+    assert "人件費" in parse("令和6年度の人件費はいくら？").norm
