@@ -167,7 +167,23 @@ def _derived(q: Query, head: str, s: Sheet, picked: list[list[TableCell]], quote
                  f"（{format_number(abs(diff))}{unit}の{sign}）です。")
         if a.value != 0:
             text += f" 増減率は {format_number(diff)} ÷ {format_number(a.value)} = {diff / a.value * 100:.1f}% です。"
+        used = _execution(a, b)
+        if used:
+            text += used
     return Answer(status=Status.ANSWERED, intent="derived", citations=cites, answer=text)
+
+
+def _execution(a: TableCell, b: TableCell) -> str:
+    """One year's budget against what was spent of it (決算 or 実績): the share used, 執行率, which an
+    auditor asks as 「予算に対して何％使われたか」."""
+    if a.fiscal_year != b.fiscal_year:
+        return ""
+    budget = next((c for c in (a, b) if c.kind is Kind.BUDGET), None)
+    spent = next((c for c in (a, b) if c.kind in (Kind.SETTLED, Kind.ACTUAL)), None)
+    if budget is None or spent is None or not budget.value or spent.value is None:
+        return ""
+    return (f" 予算に対する執行率は {format_number(spent.value)} ÷ {format_number(budget.value)}"
+            f" = {spent.value / budget.value * 100:.1f}% です。")
 
 
 def _sum_of(cells: list[tuple[TableCell, str]], s: Sheet, head: str, label_of=None) -> Answer:

@@ -247,3 +247,17 @@ def test_the_cost_with_the_staff_cost_added_is_the_total_cost(question):
 
 def test_the_staff_cost_asked_alone_is_the_staff_cost():
     assert "人件費" in parse("令和6年度の人件費はいくら？").norm
+
+
+def test_a_budget_against_what_was_spent_of_it_gives_the_share_used():
+    from assistant import render
+    from ingest.records import Kind, TableCell
+
+    def cell(kind: Kind, value: float, year: int = 2023) -> TableCell:
+        return TableCell(record_id=f"{kind}{year}", sheet_id="s", table=Table.COST, row_label="経費", unit="千円",
+                         fiscal_year=year, fiscal_year_label="令和5年度", kind=kind, value=value,
+                         value_text=f"{value:,.0f}")
+
+    assert "37.7%" in render._execution(cell(Kind.BUDGET, 12700), cell(Kind.SETTLED, 4788))
+    assert render._execution(cell(Kind.SETTLED, 4788, 2022), cell(Kind.BUDGET, 12700)) == ""  # two years
+    assert render._execution(cell(Kind.PLAN, 12700), cell(Kind.ACTUAL, 4788)) == ""  # no budget
