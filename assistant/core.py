@@ -319,6 +319,8 @@ class Assistant:
         named_rows = [r for r in rows if r.parts["label"] >= self.w.row_min_label and r.parts.get("unit", 1.0) > 0]
         if named_rows and not generic:
             return named_rows[0]  # rows are in score order: the best of those the question names
+        if not generic and _clear_near_miss(rows, self.w):
+            return rows[0]
         if (not ss.row_asked or generic) and (q.money or q.tables or q.kinds or generic):
             main = main_cost_row(ss)
             if main is not None and (not q.tables or main.unit.table in q.tables or not any(
@@ -565,6 +567,15 @@ def _clearly_first(sheets: list[SheetScore], w: Weights) -> SheetScore | None:
     first = max(sheets, key=lambda ss: (ss.prior, ss.sheet_id))
     second = max((ss.prior for ss in sheets if ss is not first), default=0.0)
     return first if first.prior >= w.clear_prior and first.prior - second >= w.clear_margin else None
+
+
+def _clear_near_miss(rows: list[Scored], w: Weights) -> bool:
+    """The best row falls just short of naming the quantity (label ≥ row_near_label) but no other row of
+    the sheet comes near it (row_clear_margin ahead) and its unit is the one asked: the question says
+    it in words of its own (お祝いの対象になった子ども for 支給対象延べ児童数)."""
+    if not rows or rows[0].parts["label"] < w.row_near_label or rows[0].parts.get("unit", 0.0) < 1.0:
+        return False
+    return len(rows) == 1 or rows[0].score - rows[1].score >= w.row_clear_margin
 
 
 def _names_a_sheet(scored: list[SheetScore]) -> bool:

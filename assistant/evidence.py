@@ -43,7 +43,9 @@ class Weights:
     row_table: float = 0.3
     row_year: float = 0.2
     row_dense: float = 0.2
-    row_min_label: float = 0.5       # a figure needs its quantity covered at least this much
+    row_min_label: float = 0.5       # a figure needs its quantity covered at least this much…
+    row_near_label: float = 0.45     # …or this much, by a row of the unit asked that is the sheet's best…
+    row_clear_margin: float = 0.1    # …by this much (set on the tuning and breadth sets, where such rows were right)
     row_precise: float = 0.25        # share of the label the question spells (among labels covering it)
     # passages
     p_content: float = 1.0           # coverage of the question's content words (and BM25)

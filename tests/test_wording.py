@@ -261,3 +261,19 @@ def test_a_budget_against_what_was_spent_of_it_gives_the_share_used():
     assert "37.7%" in render._execution(cell(Kind.BUDGET, 12700), cell(Kind.SETTLED, 4788))
     assert render._execution(cell(Kind.SETTLED, 4788, 2022), cell(Kind.BUDGET, 12700)) == ""  # two years
     assert render._execution(cell(Kind.PLAN, 12700), cell(Kind.ACTUAL, 4788)) == ""  # no budget
+
+
+def test_a_row_just_short_of_the_words_answers_only_when_nothing_else_comes_near():
+    from assistant.core import _clear_near_miss
+    from assistant.evidence import W
+    from ingest.units import Unit, UnitKind
+
+    def row(label: float, unit: float | None, score: float) -> Scored:
+        parts = {"label": label} | ({"unit": unit} if unit is not None else {})
+        return Scored(Unit(unit_id=str(score), sheet_id="s", kind=UnitKind.ROW, text="", label=""), score, parts)
+
+    assert _clear_near_miss([row(0.48, 1.0, 0.66), row(0.1, 1.0, 0.3)], W)
+    assert not _clear_near_miss([row(0.48, 1.0, 0.66), row(0.45, 1.0, 0.6)], W)   # a rival near it
+    assert not _clear_near_miss([row(0.48, 0.5, 0.66), row(0.1, 0.5, 0.3)], W)    # not the unit asked
+    assert not _clear_near_miss([row(0.48, None, 0.66), row(0.1, None, 0.3)], W)  # no unit asked at all
+    assert not _clear_near_miss([row(0.30, 1.0, 0.66), row(0.1, 1.0, 0.3)], W)    # too far from the words
