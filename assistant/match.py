@@ -60,6 +60,24 @@ EVERYDAY: dict[str, tuple[str, ...]] = {
     "子ども": ("児童", "生徒", "園児"),
     "お年寄り": ("高齢者",),
 }
+# Native words people say for the Sino-Japanese nouns the sheets are written in (和語 → 漢語): a
+# form says 配布, 移転, 廃止, 継続, 普及 where a question says 配る, 引っ越す, やめる, 続く, 広まる.
+# Keys are Sudachi's normalized forms (造る → 作る, やめる as written).
+WAGO: dict[str, tuple[str, ...]] = {
+    "家庭": ("世帯",), "住民": ("市民",), "名前": ("名称",), "呼び方": ("名称",),
+    "届ける": ("配布", "配達", "送付"), "配る": ("配布", "交付"), "引っ越す": ("移転",),
+    "建てる": ("建設", "整備", "建築"), "作る": ("建設", "建造", "整備", "作成", "創設"),
+    "やめる": ("廃止", "終了", "中止"), "終わる": ("終了", "廃止"), "始める": ("開始", "創設"),
+    "続く": ("継続",), "続ける": ("継続",), "増やす": ("拡充", "増加"), "減らす": ("削減", "縮小"),
+    "困る": ("課題",), "広まる": ("普及",), "広める": ("普及", "周知"), "手伝う": ("支援",),
+    "助ける": ("支援",), "集める": ("徴収", "募集"), "払う": ("支払", "負担"), "乗る": ("乗車",),
+    "泊まる": ("宿泊",), "教える": ("指導",), "選ぶ": ("選定",), "決める": ("決定",),
+    "調べる": ("調査",), "守る": ("保全", "保護"), "育てる": ("育成",), "直す": ("修繕", "補修"),
+    "壊れる": ("破損", "故障"), "古い": ("老朽",), "売る": ("販売",), "買う": ("購入",),
+    "貸す": ("貸与", "貸付", "貸出"), "借りる": ("借用", "借入"), "値上げ": ("改定", "引き上げ"),
+    "値下げ": ("改定", "引き下げ"), "訪れる": ("来訪", "訪問"), "申し込む": ("申込", "申請"),
+    "断る": ("不承認", "却下"), "待つ": ("待機",),
+}
 SYNONYM_WEIGHT = 0.8
 # Words that ask for a project's cost as such: its main cost row (the total of its cost table),
 # not a row that qualifies the word (単位あたりコスト, 物件費).
@@ -151,7 +169,7 @@ def content_tokens(tokens: Iterable[str], exclude: Iterable[str] = ()) -> list[s
 def expand(token: str) -> tuple[str, ...]:
     """Everyday words for the forms' terms; a prefecture named (岩手県, 大阪府) is the 県 or 府 of a
     funding row (都道府県支出金, 国・府支出金)."""
-    out = EVERYDAY.get(token, ())
+    out = EVERYDAY.get(token, ()) + WAGO.get(token, ())
     if len(token) > 1 and token[-1] in "県府" and token not in EVERYDAY:
         out = out + EVERYDAY[token[-1]]
     return out

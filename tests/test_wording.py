@@ -277,3 +277,17 @@ def test_a_row_just_short_of_the_words_answers_only_when_nothing_else_comes_near
     assert not _clear_near_miss([row(0.48, 0.5, 0.66), row(0.1, 0.5, 0.3)], W)    # not the unit asked
     assert not _clear_near_miss([row(0.48, None, 0.66), row(0.1, None, 0.3)], W)  # no unit asked at all
     assert not _clear_near_miss([row(0.30, 1.0, 0.66), row(0.1, 1.0, 0.3)], W)    # too far from the words
+
+
+@pytest.mark.parametrize(("said", "written"), [
+    ("各家庭に届ける", "行政連絡員を通じて市内全世帯に配布している。"),
+    ("補助をやめる", "令和6年度で補助金を廃止した。"),
+    ("施設が古い", "施設の老朽化が進んでいる。"),
+])
+def test_a_native_word_matches_the_sino_japanese_noun_a_sheet_is_written_in(said, written):
+    from assistant.match import compact, content_tokens, token_coverage
+    from vectorstore.tokens import tokenize
+
+    asked = content_tokens(tokenize(said))
+    assert token_coverage(asked, tokenize(written), _one, compact(written)) >= 0.8
+    assert token_coverage(asked, tokenize("会議を年2回開催した。"), _one, compact("会議を年2回開催した。")) == 0.0
