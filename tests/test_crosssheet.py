@@ -169,3 +169,11 @@ def test_jsonl_contract_cites_every_cell_of_a_ranking(env):
     assert got["status"] == "answered" and len(got["citations"]) >= 3
     assert set(got) == {"id", "status", "answer", "citations"}  # nothing new in the contract
     assert all(c["value"] and c["fiscal_year"] == 2024 for c in got["citations"])
+
+
+def test_the_most_of_a_text_is_no_ranking_of_figures(env):
+    _, a, _ = env
+    ans = a.ask("神戸市の事業で、いま一番困っていることは何？")
+    assert ans.intent != "cross"
+    ranked = a.ask("水産課の事業で令和6年度のトータルコストがいちばん大きいのは？")
+    assert ranked.intent == "cross"
