@@ -257,7 +257,7 @@ class Scorer:
         held = frozenset(tokenize(f"{s.project_name} {s.municipality}"))  # what the sheet's own labels may repeat
         held_text = compact(f"{q.norm}{s.project_name}{s.municipality}")
         labels = {u.unit_id: tokenize(u.label) for u in ev.units if u.kind is UnitKind.ROW}  # once per sheet
-        row_asked = _row_words(_after_subject(q, asked), s.project_name, ev, labels)
+        row_asked = _row_words(_after_subject(q, asked, ev), s.project_name, ev, labels)
         for y in q.years:
             qcompact = qcompact.replace(compact(y.text), "")
         rows, passages = [], []
@@ -282,20 +282,28 @@ class Scorer:
         return min(1.0, max(0.0, (cos - self.w.dense_floor) / self.w.dense_span))
 
 
-# Where a question's subject ends: 「シカの駆除をする実施隊の事業で、…」「図書館運営事業の…」. What comes
+# Where a question's subject ends: 「シカの駆除をする実施隊の事業で、…」「図書館運営事業の…」「…事業、」. What comes
 # before describes which project; what follows is the quantity asked.
-_SUBJECT_END = re.compile(r"(?:事業|業務|事務|制度|プロジェクト|取組|取り組み)(?:で|では|の|について|に関して|は)[、,\s]?")
+_SUBJECT_END = re.compile(r"(?:事業|業務|事務|制度|プロジェクト|取組|取り組み)(?:で|では|の|について|に関して|は|って|[、,])[、,\s]?")
 
 
-def _after_subject(q: Query, asked: tuple[str, ...]) -> tuple[str, ...]:
-    """The asked words a row label is judged by: those said after the question's subject phrase,
-    when it has one and something is asked after it."""
+def _after_subject(q: Query, asked: tuple[str, ...], ev: Evidence) -> tuple[str, ...]:
+    """The asked words a row label is judged by: those said after the question's subject phrase
+    (none, when it asks only 「いくら」 of the project: its main cost row), if the words before it
+    describe this sheet (its text holds them). Words the sheet does not hold say the question is
+    about another project, and stay asked: a figure of this sheet would be a look-alike."""
     ends = list(_SUBJECT_END.finditer(q.norm))
     if not ends:
         return asked
     after = set(tokenize(q.norm[ends[-1].end():]))
-    kept = tuple(t for t in asked if t in after)
-    return kept if kept else asked
+    dropped = [t for t in asked if t not in after]
+    if not dropped:
+        return asked
+    held = {t for toks in ev.tokens for t in toks}
+    text = compact(ev.sheet.sheet.project_name + "".join(u.text for u in ev.units if u.kind is UnitKind.PASSAGE))
+    if all(len(t) < 2 or t in held or t in text for t in dropped):  # one character tells no project
+        return tuple(t for t in asked if t in after)
+    return asked
 
 
 def _inflected_half(idf):

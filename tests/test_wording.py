@@ -195,13 +195,29 @@ def test_money_asked_in_plain_words_is_said_by_a_row_in_yen():
 
 def test_what_describes_the_project_is_not_the_quantity_asked():
     from assistant.evidence import _after_subject, asked_tokens
+    from ingest.records import NarrativeRecord, ParsedSheet, Sheet
+    from ingest.units import units_of
+    from vectorstore.store import Evidence
+    from vectorstore.tokens import tokenize
+
+    def sheet(text: str) -> Evidence:
+        rec = NarrativeRecord(record_id="r", sheet_id="s", section=Section.OVERVIEW, label="事業概要", text=text)
+        ps = ParsedSheet(sheet=Sheet(sheet_id="s", project_name="鳥獣被害対策実施隊設置事業", municipality="某市",
+                                     source_file="x.xlsx", fiscal_year=2024, fiscal_year_label="令和6年度",
+                                     locator="row 3", layout="test"), narratives=[rec])
+        units = units_of(ps, cache=False)
+        return Evidence(ps, units, tuple(tuple(tokenize(u.search_text())) for u in units), tuple(None for _ in units))
 
     q = parse("シカの駆除をする実施隊の事業で、令和6年度に県から出たお金はいくら？")
-    asked = asked_tokens(q, "某事業", "某市")
-    row_words = _after_subject(q, asked)
-    assert "駆除" in asked and "駆除" not in row_words and "お金" in row_words
+    asked = asked_tokens(q, "鳥獣被害対策実施隊設置事業", "某市")
+    described = _after_subject(q, asked, sheet("シカの駆除を行う実施隊を設置し、農作物の被害を防ぐ。"))
+    assert "駆除" in asked and "駆除" not in described and "お金" in described
+    # The words before 「…事業で、」 describe another project: they stay asked, and no row answers them.
+    other = _after_subject(q, asked, sheet("公民館の講座を開き、市民の学習を支える。"))
+    assert "駆除" in other
     plain = parse("令和6年度の延べ業務時間は？")
-    assert _after_subject(plain, asked_tokens(plain, "某事業", "某市")) == asked_tokens(plain, "某事業", "某市")
+    assert _after_subject(plain, asked_tokens(plain, "某事業", "某市"), sheet("講座を開く。")) == \
+        asked_tokens(plain, "某事業", "某市")
 
 
 def test_persons_asked_by_the_counter_are_the_persons_a_label_counts():
