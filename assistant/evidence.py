@@ -78,6 +78,7 @@ _DATE = re.compile(rf"(?:{ERA_NAMES}|[HRS])\s*(?:元|\d{{1,2}})\s*年"
 _ORG = re.compile(r"課|部|局|室|係|会|協議会|センター|団体|事務局|市|県|府|国|省|庁|法人|会社|学校|組合|委員")
 _MONEY_UNITS = ("千円", "円", "万円", "百万円", "億円")
 _MONEY_WORDS = ("お金", "御金", "金額", "額", "金")
+_OWN_PLACE = frozenset({"市", "町", "村", "内", "立"})  # the municipality itself (市の職員, 市内, 市立)
 
 
 @dataclass(frozen=True)
@@ -166,9 +167,6 @@ def asked_tokens(q: Query, ps_name: str, municipality: str) -> tuple[str, ...]:
     exclude = set(tokenize(municipality)) | set(tokenize(municipality[:-1] if len(municipality) > 2 else ""))
     exclude |= _OWN_PLACE
     return tuple(content_tokens(tokenize(text), exclude))
-
-
-_OWN_PLACE = frozenset({"市", "町", "村", "内", "立"})
 
 
 class Scorer:

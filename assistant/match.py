@@ -180,7 +180,7 @@ def _stem(token: str) -> str:
     label makes of it, when it has two kanji or more."""
     if not inflected(token):
         return ""
-    c = "".join(ch for ch in token if not ("\u3041" <= ch <= "\u3096"))
+    c = compact(token)  # a label's own form: kana gone
     return c if len(c) >= 2 else ""
 
 
