@@ -307,3 +307,19 @@ def test_a_native_word_matches_the_sino_japanese_noun_a_sheet_is_written_in(said
     asked = content_tokens(tokenize(said))
     assert token_coverage(asked, tokenize(written), _one, compact(written)) >= 0.8
     assert token_coverage(asked, tokenize("会議を年2回開催した。"), _one, compact("会議を年2回開催した。")) == 0.0
+
+
+def test_a_row_in_another_unit_than_the_one_asked_does_not_count_it():
+    from types import SimpleNamespace
+
+    from assistant.evidence import Scorer, asked_tokens
+    from assistant.match import compact
+
+    q = parse("令和6年度に職員は延べ何時間働いた？")
+    asked = asked_tokens(q, "某事業", "某市")
+    scorer = Scorer(SimpleNamespace(bm25=SimpleNamespace(idf=_one)))  # pyright: ignore[reportArgumentType]
+
+    def unit_part(unit: str) -> float:
+        return scorer.score_row(q, _row("延べ業務時間", unit), (), asked, compact(q.norm), None).parts["unit"]
+
+    assert (unit_part("時間"), unit_part(""), unit_part("人")) == (1.0, 0.5, 0.0)
