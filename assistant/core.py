@@ -490,12 +490,12 @@ class Assistant:
         """A topic told in other words than the sheet's: the sheet
         whose profile is nearest in meaning, when it is near and clearly nearer than any other
         (古い家の耐震を手伝う制度 for 木造住宅耐震改修支援事業)."""
-        near = sorted((ss for ss in scored if ss.hit is not None and ss.hit.dense),
-                      key=lambda ss: (-ss.hit.dense, ss.sheet_id))  # pyright: ignore[reportOptionalMemberAccess] - filtered above
-        if not near or near[0].hit.dense < self.w.topic_dense:  # pyright: ignore[reportOptionalMemberAccess]
+        near = sorted(((ss.hit.dense, ss) for ss in scored if ss.hit is not None and ss.hit.dense),
+                      key=lambda x: (-x[0], x[1].sheet_id))
+        if not near or near[0][0] < self.w.topic_dense:
             return None
-        second = near[1].hit.dense if len(near) > 1 else 0.0  # pyright: ignore[reportOptionalMemberAccess]
-        return near[0] if near[0].hit.dense - second >= self.w.topic_margin else None  # pyright: ignore[reportOptionalMemberAccess]
+        second = near[1][0] if len(near) > 1 else 0.0
+        return near[0][1] if near[0][0] - second >= self.w.topic_margin else None
 
     def _absent(self, q: Query, hits: list[Hit], state: State) -> Outcome:
         closest = hits[0].sheet if hits else None

@@ -160,12 +160,12 @@ _TOPIC = re.compile(r"(?:事業|業務|取り?組み?|シート|施策)(?:は|�
                     r"|(?:事業|業務)(?:を|は)?(?:教えて|知りたい|探して)"
                     r"|(?:事業|業務)(?:を|の)?一覧|(?:に関する|に関わる|関連の?|についての)(?:事業|業務)")
 
+# What was left of a budget (不用額, 執行残): the budget less what was spent.
+_UNSPENT = re.compile(r"使い残|使わなかった|余った|不用額|執行残")
 _DIFF = re.compile(r"差|違い|違う|増減|どれだけ増|どれだけ減|どのくらい増|どのくらい減|いくら増|いくら減|何件増|何人増|"
                    r"何件減|何人減|上回|下回|多かった|少なかった|増えた|減った|伸び|多い|少ない|高い|安い|低い"
-                   # what was left of a budget (不用額, 執行残): the budget less what was spent
-                   r"|使い残|使わなかった|余った|残った|不用額|執行残")
+                   r"|残った|" + _UNSPENT.pattern)
 _CHANGE = re.compile(r"増えた|減った|増加|減少|伸び|変わ|変化|推移|比べ|比較|より多|より少|上回|下回|前年度より|前年より")
-_UNSPENT = re.compile(r"使い残|使わなかった|余った|不用額|執行残")
 _SPENT = (Kind.SETTLED, Kind.SETTLED_ESTIMATE, Kind.ACTUAL)
 _SUM = re.compile(r"合計|合わせ|足す|足した|足すと|累計")
 _RATE = re.compile(r"率|何%|何％|割合|何割|パーセント")
