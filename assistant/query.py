@@ -152,13 +152,16 @@ _FIGURE_WORDS = re.compile(r"(?:コスト|費用|経費|予算|決算|歳出|歳
                            r"高さ|料金|価格|収入|支出|人口|世帯数|規模)(?=は|を|が|の|って|も|で|と|\s|\?|？|$)")
 _DEPARTMENT = re.compile(r"担当(?:部署|課|部|係|局|室|所属)?|所管|部署|どこの課|何課|どの課|どの部|どの局")
 _TOPIC = re.compile(r"(?:事業|業務|取り?組み?|シート|施策)(?:は|が|って|も)?(?:何か|なにか)?(?:あり|ある|あります|存在)"
-                    r"|(?:ありますか|ある\?|あるの|ある？|ってある)"
                     r"|(?:どの|どんな|何の|なんの|どういう)(?:事業|業務|取り?組み?)"
                     r"|(?:して|行って|やって|実施して|担って)いる(?:事業|業務|取り?組み?)"
                     r"|[\u3041-\u3093]て(?:い)?る(?:事業|業務|取り?組み?|制度)(?:は|って|を)?(?:どれ|何|なに|どこ|\?|？|$)"
                     r"|(?:事業|業務|制度|取り?組み?)(?:は|って)?どれ"
                     r"|(?:事業|業務)(?:を|は)?(?:教えて|知りたい|探して)"
                     r"|(?:事業|業務)(?:を|の)?一覧|(?:に関する|に関わる|関連の?|についての)(?:事業|業務)")
+
+# 「…ってある？」 on its own: is there such a project, unless the question names a section (「関係者からは
+# どんな意見があるの」 asks what the sheet says there). 「書いてある」 is 'is written', not 'exists'.
+_TOPIC_BARE = re.compile(r"(?<![てで])(?:ありますか|ある\?|あるの|ある？)|ってある")
 
 # What was left of a budget (不用額, 執行残): the budget less what was spent.
 _UNSPENT = re.compile(r"使い残|使わなかった|余った|不用額|執行残")
@@ -174,7 +177,9 @@ _COMPARE = re.compile(r"比べ|比較|対して|と比")
 
 # Cue words of the sections every 行政評価 form prints, as priors (how strongly a section is meant).
 SECTION_CUES: tuple[tuple[re.Pattern[str], tuple[Section, ...]], ...] = (
-    (re.compile(r"きっかけ|経緯|発端|なぜ始|何故始|どうして始|始ま|始め|開始|そもそも|創設|由来|いつ始|いつから|ができた|が作られ|が生まれ"),
+    # 「始めた頃と比べて何が変わった」 is the form's own question for 環境変化, not the origin.
+    (re.compile(r"(?:始め|始ま|開始|当初)[^。、?？]{0,8}(?:比べ|比較|と比)"), (Section.CHANGES,)),
+    (re.compile(r"きっかけ|経緯|発端|なぜ始|何故始|どうして始|(?:始ま|始め|開始)(?![^。、?？]{0,8}(?:比べ|比較|と比))|そもそも|創設|由来|いつ始|いつから|ができた|が作られ|が生まれ"),
      (Section.ORIGIN, Section.PERIOD)),
     (re.compile(r"課長|所管課長|全体総括"), (Section.MANAGER_OPINION,)),
     (re.compile(r"外部評価|委員会の意見|評価委員"), (Section.EXTERNAL_REVIEW, Section.EVALUATION)),
@@ -319,13 +324,14 @@ def _asks_department(t: str) -> bool:
                for m in _DEPARTMENT.finditer(t))
 
 
-def _answer_type(t: str, numeric: bool) -> AnswerType:
+def _answer_type(t: str, numeric: bool, named_section: bool = False) -> AnswerType:
     if _ASK_REASON.search(t) and not (_ASK_COUNT.search(t) or _ASK_MONEY.search(t)):
         return AnswerType.REASON  # 「補助金が作られたきっかけ」: a history, whatever table word it names
     if _asks_department(t) and not numeric and not _ASK_DATE.search(t) and not re.search(r"人数|職員数|何人", t):
         if re.search(r"どこ|何課|どの課|どの部|どの局|部署|担当課|所管課|所管局|教えて|は\?|は？|は$", t):
             return AnswerType.DEPARTMENT
-    if _TOPIC.search(t) and not numeric and not _ASK_DATE.search(t):
+    topic = _TOPIC.search(t) or (_TOPIC_BARE.search(t) and not named_section)
+    if topic and not numeric and not _ASK_DATE.search(t):
         return AnswerType.TOPIC
     if numeric:
         return AnswerType.NUMBER
@@ -389,7 +395,8 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
                    or (years and (_FIGURE_WORDS.search(m_) or kinds)))
     if _ASK_DATE.search(m_) and not (money or tables):
         numeric = False  # 「いつ設立」 asks for a date, even with a year-like word nearby
-    answer = _answer_type(m_, numeric)
+    sections, cues = section_priors(m_)
+    answer = _answer_type(m_, numeric, any(wt >= 1.0 for _, wt in sections))
     if answer is AnswerType.REASON:
         numeric = False
     if _UNSPENT.search(m_) and Kind.BUDGET in kinds and not any(k in kinds for k in _SPENT):
@@ -397,7 +404,6 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
     op = _op(m_, years, kinds, year_range)
     if op in (Op.DIFF, Op.SUM, Op.RATE, Op.CHANGE, Op.TREND, Op.COMPARE) and (tables or _FIGURE_WORDS.search(m_)):
         numeric, answer = True, AnswerType.NUMBER
-    sections, cues = section_priors(m_)
     cm = re.search(r"(?:いくつ|幾つ|何)の([\u4e00-\u9fff\u30a0-\u30ff]{1,8})", m_)
     sm = re.match(r"^(.{2,40}?)(?:って|とは|は)", t)
     return Query(text=text, norm=t, subject=sm.group(1) if sm else "", tokens=tuple(tokenize(t)), years=tuple(years), year_range=year_range,
