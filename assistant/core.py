@@ -36,10 +36,13 @@ from .evidence import (
     SheetScore,
     W,
     Weights,
+    cost_rows,
     counted,
+    label_coverage,
     main_cost_row,
     name_fit,
     names_something,
+    same_unit,
     says_nothing,
     strip_name,
 )
@@ -188,6 +191,10 @@ class Assistant:
             # 「3年度のその他は前年度より増えた？」: a row's label holds the question's words, and it asks
             # about years: the evidence says figure, whatever the wording.
             q = q.with_(numeric=True, answer=AnswerType.NUMBER)
+        if q.numeric or turn.row is not None or _EACH.search(q.norm) or _DIVIDE.search(q.norm):
+            out = self._per_unit(q, turn, scored, state)
+            if out is not None:
+                return out
         if q.numeric or turn.row is not None:
             out = self._two_rows(q, turn, scored, state)
             if out is not None:
@@ -369,7 +376,65 @@ class Assistant:
         new = _state_of(ss, state, row=(a.unit.table, a.unit.label), year=years[0], years=tuple(years), numeric=True)
         return Outcome(answer, new)
 
-    def _row_named(self, q: Query, ss: SheetScore, part: str) -> Scored | None:
+    def _per_unit(self, q: Query, turn: Turn, scored: list[SheetScore], state: State) -> Outcome | None:
+        """One row over another in one year: 「事業費を支給件数で割ると」, 「寄附1件あたり平均いくら」
+        (the amount the question names, or the sheet's cost, over the row counted in 件). A sheet that
+        prints the figure per head itself (「1人当たり…」) answers with its own row instead."""
+        ss = max(scored, key=lambda x: (x.prior, x.sheet_id))
+        if ss.name_fit < 0.5 and _clearly_first(scored, self.w) is not ss and not turn.follows and len(scored) > 1:
+            return None
+        if len([y for y in q.years if y.relative is None]) > 1:
+            return None
+        if any(_PRINTED_PER.search(r.unit.label) and r.parts["label"] >= self.w.row_min_label for r in ss.rows):
+            return None
+        text = strip_name(q.norm, ss.ev.sheet.sheet.project_name)
+        divide, each = _DIVIDE.search(text), _EACH.search(text)
+        a = b = None
+        also: list[Scored] = []
+        if divide:
+            a = self._row_named(q, ss, divide.group(1))
+            if a is None and (generic_cost(content_tokens(tokenize(divide.group(1)))) or q.money):
+                a = main_cost_row(ss)
+            b = self._row_named(q, ss, divide.group(2))
+        elif each:
+            # The words left once 「1件あたり平均」 is gone name the rows: 「寄附って1件あたり」 is the
+            # 寄附 amount over the 寄附 count; with no amount named, the sheet's cost.
+            rest = _PRINTED_PER.sub(" ", text[:each.start()] + " " + text[each.end():])
+            counts = [r for r in ss.rows if same_unit(_unit_of(r), each.group(1))]
+            per = _PER_NOUN.search(text[:each.start()])
+            if per and re.search(r"[\u4e00-\u9fff\u30a0-\u30ff]", per.group(1)):
+                # 「市民1人あたり」「コンテナ1個あたり」: per one of these; a sheet that counts none of them
+                # (no 市民 row) has no such figure.
+                b = self._row_named(q, ss, per.group(1), among=counts)
+            else:
+                b = self._row_named(q, ss, rest, among=counts) or (counts[0] if len(counts) == 1 else None)
+            a = self._row_named(q, ss, rest, among=[r for r in ss.rows if _unit_of(r) in _YEN])
+            if a is None and any(_AMOUNT.search(t) and not generic_cost([t]) for t in content_tokens(tokenize(rest))):
+                return None  # 「1台あたりの燃料代」: an amount the sheet has no row for
+            if a is None:
+                # No amount named: the cost per 件, with staff (トータルコスト) and without (事業費), both shown.
+                costs = cost_rows(ss)
+                a, also = (costs[0], costs[1:]) if costs else (None, [])
+        if a is None or b is None or a.unit.unit_id == b.unit.unit_id:
+            return None
+        years = _resolve_years(q, turn, a.unit.cells, ss.ev.sheet.sheet.fiscal_year)
+        if len(years) != 1:
+            done = [c.fiscal_year for c in a.unit.cells if c.fiscal_year is not None and c.kind is Kind.ACTUAL
+                    and c.value is not None]
+            years = [max(done)] if done and not q.years else []
+        if not years:
+            return None
+        kind = q.kinds[0] if q.kinds else None
+        ca = render.cells_for(a.unit.cells, years[0], kind)
+        cb = render.cells_for(b.unit.cells, years[0], kind)
+        if not ca or not cb:
+            return None
+        more = [(r.unit, c[0]) for r in also if (c := render.cells_for(r.unit.cells, years[0], kind))]
+        answer = render.per_unit(ss.ev.sheet, [(a.unit, ca[0]), *more], b.unit, cb[0])
+        new = _state_of(ss, state, row=(a.unit.table, a.unit.label), year=years[0], years=tuple(years), numeric=True)
+        return Outcome(answer, new)
+
+    def _row_named(self, q: Query, ss: SheetScore, part: str, among: list[Scored] | None = None) -> Scored | None:
         """The sheet's row a part of the question names (its label covered at least row_min_label)."""
         for y in q.years:
             part = part.replace(y.text, " ")
@@ -379,15 +444,19 @@ class Assistant:
             return None
         idf = self.store.bm25.idf
         best: tuple[float, Scored] | None = None
-        for r in ss.rows:
+        for r in ss.rows if among is None else among:
             label = compact(r.unit.label)
             printed = _MARKER.sub("", unicodedata.normalize("NFKC", r.unit.label)).strip()
             if quoted and any(x and x == label for x in quoted):
-                cov = 1.0  # 「その他」: the label as printed
+                cov = 2.0  # 「その他」: the label as printed, before any label merely covering the words
             elif len(printed) >= 2 and printed in unicodedata.normalize("NFKC", part):
                 cov = 1.0 + len(printed) / 100  # written out whole (その他の財源): the longest such label
+            elif words:
+                # Equal cover: the label the part spells more of (寄附件数, not 寄附ページへのアクセス件数).
+                cov = token_coverage(words, tokenize(r.unit.label), idf, label) \
+                    + 0.01 * label_coverage(compact(part), r.unit.label)
             else:
-                cov = token_coverage(words, tokenize(r.unit.label), idf, label) if words else 0.0
+                cov = 0.0
             if cov >= self.w.row_min_label and (best is None or cov > best[0]):
                 best = (cov, r)
         return best[1] if best else None
@@ -509,7 +578,21 @@ _CH = r"(?:[^、。？?とはをのでにがか「」]|「[^」]{1,12}」)"
 _PART = rf"({_CH}{{1,16}}?(?:の{_CH}{{1,10}}?){{0,2}})"
 _TWO_SUM = re.compile(_PART + r"(?:と|及び|・)" + _PART
                       + r"(?:(?:から|で|が|に)[^、。？?]{0,14}?)?(?:を|は|の)?(?:合わせ|あわせ|足す|足し|合計)")
-_SHARE = re.compile(_PART + r"(?:のうち|に占める|の中で)" + _PART + r"(?:は|の)?(?:何\s*[%％]|割合|比率|何割|率)")
+_SHARE = re.compile(_PART + r"(?:のうち|に占める|の中で)" + _PART + r"(?:が|の)?(?:占める)?(?:は|の)?(?:何\s*[%％]|割合|比率|何割|率)")
+
+
+# 「AをBで割ると」: A over B. 「1件あたり」「子ども1人当たり」: per one of what a row counts.
+_DIVIDE = re.compile(_PART + r"を" + _PART + r"で割")
+_EACH = re.compile(r"(?:1|一)\s*(人|件|個|回|世帯|か所|ヶ所|箇所|カ所|校|台|日|隻|頭|戸|団体|事業所|施設|園|本|枚|冊|食)"
+                   r"(?:あたり|当たり|当り|につき)")
+_PER_NOUN = re.compile(r"(?:^|[、。,\sはがをにでとへやっ])([^、。,\sはがをにでとへやっ]{1,12})$")
+_AMOUNT = re.compile(r"(?:費|代|料|金|額)$")
+_PRINTED_PER = re.compile(r"あたり|当たり|当り|平均")
+_YEN = ("千円", "円", "万円", "百万円", "億円")
+
+
+def _unit_of(r: Scored) -> str:
+    return next((c.unit for c in r.unit.cells if c.unit), "")
 
 
 def _namesake(a: SheetScore, b: SheetScore, w: Weights, named: tuple[str, ...] = ()) -> bool:

@@ -450,10 +450,16 @@ def counted(text: str, counter: str) -> bool:
 def main_cost_row(ss: SheetScore) -> Scored | None:
     """The row a sheet's cost table totals in (トータルコスト, 合計, 事業費計, 歳出): what 「予算はいくら」
     asks when it names no row. Found by the table and by being the table's last total row."""
+    return next(iter(cost_rows(ss)), None)
+
+
+def cost_rows(ss: SheetScore) -> list[Scored]:
+    """The rows a sheet's cost tables total in, トータルコスト (with staff) first, then 事業費."""
+    out = []
     for table in (Table.TOTAL_COST, Table.COST):
         rows = [r for r in ss.rows if r.unit.table is table and r.unit.cells and r.unit.cells[0].unit in _MONEY_UNITS]
         totals = [r for r in rows if is_total(r.unit.label, table.value)]
         pick = totals or rows
         if pick:
-            return sorted(pick, key=lambda r: ss.rows.index(r))[0] if not totals else totals[0]
-    return None
+            out.append(sorted(pick, key=lambda r: ss.rows.index(r))[0] if not totals else totals[0])
+    return out

@@ -267,10 +267,17 @@ class Query:
 _WITH_STAFF = re.compile(r"人件費(?:も|まで|を)?(?:含めて|含めた|含めると|含む|入れて|入れた|入れると|足すと|足した|込みで|込みの|込み)")
 
 
+# How to round the result (「小数第1位まで」「千円未満四捨五入」): how to print it, not what is asked.
+_ROUNDING = re.compile(r"(?:小数(?:点)?(?:第?\s*\d+\s*位|以下\s*\d+\s*桁|以下)|[千百万]?円未満|\d+桁)(?:まで)?(?:を|は)?"
+                       r"(?:四捨五入|切り捨て|切捨て|切り上げ|切上げ)?(?:で|して|した)?"
+                       r"|(?:四捨五入|切り捨て|切捨て|切り上げ|切上げ)(?:で|して|した)?")
+
+
 def normalize(text: str) -> str:
     t = unicodedata.normalize("NFKC", text or "").strip()
     t = t.replace("見込み", "見込").replace("見込額", "見込")
     t = _WITH_STAFF.sub("トータルコスト", t)
+    t = re.sub(r"\(\s*[、,]?\s*\)", "", _ROUNDING.sub("", t))
     return normalize_numerals(t)
 
 

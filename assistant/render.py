@@ -3,6 +3,8 @@ a cited passage, every refusal saying what the sheet does have."""
 
 from __future__ import annotations
 
+import re
+
 from ingest.kinds import STANDS_IN
 from ingest.normalize import format_number
 from ingest.records import Kind, NarrativeRecord, ParsedSheet, Sheet, TableCell
@@ -80,12 +82,35 @@ def figure(q: Query, ps: ParsedSheet, unit: Unit, years: list[int]) -> tuple[Ans
         return _derived(q, head, s, picked, quote), picked[-1][0].fiscal_year
     cites: list[Citation] = []
     parts = []
+    shown: list[TableCell] = []
     for got in picked:
         for c in got:
             cites.append(cite_cell(len(cites) + 1, s, c, quote))
             parts.append(f"{year_phrase(c)}は {value_phrase(c)}[{len(cites)}]")
-    return (Answer(status=Status.ANSWERED, intent="figure", citations=tuple(cites),
-                   answer=f"{head}は、{'、'.join(parts)}です。"), picked[-1][0].fiscal_year)
+            shown.append(c)
+    text = f"{head}は、{'、'.join(parts)}です。"
+    if asks_share(q.norm) and not is_share(unit.label, shown):
+        used = _execution(shown[0], shown[1]) if len(shown) == 2 else ""
+        if not used:
+            # 「何％」 asked, an amount found: the figure is not the answer, and the sheet prints no share.
+            return (Answer(status=Status.NOT_FOUND, intent="figure", citations=tuple(cites),
+                           answer=text + "お尋ねの割合はシートに記載がなく、この値だけでは出せません。"),
+                    picked[-1][0].fiscal_year)
+        text += used
+    return (Answer(status=Status.ANSWERED, intent="figure", citations=tuple(cites), answer=text),
+            picked[-1][0].fiscal_year)
+
+
+_ASKS_SHARE = re.compile(r"何\s*[%％]|割合|比率|何割|パーセント|率は|率って")
+
+
+def asks_share(text: str) -> bool:
+    return bool(_ASKS_SHARE.search(text))
+
+
+def is_share(label: str, cells: list[TableCell]) -> bool:
+    """A row that is itself a share: printed in ％ or 割, or named a rate (執行率, 加入率, 割合)."""
+    return any(c.unit in ("%", "％", "割") for c in cells) or bool(re.search(r"率|割合|比率|%|％", label))
 
 
 # Arithmetic across years without a kind asked is done on one kind found in every year: what
@@ -221,6 +246,39 @@ def two_rows(ps: ParsedSheet, a: Unit, ca: TableCell, b: Unit, cb: TableCell, sh
     pct = cb.value / ca.value * 100
     text += f"割合は {format_number(cb.value)} ÷ {format_number(ca.value)} = {pct:.1f}%（約{round(pct)}%）です。"
     return Answer(status=Status.ANSWERED, intent="derived", citations=cites, answer=text)
+
+
+_YEN_IN = {"円": 1, "千円": 1000, "万円": 10_000, "百万円": 1_000_000, "億円": 100_000_000}
+
+
+def per_unit(ps: ParsedSheet, amounts: list[tuple[Unit, TableCell]], b: Unit, cb: TableCell) -> Answer:
+    """Amounts of one year over a count (the cost per 件): every cell cited, each division shown, an
+    amount in 千円 also given in 円. Several amounts: the cost with staff (トータルコスト) and without."""
+    s = ps.sheet
+    cites = [cite_cell(i, s, c, row_quote(u.label, u.cells)) for i, (u, c) in enumerate(amounts, start=1)]
+    n = len(amounts) + 1
+    cites.append(cite_cell(n, s, cb, row_quote(b.label, b.cells)))
+    said = "、".join(f"{u.label}は{year_phrase(c)} {value_phrase(c)}[{i}]" for i, (u, c) in enumerate(amounts, start=1))
+    text = f"{who(s)}の{said}、{b.label}は{year_phrase(cb)} {value_phrase(cb)}[{n}]です。"
+    if cb.value is None or cb.value == 0:
+        why = "空欄" if cb.value is None else "0"
+        return Answer(status=Status.ANSWERED, intent="derived", citations=tuple(cites),
+                      answer=text + f"割る数が{why}のため、割り算はできません。")
+    shown = []
+    for u, c in amounts:
+        if c.value is None:
+            shown.append(f"{u.label}は空欄のため出せません")
+            continue
+        x = c.value / cb.value
+        per = f"{c.unit}/{cb.unit}" if cb.unit else c.unit
+        part = f"{u.label}で {format_number(c.value)} ÷ {format_number(cb.value)} = {format_number(round(x, 1))}{per}"
+        if round(x, 1) != round(x):
+            part += f"（約{format_number(round(x))}{per}）"
+        if c.unit in _YEN_IN and c.unit != "円":
+            part += f"、円にすると約{format_number(round(x * _YEN_IN[c.unit]))}円"
+        shown.append(part)
+    text += f"1{cb.unit}あたりは、" + "。".join(shown) + "です。"
+    return Answer(status=Status.ANSWERED, intent="derived", citations=tuple(cites), answer=text)
 
 
 def no_row(ps: ParsedSheet, filters: Filters) -> Answer:

@@ -188,3 +188,23 @@ def test_a_name_spelled_whole_is_that_project_not_a_longer_one_holding_it(tmp_pa
         assert ans.status == "answered", (name, ans.answer)
         assert {c.project_name for c in ans.citations} == {name}, (name, ans.answer)
         assert has_number(ans.answer, value)
+
+
+def test_cost_per_head_divides_two_cited_cells_of_one_year(env):
+    ans = env[2].ask("平成30年度、情報化担当職員1人あたりのトータルコストはいくら？（円未満四捨五入）")
+    assert ans.status == "answered" and ans.intent == "derived"
+    assert "334 ÷ 145" in ans.answer and has_number(ans.answer, "2303")  # 334千円 / 145人, in 円
+    assert {(c.section, c.value, c.fiscal_year) for c in ans.citations} >= {
+        ("トータルコスト", "334", 2018), ("対象指標", "145", 2018)}
+
+
+def test_per_head_of_something_the_sheet_does_not_count_is_not_divided(env):
+    ans = env[2].ask("協議会参画事業の平成30年度の市民1人あたりのコストは？")
+    assert "÷" not in ans.answer
+    assert not has_number(ans.answer, "2303")
+
+
+def test_a_share_asked_of_an_amount_is_not_answered_with_the_amount(env):
+    ans = env[2].ask("協議会参画事業の平成30年度のトータルコストは何％？")
+    assert ans.status == "not_found"
+    assert "割合" in ans.answer and has_number(ans.answer, "334")  # the figure found is shown, not passed off

@@ -323,3 +323,27 @@ def test_a_row_in_another_unit_than_the_one_asked_does_not_count_it():
         return scorer.score_row(q, _row("延べ業務時間", unit), (), asked, compact(q.norm), None).parts["unit"]
 
     assert (unit_part("時間"), unit_part(""), unit_part("人")) == (1.0, 0.5, 0.0)
+
+
+@pytest.mark.parametrize("question", [
+    "協議会への参画について、関係者からはどんな意見があるの？",
+    "この事業、課長はこの先どう進めたいって書いてある？",
+])
+def test_is_there_with_a_section_named_asks_the_sheet_not_for_a_project(question):
+    assert parse(question).answer is not AnswerType.TOPIC
+
+
+def test_compared_with_the_start_asks_what_changed_not_how_it_began():
+    q = parse("集落支援の取組、始めた頃と比べると何が変わってきてる？")
+    assert q.sections[0] == (Section.CHANGES, 1.0)
+    assert all(sec is not Section.ORIGIN for sec, _ in q.sections)
+
+
+@pytest.mark.parametrize("question", [
+    "1人あたり何千円？（千円未満四捨五入）",
+    "平均いくら？（小数第1位まで）",
+    "割合は何％？小数点以下2桁で",
+])
+def test_a_rounding_instruction_is_not_content(question):
+    q = parse(question)
+    assert not any(w in q.norm for w in ("四捨五入", "小数", "未満"))
