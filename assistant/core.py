@@ -494,6 +494,8 @@ class Assistant:
             return Outcome(render.no_text(best.ev.sheet, filters), _state_of(best, state))
         total, ss, ps = ranked[0]
         chosen = _with_reasons(ss, _pick(ps, self.w))
+        if _figure_not_in(q, chosen):
+            return Outcome(render.no_text(ss.ev.sheet, filters), _state_of(ss, state))
         rivals = [r for r in ranked[1:] if r[2][0].score >= self.w.p_min and abs(r[1].name_fit - ss.name_fit) < 0.05
                   and (total - r[0] < self.w.ambiguous or _namesake(ss, r[1], self.w, q.named))]
         if rivals:
@@ -659,6 +661,19 @@ def _clear_near_miss(rows: list[Scored], w: Weights) -> bool:
     if not rows or rows[0].parts["label"] < w.row_near_label or rows[0].parts.get("unit", 0.0) < 1.0:
         return False
     return len(rows) == 1 or rows[0].score - rows[1].score >= w.row_clear_margin
+
+
+def _figure_not_in(q: Query, chosen: list[Scored]) -> bool:
+    """「委員は何人」「予算はどれくらい減った」「入居率は」: a figure is asked, and none of the chosen
+    passages holds one of its kind (a count in 人, an amount in 円, a share in ％). Quoting them
+    would answer a different question."""
+    if not q.numeric:
+        return False
+    if q.counter or q.money:
+        return all(p.parts.get("type", 1.0) == 0.0 for p in chosen)
+    if render.asks_share(q.norm):
+        return not any(re.search(r"\d\s*(?:%|％|割)", unicodedata.normalize("NFKC", p.unit.text)) for p in chosen)
+    return False
 
 
 def _names_a_sheet(scored: list[SheetScore]) -> bool:

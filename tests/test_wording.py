@@ -347,3 +347,27 @@ def test_compared_with_the_start_asks_what_changed_not_how_it_began():
 def test_a_rounding_instruction_is_not_content(question):
     q = parse(question)
     assert not any(w in q.norm for w in ("四捨五入", "小数", "未満"))
+
+
+def _passage(text: str, q) -> Scored:
+    from assistant.evidence import _type_fit
+    from ingest.units import Unit, UnitKind
+
+    unit = Unit(unit_id="u1", sheet_id="s1", record_id="r1", kind=UnitKind.PASSAGE, text=text,
+                section=Section.EVALUATION, label="判断理由")
+    fit = _type_fit(q, text)
+    return Scored(unit, 0.6, {} if fit is None else {"type": fit})
+
+
+@pytest.mark.parametrize(("question", "text", "answers"), [
+    ("子ども・子育て会議の委員は何人いるの？", "学識経験者、市民団体の代表者など幅広く意見を聴いた。", False),
+    ("子ども・子育て会議の委員は何人いるの？", "委員15人で構成し、年2回開催した。", True),
+    ("再開発ビルのテナントの入居率は何％？", "アスタ新長田は賃貸、以外は外郭団体等へサブリース契約。", False),
+    ("再開発ビルのテナントの入居率は何％？", "入居率は92.5%となった。", True),
+    ("この会議はなぜ始まったの？", "学識経験者、市民団体の代表者など幅広く意見を聴いた。", True),
+])
+def test_a_figure_asked_is_not_answered_by_a_passage_without_one(question, text, answers):
+    from assistant.core import _figure_not_in
+
+    q = parse(question)
+    assert _figure_not_in(q, [_passage(text, q)]) is not answers
