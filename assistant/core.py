@@ -15,6 +15,7 @@ Deterministic: every ranking breaks ties by stable ids.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -174,7 +175,7 @@ class Assistant:
                            f"asked={list(ss.asked)}")
                 for r in ss.rows[:3]:
                     self._note(f"   row {r.score:.2f} {r.unit.label[:30]} {_fmt(r.parts)}")
-                for p in ss.passages[:3]:
+                for p in ss.passages[:int(os.environ.get("HYOKA_EXPLAIN_N", "3"))]:
                     self._note(f"   psg {p.score:.2f} [{p.unit.section}] {p.unit.text[:40]} {_fmt(p.parts)}")
         if q.answer is AnswerType.DEPARTMENT:
             best = max(scored, key=lambda ss: (ss.prior, ss.sheet_id))
@@ -521,6 +522,9 @@ class Assistant:
                 continue
             inside = [p for p in ps if p.unit.section is section and not says_nothing(p.unit.text)]
             if inside and inside[0].score >= self.w.p_min_routed:
+                if all(len(p.unit.text) <= _CHOICE_CHARS for p in inside):
+                    # The section holds only choices ticked on the form: the sheet's sentences follow, for _pick.
+                    inside += [p for p in ps if p not in inside]
                 return (total, ss, inside)
             return None
         return None
@@ -680,14 +684,24 @@ def _names_a_sheet(scored: list[SheetScore]) -> bool:
     return any(ss.name_fit >= 0.7 for ss in scored)
 
 
+_CHOICE_CHARS = 40  # a rating chosen on the form (「B.改善の余地がある」「現状維持」) is no longer than this
+
+
 def _pick(ps: list[Scored], w: Weights = W) -> list[Scored]:
     """The best passage, and the next best ones (up to `p_shown` in all) that answer nearly as well:
     a fact is often told over two or three sentences or sections, and the reader sees each cited."""
     best = ps[0]
-    return [best, *[p for p in ps[1:w.p_shown] if p.score >= w.p_also * best.score]]
+    out = [best, *[p for p in ps[1:w.p_shown] if p.score >= w.p_also * best.score]]
+    if all(len(p.unit.text) <= _CHOICE_CHARS for p in out):
+        # Only choices ticked on the form (「２ 改革改善」「向上」): the best passage that says something
+        # in sentences is quoted too, or the reader gets a verdict without its words.
+        said = next((p for p in ps[len(out):] if len(p.unit.text) > _CHOICE_CHARS
+                     and p.score >= w.p_also * best.score), None)
+        if said is not None:
+            out.append(said)
+    return out
 
 
-_CHOICE_CHARS = 40  # a rating chosen on the form (「B.改善の余地がある」「現状維持」) is no longer than this
 
 
 def _with_reasons(ss: SheetScore, chosen: list[Scored]) -> list[Scored]:

@@ -371,3 +371,17 @@ def test_a_figure_asked_is_not_answered_by_a_passage_without_one(question, text,
 
     q = parse(question)
     assert _figure_not_in(q, [_passage(text, q)]) is not answers
+
+
+def test_choices_ticked_on_the_form_are_quoted_with_a_passage_in_sentences():
+    from ingest.units import Unit, UnitKind
+
+    def p(i, text, score):
+        u = Unit(unit_id=f"u{i}", sheet_id="s1", record_id=f"r{i}", kind=UnitKind.PASSAGE, text=text,
+                 section=Section.DIRECTION, label="方向性")
+        return Scored(u, score)
+
+    said = "これまで市独自の支援センターを設置し、結婚支援に係る各種事業を実施してきたが、思うような成果が出ていない。"
+    ps = [p(0, "２ 改革改善（縮小・統合含む）", 0.37), p(1, "向上", 0.37), p(2, "削減", 0.37), p(3, said, 0.32)]
+    assert [x.unit.text for x in _pick(ps)][-1] == said
+    assert _pick([p(0, said, 0.5), p(1, "向上", 0.45)])[-1].unit.text == "向上"  # sentences already: nothing added
