@@ -187,8 +187,12 @@ class Assistant:
                 q = q.with_(answer=AnswerType.TEXT, sections=((Section.OVERVIEW, 1.0), (Section.PURPOSE, 0.6)))
             else:
                 return self._topic(q, scored, state)
+        # A change between two years said (「R3から6年度でどう伸びた」) speaks of a series of figures: a row
+        # holding half the words is enough; otherwise a row must be named nearly whole.
+        over_years = q.op in (Op.CHANGE, Op.DIFF, Op.TREND) and len([y for y in q.years if y.relative is None]) >= 2
+        named_at = self.w.row_min_label if over_years else ROW_NAMED
         if not q.numeric and not q.sections and (any(y.relative is None for y in q.years) or q.op is not Op.VALUE) \
-                and any(ss.rows and ss.rows[0].parts["label"] >= ROW_NAMED for ss in scored):
+                and any(ss.rows and ss.rows[0].parts["label"] >= named_at for ss in scored):
             # 「3年度のその他は前年度より増えた？」: a row's label holds the question's words, and it asks
             # about years: the evidence says figure, whatever the wording.
             q = q.with_(numeric=True, answer=AnswerType.NUMBER)

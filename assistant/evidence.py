@@ -204,6 +204,9 @@ class Scorer:
             parts["unit"] = 1.0 if same_unit(unit, q.counter) else (0.0 if unit else 0.5)
         elif q.money:
             parts["unit"] = 1.0 if unit in _MONEY_UNITS else 0.0
+        elif any(t.endswith("率") or t == "割合" for t in asked):
+            # 「受診率」: a share, printed in ％ (or named a rate); not the count it is made of.
+            parts["unit"] = 1.0 if unit in ("%", "％") or "率" in u.label else 0.0
         if "unit" in parts:
             weights["unit"] = w.row_unit
         if q.tables:

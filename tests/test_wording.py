@@ -385,3 +385,25 @@ def test_choices_ticked_on_the_form_are_quoted_with_a_passage_in_sentences():
     ps = [p(0, "２ 改革改善（縮小・統合含む）", 0.37), p(1, "向上", 0.37), p(2, "削減", 0.37), p(3, said, 0.32)]
     assert [x.unit.text for x in _pick(ps)][-1] == said
     assert _pick([p(0, said, 0.5), p(1, "向上", 0.45)])[-1].unit.text == "向上"  # sentences already: nothing added
+
+
+def test_a_rate_asked_is_the_row_in_percent_not_the_count_it_is_made_of():
+    from types import SimpleNamespace
+
+    from assistant.evidence import Scorer
+    from ingest.records import Kind, TableCell
+    from ingest.units import Unit, UnitKind
+
+    def row(label, unit):
+        cell = TableCell(record_id=label, sheet_id="s1", table=Table.OUTCOME, row_label=label, unit=unit,
+                         fiscal_year=2024, fiscal_year_label="令和6年度", kind=Kind.ACTUAL, value=1.0, value_text="1")
+        return Unit(unit_id=label, sheet_id="s1", kind=UnitKind.ROW, text=label, label=label, table=Table.OUTCOME,
+                    cells=(cell,))
+
+    scorer = Scorer(SimpleNamespace(bm25=SimpleNamespace(idf=lambda t: 1.0)))  # pyright: ignore[reportArgumentType]
+    q = parse("健診の受診率はどう推移してる？")
+    asked = ("健診", "受診", "率")
+    count = scorer.score_row(q, row("ア 健康診査受診者数", "人"), (), asked, "健診受診率", None)
+    rate = scorer.score_row(q, row("サ 健康診査受診率（受診者数/被保険者数）", "%"), (), asked, "健診受診率", None)
+    assert rate.parts["unit"] == 1.0 and count.parts["unit"] == 0.0
+    assert rate.score > count.score
