@@ -198,7 +198,9 @@ SECTION_CUES: tuple[tuple[re.Pattern[str], tuple[Section, ...]], ...] = (
     (re.compile(r"手段|活動内容|何をして|具体的|やり方|方法"), (Section.MEANS_DONE, Section.MEANS_PLAN, Section.MEANS)),
     (re.compile(r"目的|意図|ねらい|狙い|目指|めざ|何のため|なんのため|何の為"), (Section.PURPOSE, Section.RESULT)),
     (re.compile(r"対象|誰を|だれを|どのような人|どんな人|どのような方|利用でき"), (Section.TARGET,)),
-    (re.compile(r"評価|妥当|有効|効率|達成状況|判断理由|理由"), (Section.EVALUATION,)),
+    # 「始めた理由」 asks how it began (above), not for a rating's 判断理由.
+    (re.compile(r"評価|妥当|有効|効率|達成状況|判断理由|(?<!始めた)(?<!始まった)(?<!開始した)(?<!始めたの)理由"),
+     (Section.EVALUATION,)),
     (re.compile(r"概要|どんな事業|どのような事業|何をする|事業内容|内容"), (Section.OVERVIEW, Section.MEANS)),
     (re.compile(r"期間|いつまで|終了"), (Section.PERIOD,)),
     (re.compile(r"政策|施策|体系|総合計画|基本事業|SDGs"), (Section.POLICY,)),

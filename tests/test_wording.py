@@ -407,3 +407,17 @@ def test_a_rate_asked_is_the_row_in_percent_not_the_count_it_is_made_of():
     rate = scorer.score_row(q, row("サ 健康診査受診率（受診者数/被保険者数）", "%"), (), asked, "健診受診率", None)
     assert rate.parts["unit"] == 1.0 and count.parts["unit"] == 0.0
     assert rate.score > count.score
+
+
+def test_the_reason_a_project_began_is_its_origin_not_a_ratings_reason():
+    q = parse("英語の先生を呼ぶ事業、始めた理由は何？")
+    assert q.sections[0] == (Section.ORIGIN, 1.0)
+    assert (Section.EVALUATION, 1.0) not in q.sections
+    assert (Section.EVALUATION, 1.0) in parse("効率性がBとされた理由は？").sections
+
+
+def test_a_verb_of_opinion_frames_the_question_and_is_not_content():
+    from assistant.match import content_tokens
+    from vectorstore.tokens import tokenize
+
+    assert not {"考える", "思う"} & set(content_tokens(tokenize("市が課題と考えていることは？どう思う？")))
