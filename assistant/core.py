@@ -365,20 +365,16 @@ class Assistant:
         unit_a = next((c.unit for c in a.unit.cells if c.unit), "")
         if unit_a != next((c.unit for c in b.unit.cells if c.unit), ""):
             return None  # 園 and %: not two parts of one quantity
-        years = _resolve_years(q, turn, a.unit.cells, ss.ev.sheet.sheet.fiscal_year)
-        if len(years) != 1:
-            done = [c.fiscal_year for c in a.unit.cells if c.fiscal_year is not None and c.kind is Kind.ACTUAL
-                    and c.value is not None]
-            years = [max(done)] if done and not q.years else []
-        if not years:
+        year = _one_year(q, turn, a, ss)
+        if year is None:
             return None
         kind = q.kinds[0] if q.kinds else None
-        ca = render.cells_for(a.unit.cells, years[0], kind)
-        cb = render.cells_for(b.unit.cells, years[0], kind)
+        ca = render.cells_for(a.unit.cells, year, kind)
+        cb = render.cells_for(b.unit.cells, year, kind)
         if not ca or not cb:
             return None
         answer = render.two_rows(ss.ev.sheet, a.unit, ca[0], b.unit, cb[0], share=m is None)
-        new = _state_of(ss, state, row=(a.unit.table, a.unit.label), year=years[0], years=tuple(years), numeric=True)
+        new = _state_of(ss, state, row=(a.unit.table, a.unit.label), year=year, years=(year,), numeric=True)
         return Outcome(answer, new)
 
     def _per_unit(self, q: Query, turn: Turn, scored: list[SheetScore], state: State) -> Outcome | None:
@@ -422,21 +418,17 @@ class Assistant:
                 a, also = (costs[0], costs[1:]) if costs else (None, [])
         if a is None or b is None or a.unit.unit_id == b.unit.unit_id:
             return None
-        years = _resolve_years(q, turn, a.unit.cells, ss.ev.sheet.sheet.fiscal_year)
-        if len(years) != 1:
-            done = [c.fiscal_year for c in a.unit.cells if c.fiscal_year is not None and c.kind is Kind.ACTUAL
-                    and c.value is not None]
-            years = [max(done)] if done and not q.years else []
-        if not years:
+        year = _one_year(q, turn, a, ss)
+        if year is None:
             return None
         kind = q.kinds[0] if q.kinds else None
-        ca = render.cells_for(a.unit.cells, years[0], kind)
-        cb = render.cells_for(b.unit.cells, years[0], kind)
+        ca = render.cells_for(a.unit.cells, year, kind)
+        cb = render.cells_for(b.unit.cells, year, kind)
         if not ca or not cb:
             return None
-        more = [(r.unit, c[0]) for r in also if (c := render.cells_for(r.unit.cells, years[0], kind))]
+        more = [(r.unit, c[0]) for r in also if (c := render.cells_for(r.unit.cells, year, kind))]
         answer = render.per_unit(ss.ev.sheet, [(a.unit, ca[0]), *more], b.unit, cb[0])
-        new = _state_of(ss, state, row=(a.unit.table, a.unit.label), year=years[0], years=tuple(years), numeric=True)
+        new = _state_of(ss, state, row=(a.unit.table, a.unit.label), year=year, years=(year,), numeric=True)
         return Outcome(answer, new)
 
     def _row_named(self, q: Query, ss: SheetScore, part: str, among: list[Scored] | None = None) -> Scored | None:
@@ -725,6 +717,16 @@ def _with_reasons(ss: SheetScore, chosen: list[Scored]) -> list[Scored]:
             reason = sorted((x for x in ss.passages if x.unit.record_id == nxt.record_id), key=lambda x: x.unit.start)
             out += [x for x in reason if x not in out]
     return out
+
+
+def _one_year(q: Query, turn: Turn, a: Scored, ss: SheetScore) -> int | None:
+    """The one year arithmetic over two rows is done in: the year asked, else the row's latest 実績."""
+    years = _resolve_years(q, turn, a.unit.cells, ss.ev.sheet.sheet.fiscal_year)
+    if len(years) == 1:
+        return years[0]
+    done = [c.fiscal_year for c in a.unit.cells if c.fiscal_year is not None and c.kind is Kind.ACTUAL
+            and c.value is not None]
+    return max(done) if done and not q.years else None
 
 
 def _state_of(ss: SheetScore, state: State, **changes: object) -> State:
