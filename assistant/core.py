@@ -15,7 +15,6 @@ Deterministic: every ranking breaks ties by stable ids.
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -175,7 +174,7 @@ class Assistant:
                            f"asked={list(ss.asked)}")
                 for r in ss.rows[:3]:
                     self._note(f"   row {r.score:.2f} {r.unit.label[:30]} {_fmt(r.parts)}")
-                for p in ss.passages[:int(os.environ.get("HYOKA_EXPLAIN_N", "3"))]:
+                for p in ss.passages[:3]:
                     self._note(f"   psg {p.score:.2f} [{p.unit.section}] {p.unit.text[:40]} {_fmt(p.parts)}")
         if q.answer is AnswerType.DEPARTMENT:
             best = max(scored, key=lambda ss: (ss.prior, ss.sheet_id))
