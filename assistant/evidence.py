@@ -261,7 +261,6 @@ class Scorer:
         row_asked = _row_words(_after_subject(q, asked, ev), s.project_name, ev, labels)
         for y in q.years:
             qcompact = qcompact.replace(compact(y.text), "")
-        p_asked = _passage_words(q, asked, s.project_name) if fit >= _NAMED_FIT else asked
         rows, passages = [], []
         order = {u.unit_id: i for i, u in enumerate(ev.units)}
         for u, toks, vec in zip(ev.units, ev.tokens, ev.vectors, strict=True):
@@ -271,7 +270,7 @@ class Scorer:
                     rows.append(self.score_row(q, u, toks, row_asked, qcompact, dense, held, held_text,
                                                labels[u.unit_id]))
             elif u.kind is UnitKind.PASSAGE:
-                passages.append(self.score_passage(q, u, toks, p_asked, dense))
+                passages.append(self.score_passage(q, u, toks, asked, dense))
         # Equal scores: the sheet's own order (a section's first sentence before its later ones).
         rows.sort(key=lambda x: (-round(x.score, 9), order[x.unit.unit_id]))
         passages.sort(key=lambda x: (-round(x.score, 9), order[x.unit.unit_id]))
@@ -285,20 +284,6 @@ class Scorer:
 
 
 # Where a question's subject ends: 「シカの駆除をする実施隊の事業で、…」「図書館運営事業の…」「…事業、」. What comes
-_NAMED_FIT = 0.5  # the question names this sheet (half its name's weight said), not a look-alike
-
-
-def _passage_words(q: Query, asked: tuple[str, ...], project_name: str) -> tuple[str, ...]:
-    """The asked words a passage of this sheet is judged by: a word of the project's name said in
-    the question (「防犯灯を設置するようになったきっかけ」 of 防犯灯設置事業) names the sheet, the
-    topic every passage of it is about, so it cannot tell them apart once the question names a section
-    to look in. With no section named, every word is kept: the passage holding them is all there is to go by."""
-    if not q.sections:
-        return asked
-    named = set(tokenize(project_name))
-    return tuple(t for t in asked if t not in named)
-
-
 # before describes which project; what follows is the quantity asked.
 _SUBJECT_END = re.compile(r"(?:事業|業務|事務|制度|プロジェクト|取組|取り組み)(?:で|では|の|について|に関して|は|って|[、,])[、,\s]?")
 
