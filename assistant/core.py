@@ -364,15 +364,11 @@ class Assistant:
         unit_a = next((c.unit for c in a.unit.cells if c.unit), "")
         if unit_a != next((c.unit for c in b.unit.cells if c.unit), ""):
             return None  # 園 and %: not two parts of one quantity
-        year = _one_year(q, turn, a, ss)
-        if year is None:
+        found = _one_year_cells(q, turn, ss, a, b)
+        if found is None:
             return None
-        kind = q.kinds[0] if q.kinds else None
-        ca = render.cells_for(a.unit.cells, year, kind)
-        cb = render.cells_for(b.unit.cells, year, kind)
-        if not ca or not cb:
-            return None
-        answer = render.two_rows(ss.ev.sheet, a.unit, ca[0], b.unit, cb[0], share=m is None)
+        year, ca, cb = found
+        answer = render.two_rows(ss.ev.sheet, a.unit, ca, b.unit, cb, share=m is None)
         new = _state_of(ss, state, row=(a.unit.table, a.unit.label), year=year, years=(year,), numeric=True)
         return Outcome(answer, new)
 
@@ -417,16 +413,13 @@ class Assistant:
                 a, also = (costs[0], costs[1:]) if costs else (None, [])
         if a is None or b is None or a.unit.unit_id == b.unit.unit_id:
             return None
-        year = _one_year(q, turn, a, ss)
-        if year is None:
+        found = _one_year_cells(q, turn, ss, a, b)
+        if found is None:
             return None
+        year, ca, cb = found
         kind = q.kinds[0] if q.kinds else None
-        ca = render.cells_for(a.unit.cells, year, kind)
-        cb = render.cells_for(b.unit.cells, year, kind)
-        if not ca or not cb:
-            return None
         more = [(r.unit, c[0]) for r in also if (c := render.cells_for(r.unit.cells, year, kind))]
-        answer = render.per_unit(ss.ev.sheet, [(a.unit, ca[0]), *more], b.unit, cb[0])
+        answer = render.per_unit(ss.ev.sheet, [(a.unit, ca), *more], b.unit, cb)
         new = _state_of(ss, state, row=(a.unit.table, a.unit.label), year=year, years=(year,), numeric=True)
         return Outcome(answer, new)
 
@@ -718,14 +711,21 @@ def _with_reasons(ss: SheetScore, chosen: list[Scored]) -> list[Scored]:
     return out
 
 
-def _one_year(q: Query, turn: Turn, a: Scored, ss: SheetScore) -> int | None:
-    """The one year arithmetic over two rows is done in: the year asked, else the row's latest 実績."""
+def _one_year_cells(q: Query, turn: Turn, ss: SheetScore, a: Scored, b: Scored
+                    ) -> tuple[int, TableCell, TableCell] | None:
+    """Two rows' cells of the one year their arithmetic is done in (the year asked, else the first
+    row's latest 実績), of the kind asked; None when either row has no such cell."""
     years = _resolve_years(q, turn, a.unit.cells, ss.ev.sheet.sheet.fiscal_year)
-    if len(years) == 1:
-        return years[0]
-    done = [c.fiscal_year for c in a.unit.cells if c.fiscal_year is not None and c.kind is Kind.ACTUAL
-            and c.value is not None]
-    return max(done) if done and not q.years else None
+    if len(years) != 1:
+        done = [c.fiscal_year for c in a.unit.cells if c.fiscal_year is not None and c.kind is Kind.ACTUAL
+                and c.value is not None]
+        years = [max(done)] if done and not q.years else []
+    if not years:
+        return None
+    kind = q.kinds[0] if q.kinds else None
+    ca = render.cells_for(a.unit.cells, years[0], kind)
+    cb = render.cells_for(b.unit.cells, years[0], kind)
+    return (years[0], ca[0], cb[0]) if ca and cb else None
 
 
 def _state_of(ss: SheetScore, state: State, **changes: object) -> State:

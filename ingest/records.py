@@ -138,7 +138,7 @@ class TableCell(BaseModel):
     sheet_id: str
     table: Table = Field(description="Canonical table")
     table_label: str = Field(default="", description="The table's label as printed")
-    row_label: str = Field(description="Row label as printed, e.g. 'ア 各種事業の開催・参加回数'")
+    row_label: str = Field(description="Row label as printed, e.g. 'ア 研修会の開催回数'")
     unit: str = Field(default="", description="Unit as printed, e.g. 千円, 回, %")
     fiscal_year: int | None = Field(description="Western fiscal year of the column")
     fiscal_year_label: str = Field(description="Column year in the era in force, e.g. 平成30年度, 令和2年度 "
