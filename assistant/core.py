@@ -48,7 +48,7 @@ from .evidence import (
 )
 from .match import compact, content_tokens, generic_cost, name_key, token_coverage
 from .messages import History
-from .query import AnswerType, Op, Query, parse
+from .query import AnswerType, Op, Query, asks_share, parse
 from .state import State, Turn, read_turn
 
 CANDIDATES = 8
@@ -663,7 +663,7 @@ def _figure_not_in(q: Query, chosen: list[Scored]) -> bool:
         return False
     if q.counter or q.money:
         return all(p.parts.get("type", 1.0) == 0.0 for p in chosen)
-    if render.asks_share(q.norm):
+    if asks_share(q.norm):
         return not any(re.search(r"\d\s*(?:%|％|割)", unicodedata.normalize("NFKC", p.unit.text)) for p in chosen)
     return False
 

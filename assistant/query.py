@@ -172,6 +172,15 @@ _CHANGE = re.compile(r"増えた|減った|増加|減少|伸び|変わ|変化|�
 _SPENT = (Kind.SETTLED, Kind.SETTLED_ESTIMATE, Kind.ACTUAL)
 _SUM = re.compile(r"合計|合わせ|足す|足した|足すと|累計")
 _RATE = re.compile(r"率|何%|何％|割合|何割|パーセント")
+# A share asked of the answer itself (「何％」「割合は」「率って」), not a rate row merely named (受診率の推移): the
+# narrower reading of _RATE that a plain amount cannot answer.
+_ASKS_SHARE = re.compile(r"何\s*[%％]|割合|比率|何割|パーセント|率は|率って")
+
+
+def asks_share(text: str) -> bool:
+    return bool(_ASKS_SHARE.search(text))
+
+
 _TREND = re.compile(r"推移|経年|毎年|各年度|年度ごと|年ごと|変遷|年度別|年別|これまでの")
 _COMPARE = re.compile(r"比べ|比較|対して|と比")
 

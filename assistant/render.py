@@ -14,7 +14,7 @@ from vectorstore.store import Filters, SheetRow
 
 from .answer import Answer, Chart, Citation, Status, cite_cell, cite_narrative, cite_sheet
 from .evidence import Scored
-from .query import Op, Query
+from .query import Op, Query, asks_share
 
 _COMPATIBLE = STANDS_IN  # kinds that answer for the asked one when it is not printed (ingest/kinds.py)
 SECTION_TEXT_WHOLE = 300  # a section this short is quoted whole
@@ -99,13 +99,6 @@ def figure(q: Query, ps: ParsedSheet, unit: Unit, years: list[int]) -> tuple[Ans
         text += used
     return (Answer(status=Status.ANSWERED, intent="figure", citations=tuple(cites), answer=text),
             picked[-1][0].fiscal_year)
-
-
-_ASKS_SHARE = re.compile(r"何\s*[%％]|割合|比率|何割|パーセント|率は|率って")
-
-
-def asks_share(text: str) -> bool:
-    return bool(_ASKS_SHARE.search(text))
 
 
 def is_share(label: str, cells: list[TableCell]) -> bool:
