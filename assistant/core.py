@@ -482,7 +482,7 @@ class Assistant:
             best = ranked[0][1] if ranked else max(scored, key=lambda ss: (ss.prior, ss.sheet_id))
             return Outcome(render.no_text(best.ev.sheet, filters), _state_of(best, state))
         total, ss, ps = ranked[0]
-        chosen = _with_reasons(ss, _pick(ps, self.w))
+        chosen = _with_reasons(ss, _cued_first(q, ps, _pick(ps, self.w)))
         if _figure_not_in(q, chosen):
             return Outcome(render.no_text(ss.ev.sheet, filters), _state_of(ss, state))
         rivals = [r for r in ranked[1:] if r[2][0].score >= self.w.p_min and abs(r[1].name_fit - ss.name_fit) < 0.05
@@ -690,6 +690,17 @@ def _pick(ps: list[Scored], w: Weights = W) -> list[Scored]:
     return out
 
 
+
+
+def _cued_first(q: Query, ps: list[Scored], chosen: list[Scored]) -> list[Scored]:
+    """The section the question names outright (「きっかけ」「課題」「意見」: the form's own label words)
+    is quoted first when the sheet fills it in and the passages chosen by the question's words come
+    from no section it names: those words are often the project's own (設置 on a 防犯灯設置事業
+    sheet), held in every part of the sheet."""
+    if not q.sections or q.sections[0][1] < 1.0 or any(p.parts.get("prior", 0.0) > 0 for p in chosen):
+        return chosen
+    cued = next((p for p in ps if p.unit.section is q.sections[0][0] and not says_nothing(p.unit.text)), None)
+    return chosen if cued is None else [cued, *chosen]
 
 
 def _with_reasons(ss: SheetScore, chosen: list[Scored]) -> list[Scored]:

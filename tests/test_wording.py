@@ -421,3 +421,26 @@ def test_a_verb_of_opinion_frames_the_question_and_is_not_content():
     from vectorstore.tokens import tokenize
 
     assert not {"考える", "思う"} & set(content_tokens(tokenize("市が課題と考えていることは？どう思う？")))
+
+
+def test_the_section_a_question_names_is_quoted_first_when_its_words_chose_others():
+    from assistant.core import _cued_first
+    from ingest.units import Unit, UnitKind
+
+    def p(i, section, text, score, prior=None):
+        u = Unit(unit_id=f"u{i}", sheet_id="s1", record_id=f"r{i}", kind=UnitKind.PASSAGE, text=text,
+                 section=section, label=section.value)
+        return Scored(u, score, {} if prior is None else {"prior": prior})
+
+    q = parse("防犯灯を設置するようになったきっかけは何ですか")  # 設置: the project's own word, said all over its sheet
+    origin = p(0, Section.ORIGIN, "昭和45年の国体を契機に電力会社が防犯灯の寄贈を始めた。", 0.30, prior=1.0)
+    words = [p(1, Section.OVERVIEW, "設置要望を募り、設置箇所を選定する。", 0.62, prior=0.0),
+             p(2, Section.EVALUATION, "一度に設置することで割安である。", 0.61, prior=0.0)]
+    ranked = [*words, origin]
+    assert _cued_first(q, ranked, _pick(ranked)) == [origin, *words]
+    # A chosen passage already in a section the question names: nothing is added.
+    cued = [p(3, Section.ORIGIN, "平成10年度に始めた。", 0.7, prior=1.0), *words]
+    assert _cued_first(q, cued, _pick(cued)) == _pick(cued)
+    # The named section says nothing (特になし): nothing is added either.
+    empty = [*words, p(4, Section.ORIGIN, "特になし", 0.1, prior=1.0)]
+    assert _cued_first(q, empty, _pick(empty)) == _pick(empty)
