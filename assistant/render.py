@@ -7,13 +7,13 @@ import re
 
 from ingest.kinds import STANDS_IN
 from ingest.normalize import format_number
-from ingest.records import Kind, NarrativeRecord, ParsedSheet, Sheet, TableCell
+from ingest.records import Kind, NarrativeRecord, ParsedSheet, Section, Sheet, TableCell
 from ingest.units import Unit
 from ingest.years import show_year
 from vectorstore.store import Filters, SheetRow
 
 from .answer import Answer, Chart, Citation, Status, cite_cell, cite_narrative, cite_sheet
-from .evidence import Scored
+from .evidence import Scored, says_nothing
 from .query import Op, Query, asks_share
 
 _COMPATIBLE = STANDS_IN  # kinds that answer for the asked one when it is not printed (ingest/kinds.py)
@@ -397,16 +397,42 @@ def topic(found: list[tuple[ParsedSheet, Scored | None]], by_meaning: bool = Fal
             quote, rid = quote_of(ps, p)
             rec = next(n for n in ps.narratives if n.record_id == rid)
             cites.append(cite_narrative(len(cites) + 1, s, rec, quote))
-            line = quote if len(quote) <= 80 else quote[:80] + "…"
+            line = quote if len(quote) <= 80 or len(found) == 1 else quote[:80] + "…"
         else:
             cites.append(cite_sheet(len(cites) + 1, s))
             line = ""
         dept = "・".join(x for x in (s.municipality, s.department) if x)
         lines.append(f"・{s.project_name}（{dept}）[{len(cites)}]" + (f": {line}" if line else ""))
+        if len(found) == 1:
+            # One project found: what it does, in the sheet's own words, for 「どんなことをしているの」.
+            for rec in described(ps, exclude=cites[-1].quote):
+                quote = _opening(rec.text)
+                cites.append(cite_narrative(len(cites) + 1, s, rec, quote))
+                lines.append(f"　{rec.section.value}（{_short(rec.label)}）: 「{quote}」[{len(cites)}]")
     head = "該当する事務事業は次のとおりです。" if len(found) > 1 else "該当する事務事業があります。"
     if by_meaning:
         head = "お尋ねの内容に最も近い事務事業は次のシートです（言葉は一致していないため、内容をご確認ください）。"
     return Answer(status=Status.ANSWERED, intent="topic", citations=tuple(cites), answer=head + "\n" + "\n".join(lines))
+
+
+OVERVIEW_SHORT = 60  # an overview this short (「姉妹都市への派遣・受入を実施する。」) is told with its means
+
+
+def described(ps: ParsedSheet, exclude: str = "") -> list[NarrativeRecord]:
+    """The sections that say what a project does: its overview, and its means when the overview is a
+    line (Ikeda's 事業内容 says what, its 事業の手段・方法 says how)."""
+    said = [n for n in ps.narratives if n.section is Section.OVERVIEW and n.text.strip() and not says_nothing(n.text)]
+    if sum(len(n.text) for n in said) < OVERVIEW_SHORT:
+        said += [n for n in ps.narratives if n.section is Section.MEANS and n.text.strip() and not says_nothing(n.text)]
+    return [n for n in said if not (exclude and exclude in n.text)][:2]
+
+
+def _opening(text: str) -> str:
+    """A section whole when short; else its opening, cut at a sentence end."""
+    if len(text) <= SECTION_TEXT_WHOLE:
+        return text
+    end = text.rfind("。", 0, SECTION_TEXT_WHOLE + 1)
+    return text[:end + 1] if end > SECTION_TEXT_WHOLE // 2 else text[:SECTION_TEXT_WHOLE] + "…"
 
 
 def no_topic() -> Answer:

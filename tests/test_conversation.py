@@ -104,6 +104,8 @@ def test_topic_question_names_the_sheet(env):
     a = env[1].ask("自治体クラウドや電子自治体の推進に取り組んでいる事業はありますか")
     assert a.status == "answered"
     assert a.citations[0].project_name == "栃木県市町村情報化推進協議会参画事業"
+    # One project found: the answer also says what it does, quoting its 事業概要.
+    assert any(c.section == "事業概要" and c.quote and c.quote in a.answer for c in a.citations)
 
 
 def test_explain_shows_the_parts_of_the_score(env):
