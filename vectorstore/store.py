@@ -96,6 +96,14 @@ def norm_name(text: str) -> str:
     return "".join(ch for ch in t if ch.isalnum() and not ("\u3041" <= ch <= "\u3096"))
 
 
+def spelled_name(text: str) -> str:
+    """A name as spelled, kana kept, without spaces or punctuation: つばきまつり運営事業."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum())
+
+
+OKURIGANA = 2  # kana a name may drop and stay itself (空き家 ~ 空家); more are words (つばきまつり, ふるさと)
+
+
 @functools.lru_cache(maxsize=20_000)
 def _label_tokens(label: str) -> tuple[str, ...]:
     """A passage's printed label, tokenised once: the forms print the same labels on every sheet."""
@@ -117,6 +125,12 @@ class Evidence:
     vectors: tuple[np.ndarray | None, ...]
 
 
+def _common_run(a: str, b: str) -> int:
+    from difflib import SequenceMatcher
+
+    return SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size if a and b else 0
+
+
 def _bigram_postings(names: list[str]) -> dict[str, list[int]]:
     out: dict[str, list[int]] = {}
     for idx, name in enumerate(names):
@@ -132,7 +146,9 @@ class _NameIndex:
     generation: int
     rows: list[SheetRow]
     names: list[str]                      # normalised project names, in catalogue order
+    spelled: list[str]                    # the same, kana kept (spelled_name)
     bigrams: dict[str, list[int]]         # bigram -> catalogue positions of the names holding it
+    kana_bigrams: dict[str, list[int]]    # the same over the spelled names whose kana are words
     by_id: dict[str, SheetRow]
     municipalities: list[str]
     _df: dict[str, dict[str, int]] = field(default_factory=dict[str, dict[str, int]])  # filled on first use
@@ -140,8 +156,46 @@ class _NameIndex:
     @classmethod
     def of(cls, generation: int, rows: list[SheetRow]) -> _NameIndex:
         names = [norm_name(r.project_name) for r in rows]
-        return cls(generation, rows, names, _bigram_postings(names), {r.sheet_id: r for r in rows},
-                   sorted({r.municipality for r in rows if r.municipality}))
+        spelled = [spelled_name(r.project_name) for r in rows]
+        # Names whose kana are words are found by their kana too; the rest by their kana-less form only.
+        kana_words = [x if len(x) - len(n) > OKURIGANA else "" for x, n in zip(spelled, names, strict=True)]
+        return cls(generation, rows, names, spelled, _bigram_postings(names), _bigram_postings(kana_words),
+                   {r.sheet_id: r for r in rows}, sorted({r.municipality for r in rows if r.municipality}))
+
+    def scores(self, query: str, filters: Filters, k: int) -> list[tuple[str, float]]:
+        """How much of a project name the query holds: the longest common run of characters,
+        100 when it covers the name (or 10 characters of it). Bigram postings find candidates,
+        so this stays fast at 50,000 names."""
+        q, q_spelled = norm_name(query), spelled_name(query)
+        if len(q) < 2 and len(q_spelled) < 2:
+            return []
+        counts: dict[int, int] = {}
+        common = max(500, len(self.rows) // 20)
+        grams = {q[i:i + 2] for i in range(len(q) - 1)}
+        rare = [g for g in grams if 0 < len(self.bigrams.get(g, ())) <= common]
+        # Bigrams in most names (事業, 推進) say little and cost much at 50,000 names: skip them
+        # unless the query has nothing rarer.
+        for bg in rare or grams:
+            for idx in self.bigrams.get(bg, ()):
+                counts[idx] = counts.get(idx, 0) + 1
+        for bg in {q_spelled[i:i + 2] for i in range(len(q_spelled) - 1)} - grams:
+            for idx in self.kana_bigrams.get(bg, ()):
+                counts[idx] = counts.get(idx, 0) + 1
+        top = sorted(counts, key=lambda i: (-counts[i], i))[: k * 4]
+        out: list[tuple[str, float]] = []
+        for idx in top:
+            row, name, spelled = self.rows[idx], self.names[idx], self.spelled[idx]
+            if not filters.allows(row) or not spelled:
+                continue
+            size = _common_run(q, name)
+            if len(spelled) - len(name) > OKURIGANA:
+                # Kana that are words of the name (つばきまつり運営事業): what the question holds is
+                # measured against the whole name, or 運営事業 alone would be all of it.
+                size, name = max(size, _common_run(q_spelled, spelled)), spelled
+            if size >= 2:
+                out.append((row.sheet_id, 100.0 * min(1.0, size / max(4, min(len(name), 10)))))
+        out.sort(key=lambda x: (-x[1], x[0]))
+        return out[:k]
 
     def name_df(self) -> dict[str, int]:
         """token -> in how many project names it occurs (tokenising 50,000 names waits for a question
@@ -155,7 +209,7 @@ class _NameIndex:
         return self._df["df"]
 
 
-_EMPTY_NAMES = _NameIndex(-1, [], [], {}, {}, [])
+_EMPTY_NAMES = _NameIndex(-1, [], [], [], {}, {}, {}, [])
 
 
 class Store:
@@ -321,7 +375,7 @@ class Store:
             return []
         self.sync_bm25()
         by_id = cat.by_id
-        name_scores = self._name_scores(query, cat, filters, k * 3)
+        name_scores = cat.scores(query, filters, k * 3)
         units: dict[str, list[tuple[int, float]]] = {}
         for sid, n, score in self.bm25.search(tokens if tokens is not None else tokenize(query), k * 30):
             if sid in by_id and filters.allows(by_id[sid]):
@@ -358,44 +412,13 @@ class Store:
     def name_matches(self, text: str, k: int = 3, filters: Filters | None = None) -> list[SheetRow]:
         """The sheets whose names the text holds most of, by the name index alone (no BM25, no vectors)."""
         cat = self._names_now()
-        return [cat.by_id[sid] for sid, _ in self._name_scores(text, cat, filters or Filters(), k)]
+        return [cat.by_id[sid] for sid, _ in cat.scores(text, filters or Filters(), k)]
 
     def names_in(self, text: str, at_least: float = 90.0) -> list[str]:
         """Project names the text spells out (name score at least `at_least`), best first."""
         cat = self._names_now()
-        return [cat.by_id[sid].project_name for sid, score in self._name_scores(text, cat, Filters(), 10)
+        return [cat.by_id[sid].project_name for sid, score in cat.scores(text, Filters(), 10)
                 if score >= at_least]
-
-    def _name_scores(self, query: str, cat: _NameIndex, filters: Filters, k: int) -> list[tuple[str, float]]:
-        """How much of a project name the query holds: the longest common run of characters,
-        100 when it covers the name (or 10 characters of it). Bigram postings find candidates,
-        so this stays fast at 50,000 names."""
-        from difflib import SequenceMatcher
-
-        q = norm_name(query)
-        if len(q) < 2:
-            return []
-        counts: dict[int, int] = {}
-        common = max(500, len(cat.rows) // 20)
-        grams = {q[i:i + 2] for i in range(len(q) - 1)}
-        rare = [g for g in grams if 0 < len(cat.bigrams.get(g, ())) <= common]
-        # Bigrams in most names (事業, 推進) say little and cost much at 50,000 names: skip them
-        # unless the query has nothing rarer.
-        for bg in rare or grams:
-            for idx in cat.bigrams.get(bg, ()):
-                counts[idx] = counts.get(idx, 0) + 1
-        top = sorted(counts, key=lambda i: (-counts[i], i))[: k * 4]
-        out: list[tuple[str, float]] = []
-        for idx in top:
-            row, name = cat.rows[idx], cat.names[idx]
-            if not filters.allows(row) or not name:
-                continue
-            m = SequenceMatcher(None, q, name, autojunk=False).find_longest_match(0, len(q), 0, len(name))
-            score = 100.0 * min(1.0, m.size / max(4, min(len(name), 10)))
-            if m.size >= 2:
-                out.append((row.sheet_id, score))
-        out.sort(key=lambda x: (-x[1], x[0]))
-        return out[:k]
 
     def _fuse(self, by_id: dict[str, SheetRow], rankings: dict[str, list[tuple[str, float]]], k: int,
               units: dict[str, list[tuple[int, float]]]) -> list[Hit]:
