@@ -413,6 +413,8 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
                    or (years and (_FIGURE_WORDS.search(m_) or kinds)))
     if _ASK_DATE.search(m_) and not (money or tables):
         numeric = False  # 「いつ設立」 asks for a date, even with a year-like word nearby
+    if numeric and _TOPIC.search(m_) and not (counter_m or money or years or _RATE.search(m_)):
+        numeric = False  # 「補助金が出る事業ってある？」: a table's word describes the project asked for, no figure is
     sections, cues = section_priors(m_)
     answer = _answer_type(m_, numeric, any(wt >= 1.0 for _, wt in sections))
     if answer is AnswerType.REASON:

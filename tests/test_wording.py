@@ -444,3 +444,15 @@ def test_the_section_a_question_names_is_quoted_first_when_its_words_chose_other
     # The named section says nothing (特になし): nothing is added either.
     empty = [*words, p(4, Section.ORIGIN, "特になし", 0.1, prior=1.0)]
     assert _cued_first(q, empty, _pick(empty)) == _pick(empty)
+
+
+@pytest.mark.parametrize(("question", "topic"), [
+    ("電気自動車を買ったら補助金が出る事業ってある？", True),     # 補助金 describes the project sought
+    ("補助金を出している事業はありますか", True),
+    ("補助金が出る事業ってある？令和6年度はいくら？", False),     # a figure asked: money and a year
+    ("この事業の補助金は何件ある？", False),
+])
+def test_a_tables_word_in_a_question_for_a_project_describes_it(question, topic):
+    q = parse(question)
+    assert (q.answer is AnswerType.TOPIC) is topic
+    assert q.numeric is not topic
