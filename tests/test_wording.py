@@ -456,3 +456,9 @@ def test_a_tables_word_in_a_question_for_a_project_describes_it(question, topic)
     q = parse(question)
     assert (q.answer is AnswerType.TOPIC) is topic
     assert q.numeric is not topic
+
+
+def test_a_tables_word_in_a_question_about_a_section_is_what_the_section_speaks_of():
+    q = parse("火葬場管理運営事業、事業費を削る余地はあるって評価？")
+    assert not q.numeric and q.sections[0][0] is Section.EVALUATION
+    assert parse("火葬場管理運営事業の令和6年度の事業費は？").numeric  # a year: the figure
