@@ -46,6 +46,8 @@ class Op(StrEnum):
 _ERA_YEAR = re.compile(rf"({ERA_NAMES}|{ERA_LETTERS})\s*(元|\d{{1,2}})(?!\d)\s*(?:年度|年)?", re.I)
 _WESTERN = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:年度|年)?(?!\d)")
 _BARE = re.compile(r"(?<![\d.,])(\d{1,2})\s*年度")
+# 「28〜31年度」「28から31年度」: the first year of a range carries no 年度 of its own.
+_BARE_FROM = re.compile(r"(?<![\d.,A-Za-z第])(\d{1,2})(?=\s*(?:から|~|〜|～|-|－)\s*\d{1,2}\s*年度)")
 # Relative years, longest first. 「前の年」 needs no 度; 「その前」 alone steps back in a follow-up.
 _RELATIVE: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"一昨年度?|おととし|前々年度?|2年前|2年(?:さかのぼ|遡|戻)"), -2),
@@ -101,7 +103,7 @@ def find_years(t: str) -> list[YearRef]:
         if free(*m.span()):
             found.append(YearRef(m.group(0), m.start(), western=int(m.group(1))))
             taken.append(m.span())
-    for m in _BARE.finditer(t):
+    for m in (*_BARE.finditer(t), *_BARE_FROM.finditer(t)):
         if free(*m.span()):
             found.append(YearRef(m.group(0), m.start(), bare=int(m.group(1))))
             taken.append(m.span())

@@ -462,3 +462,14 @@ def test_a_tables_word_in_a_question_about_a_section_is_what_the_section_speaks_
     q = parse("火葬場管理運営事業、事業費を削る余地はあるって評価？")
     assert not q.numeric and q.sections[0][0] is Section.EVALUATION
     assert parse("火葬場管理運営事業の令和6年度の事業費は？").numeric  # a year: the figure
+
+
+@pytest.mark.parametrize(("question", "bare"), [
+    ("トータルコスト、28〜31年度の実績を合計すると？", [28, 31]),
+    ("28から31年度の推移は？", [28, 31]),
+    ("10〜12件くらい？", []),                 # no 年度: counts, not years
+])
+def test_the_first_year_of_a_range_needs_no_nendo_of_its_own(question, bare):
+    q = parse(question)
+    assert [y.bare for y in q.years] == bare
+    assert q.year_range is bool(bare)
