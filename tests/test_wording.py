@@ -423,6 +423,14 @@ def test_a_verb_of_opinion_frames_the_question_and_is_not_content():
     assert not {"考える", "思う"} & set(content_tokens(tokenize("市が課題と考えていることは？どう思う？")))
 
 
+def test_a_field_of_the_form_and_a_verb_of_listing_frame_the_question():
+    from assistant.match import content_tokens
+    from vectorstore.tokens import tokenize
+
+    words = set(content_tokens(tokenize("評価欄ではどんな課題が挙げられてる？")))
+    assert "課題" in words and not {"欄", "挙げる", "上げる"} & words
+
+
 def test_the_section_a_question_names_is_quoted_first_when_its_words_chose_others():
     from assistant.core import _cued_first
     from ingest.units import Unit, UnitKind
