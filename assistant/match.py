@@ -161,6 +161,8 @@ def content_tokens(tokens: Iterable[str], exclude: Iterable[str] = ()) -> list[s
     """Tokens that carry content: not asking words, years, counters on their own, or excluded ones."""
     ex = set(exclude)
     stop = asking()
+    # 「備考欄」「判断理由欄」: a field of the form named by its label and 欄; the label is what it prints.
+    tokens = [t[:-1] if len(t) >= 3 and t.endswith("欄") else t for t in tokens]
     return [t for t in dict.fromkeys(tokens)
             if t not in stop and t not in ex and not t.startswith("何")
             and not re.fullmatch(r"[\d.,%]+|[\d.,]+[a-z]*|r\d+|h\d+", t)]

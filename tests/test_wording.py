@@ -429,6 +429,7 @@ def test_a_field_of_the_form_and_a_verb_of_listing_frame_the_question():
 
     words = set(content_tokens(tokenize("評価欄ではどんな課題が挙げられてる？")))
     assert "課題" in words and not {"欄", "挙げる", "上げる"} & words
+    assert "備考" in content_tokens(tokenize("備考欄には何て書いてある？"))  # the field's label, as printed
 
 
 def test_the_section_a_question_names_is_quoted_first_when_its_words_chose_others():
