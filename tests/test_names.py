@@ -26,3 +26,10 @@ def test_a_name_whose_kana_are_words_is_not_matched_by_its_kanji_tail_alone():
 def test_okurigana_left_out_still_spell_the_name():
     idx = _index("空き家対策事業")
     assert _score(idx, "空家対策事業の相談件数は？")["空き家対策事業"] == 100.0
+
+
+def test_a_longer_name_holding_the_one_spelled_is_not_spelled_whole():
+    idx = _index("ふるさと情報化推進事業", "広域ふるさと情報化推進事業")
+    scores = _score(idx, "ふるさと情報化推進事業の平成30年度のトータルコストは？")
+    assert scores["ふるさと情報化推進事業"] == 100.0
+    assert scores["広域ふるさと情報化推進事業"] < 100.0

@@ -187,13 +187,15 @@ class _NameIndex:
             row, name, spelled = self.rows[idx], self.names[idx], self.spelled[idx]
             if not filters.allows(row) or not spelled:
                 continue
-            size = _common_run(q, name)
-            if len(spelled) - len(name) > OKURIGANA:
+            size, whole = _common_run(q, name), min(len(name), 10)
+            kana = len(spelled) - len(name)
+            if kana > OKURIGANA:
                 # Kana that are words of the name (つばきまつり運営事業): what the question holds is
-                # measured against the whole name, or 運営事業 alone would be all of it.
-                size, name = max(size, _common_run(q_spelled, spelled)), spelled
+                # measured against the whole name, or 運営事業 alone would be all of it. Its kana do
+                # not count toward the 10 characters that make a long name spelled.
+                size, whole = max(size, _common_run(q_spelled, spelled)), min(len(spelled), 10 + kana)
             if size >= 2:
-                out.append((row.sheet_id, 100.0 * min(1.0, size / max(4, min(len(name), 10)))))
+                out.append((row.sheet_id, 100.0 * min(1.0, size / max(4, whole))))
         out.sort(key=lambda x: (-x[1], x[0]))
         return out[:k]
 
