@@ -250,7 +250,7 @@ class CrossSheet:
         found: list[tuple[str, str]] = []
         cities = "|".join(map(re.escape, self.store.municipalities())) or "(?!)"
         for piece in _SPLIT.split(t):
-            piece = _PIECE_END.split(piece)[0]  # 「神戸市の庁舎管理業務の平成24年度決算の…」: the name part
+            piece = _PIECE_END.split(piece)[0]  # 「○○市の△△業務の令和5年度決算の…」: the name part
             piece = re.sub(rf"^(?:{cities})?の?", "", piece).strip(" 「」『』")
             if len(piece) < 3:
                 continue
