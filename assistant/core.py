@@ -361,8 +361,7 @@ class Assistant:
         a, b = rows
         if a is None or b is None or a.unit.unit_id == b.unit.unit_id:
             return None
-        unit_a = next((c.unit for c in a.unit.cells if c.unit), "")
-        if unit_a != next((c.unit for c in b.unit.cells if c.unit), ""):
+        if _unit_of(a) != _unit_of(b):
             return None  # 園 and %: not two parts of one quantity
         found = _one_year_cells(q, turn, ss, a, b)
         if found is None:
@@ -688,8 +687,6 @@ def _pick(ps: list[Scored], w: Weights = W) -> list[Scored]:
         if said is not None:
             out.append(said)
     return out
-
-
 
 
 def _cued_first(q: Query, ps: list[Scored], chosen: list[Scored]) -> list[Scored]:

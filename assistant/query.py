@@ -416,12 +416,12 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
     if _ASK_DATE.search(m_) and not (money or tables):
         numeric = False  # 「いつ設立」 asks for a date, even with a year-like word nearby
     sections, cues = section_priors(m_)
-    if numeric and not (counter_m or money or years or _RATE.search(m_)) \
-            and (_TOPIC.search(m_) or any(wt >= 1.0 for _, wt in sections)):
+    named_section = any(wt >= 1.0 for _, wt in sections)
+    if numeric and not (counter_m or money or years or _RATE.search(m_)) and (_TOPIC.search(m_) or named_section):
         # A table's word and nothing that asks a figure: it describes the project sought (「補助金が出る
         # 事業ってある？」) or what a section says of it (「事業費を削る余地はあるって評価？」).
         numeric = False
-    answer = _answer_type(m_, numeric, any(wt >= 1.0 for _, wt in sections))
+    answer = _answer_type(m_, numeric, named_section)
     if answer is AnswerType.REASON:
         numeric = False
     if _UNSPENT.search(m_) and Kind.BUDGET in kinds and not any(k in kinds for k in _SPENT):

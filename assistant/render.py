@@ -421,9 +421,10 @@ OVERVIEW_SHORT = 60  # an overview this short (「姉妹都市への派遣・受
 def described(ps: ParsedSheet, exclude: str = "") -> list[NarrativeRecord]:
     """The sections that say what a project does: its overview, and its means when the overview is a
     line (Ikeda's 事業内容 says what, its 事業の手段・方法 says how)."""
-    said = [n for n in ps.narratives if n.section is Section.OVERVIEW and n.text.strip() and not says_nothing(n.text)]
+    filled = [n for n in ps.narratives if n.text.strip() and not says_nothing(n.text)]
+    said = [n for n in filled if n.section is Section.OVERVIEW]
     if sum(len(n.text) for n in said) < OVERVIEW_SHORT:
-        said += [n for n in ps.narratives if n.section is Section.MEANS and n.text.strip() and not says_nothing(n.text)]
+        said += [n for n in filled if n.section is Section.MEANS]
     return [n for n in said if not (exclude and exclude in n.text)][:2]
 
 

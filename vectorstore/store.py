@@ -90,15 +90,14 @@ class Hit:
     units: tuple[tuple[int, float], ...] = ()  # (unit number, BM25) of this sheet's best units
 
 
-def norm_name(text: str) -> str:
-    """Names compared without okurigana-ish kana, spaces or punctuation: 空き家対策 ~ 空家等対策."""
-    t = unicodedata.normalize("NFKC", text)
-    return "".join(ch for ch in t if ch.isalnum() and not ("\u3041" <= ch <= "\u3096"))
-
-
 def spelled_name(text: str) -> str:
     """A name as spelled, kana kept, without spaces or punctuation: つばきまつり運営事業."""
     return "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum())
+
+
+def norm_name(text: str) -> str:
+    """Names compared without okurigana-ish kana, spaces or punctuation: 空き家対策 ~ 空家等対策."""
+    return "".join(ch for ch in spelled_name(text) if not ("\u3041" <= ch <= "\u3096"))
 
 
 OKURIGANA = 2  # kana a name may drop and stay itself (空き家 ~ 空家); more are words (つばきまつり, ふるさと)
