@@ -372,7 +372,7 @@ class Assistant:
         return Outcome(answer, new)
 
     def _per_unit(self, q: Query, turn: Turn, scored: list[SheetScore], state: State) -> Outcome | None:
-        """One row over another in one year: 「事業費を支給件数で割ると」, 「寄附1件あたり平均いくら」
+        """One row over another in one year: 「事業費を交付件数で割ると」, 「寄附1件あたり平均いくら」
         (the amount the question names, or the sheet's cost, over the row counted in 件). A sheet that
         prints the figure per head itself (「1人当たり…」) answers with its own row instead."""
         ss = max(scored, key=lambda x: (x.prior, x.sheet_id))
@@ -692,7 +692,7 @@ def _pick(ps: list[Scored], w: Weights = W) -> list[Scored]:
 def _cued_first(q: Query, ps: list[Scored], chosen: list[Scored]) -> list[Scored]:
     """The section the question names outright (「きっかけ」「課題」「意見」: the form's own label words)
     is quoted first when the sheet fills it in and the passages chosen by the question's words come
-    from no section it names: those words are often the project's own (設置 on a 防犯灯設置事業
+    from no section it names: those words are often the project's own (設置 on a ○○設置事業
     sheet), held in every part of the sheet."""
     if not q.sections or q.sections[0][1] < 1.0 or any(p.parts.get("prior", 0.0) > 0 for p in chosen):
         return chosen

@@ -418,8 +418,8 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
     sections, cues = section_priors(m_)
     named_section = any(wt >= 1.0 for _, wt in sections)
     if numeric and not (counter_m or money or years or _RATE.search(m_)) and (_TOPIC.search(m_) or named_section):
-        # A table's word and nothing that asks a figure: it describes the project sought (「補助金が出る
-        # 事業ってある？」) or what a section says of it (「事業費を削る余地はあるって評価？」).
+        # A table's word and nothing that asks a figure: it describes the project sought (「補助金がもらえる
+        # 事業ってある？」) or what a section says of it (「人件費を減らせる余地はあると評価されてる？」).
         numeric = False
     answer = _answer_type(m_, numeric, named_section)
     if answer is AnswerType.REASON:

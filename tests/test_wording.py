@@ -326,21 +326,21 @@ def test_a_row_in_another_unit_than_the_one_asked_does_not_count_it():
 
 
 @pytest.mark.parametrize("question", [
-    "協議会への参画について、関係者からはどんな意見があるの？",
-    "この事業、課長はこの先どう進めたいって書いてある？",
+    "広域連携の協議会について、住民からはどんな意見があるの？",
+    "この取組、所管の課長は今後どうしたいと書いてある？",
 ])
 def test_is_there_with_a_section_named_asks_the_sheet_not_for_a_project(question):
     assert parse(question).answer is not AnswerType.TOPIC
 
 
 def test_compared_with_the_start_asks_what_changed_not_how_it_began():
-    q = parse("集落支援の取組、始めた頃と比べると何が変わってきてる？")
+    q = parse("見守り活動、始めた頃と比べて何が変わった？")
     assert q.sections[0] == (Section.CHANGES, 1.0)
     assert all(sec is not Section.ORIGIN for sec, _ in q.sections)
 
 
 @pytest.mark.parametrize("question", [
-    "1人あたり何千円？（千円未満四捨五入）",
+    "1件あたりだと何千円か（千円未満四捨五入で）",
     "平均いくら？（小数第1位まで）",
     "割合は何％？小数点以下2桁で",
 ])
@@ -410,7 +410,7 @@ def test_a_rate_asked_is_the_row_in_percent_not_the_count_it_is_made_of():
 
 
 def test_the_reason_a_project_began_is_its_origin_not_a_ratings_reason():
-    q = parse("英語の先生を呼ぶ事業、始めた理由は何？")
+    q = parse("通学バスを走らせる事業、始めた理由は何？")
     assert q.sections[0] == (Section.ORIGIN, 1.0)
     assert (Section.EVALUATION, 1.0) not in q.sections
     assert (Section.EVALUATION, 1.0) in parse("効率性がBとされた理由は？").sections
@@ -420,16 +420,16 @@ def test_a_verb_of_opinion_frames_the_question_and_is_not_content():
     from assistant.match import content_tokens
     from vectorstore.tokens import tokenize
 
-    assert not {"考える", "思う"} & set(content_tokens(tokenize("市が課題と考えていることは？どう思う？")))
+    assert not {"考える", "思う"} & set(content_tokens(tokenize("市はどこが課題だと考えている？君はどう思う？")))
 
 
 def test_a_field_of_the_form_and_a_verb_of_listing_frame_the_question():
     from assistant.match import content_tokens
     from vectorstore.tokens import tokenize
 
-    words = set(content_tokens(tokenize("評価欄ではどんな課題が挙げられてる？")))
+    words = set(content_tokens(tokenize("評価欄には課題として何が挙げられていますか")))
     assert "課題" in words and not {"欄", "挙げる", "上げる"} & words
-    assert "備考" in content_tokens(tokenize("備考欄には何て書いてある？"))  # the field's label, as printed
+    assert "備考" in content_tokens(tokenize("備考欄の記載を教えて"))  # the field's label, as printed
 
 
 def test_the_section_a_question_names_is_quoted_first_when_its_words_chose_others():
@@ -441,8 +441,8 @@ def test_the_section_a_question_names_is_quoted_first_when_its_words_chose_other
                  section=section, label=section.value)
         return Scored(u, score, {} if prior is None else {"prior": prior})
 
-    q = parse("防犯灯を設置するようになったきっかけは何ですか")  # 設置: the project's own word, said all over its sheet
-    origin = p(0, Section.ORIGIN, "昭和45年の国体を契機に電力会社が防犯灯の寄贈を始めた。", 0.30, prior=1.0)
+    q = parse("カーブミラーを設置するようになったきっかけは？")  # 設置: the project's own word, said all over its sheet
+    origin = p(0, Section.ORIGIN, "昭和50年代の交通事故の多発を受けて始めた。", 0.30, prior=1.0)
     words = [p(1, Section.OVERVIEW, "設置要望を募り、設置箇所を選定する。", 0.62, prior=0.0),
              p(2, Section.EVALUATION, "一度に設置することで割安である。", 0.61, prior=0.0)]
     ranked = [*words, origin]
@@ -456,9 +456,9 @@ def test_the_section_a_question_names_is_quoted_first_when_its_words_chose_other
 
 
 @pytest.mark.parametrize(("question", "topic"), [
-    ("電気自動車を買ったら補助金が出る事業ってある？", True),     # 補助金 describes the project sought
-    ("補助金を出している事業はありますか", True),
-    ("補助金が出る事業ってある？令和6年度はいくら？", False),     # a figure asked: money and a year
+    ("太陽光パネルを付けたら補助金が出る事業ってある？", True),     # 補助金 describes the project sought
+    ("補助金を交付している事業ってありますか", True),
+    ("補助金がもらえる事業ってある？令和6年度はいくら？", False),     # a figure asked: money and a year
     ("この事業の補助金は何件ある？", False),
 ])
 def test_a_tables_word_in_a_question_for_a_project_describes_it(question, topic):
@@ -468,13 +468,13 @@ def test_a_tables_word_in_a_question_for_a_project_describes_it(question, topic)
 
 
 def test_a_tables_word_in_a_question_about_a_section_is_what_the_section_speaks_of():
-    q = parse("火葬場管理運営事業、事業費を削る余地はあるって評価？")
+    q = parse("斎場の管理事業、人件費を減らせる余地はあると評価されてる？")
     assert not q.numeric and q.sections[0][0] is Section.EVALUATION
-    assert parse("火葬場管理運営事業の令和6年度の事業費は？").numeric  # a year: the figure
+    assert parse("斎場の管理事業の令和6年度の人件費は？").numeric  # a year: the figure
 
 
 @pytest.mark.parametrize(("question", "bare"), [
-    ("トータルコスト、28〜31年度の実績を合計すると？", [28, 31]),
+    ("事業費の27〜29年度の決算を合計すると？", [27, 29]),
     ("28から31年度の推移は？", [28, 31]),
     ("10〜12件くらい？", []),                 # no 年度: counts, not years
 ])
