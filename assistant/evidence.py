@@ -26,7 +26,7 @@ from vectorstore.store import Evidence, Hit, Store, norm_name
 from vectorstore.tokens import tokenize
 
 from .match import compact, content_tokens, inflected, is_total, label_coverage, token_coverage
-from .query import AnswerType, Query
+from .query import AnswerType, Query, count_noun_unit
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,8 @@ _DATE = re.compile(rf"(?:{ERA_NAMES}|[HRS])\s*(?:元|\d{{1,2}})\s*年"
 _ORG = re.compile(r"課|部|局|室|係|会|協議会|センター|団体|事務局|市|県|府|国|省|庁|法人|会社|学校|組合|委員")
 _MONEY_UNITS = ("千円", "円", "万円", "百万円", "億円")
 _MONEY_WORDS = ("お金", "御金", "金額", "額", "金")
-_OWN_PLACE = frozenset({"市", "町", "村", "内", "立"})  # the municipality itself (市の職員, 市内, 市立)
+# the municipality itself (市の職員, 市内, 市立) and its own office (市役所, 役場)
+_OWN_PLACE = frozenset({"市", "町", "村", "内", "立", "市役所", "役所", "役場", "町役場", "村役場"})
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,10 @@ class Scorer:
             # A row printed in another unit counts something else (何時間 is not 正規職員従事人数 in 人);
             # one with no unit printed may still count it.
             parts["unit"] = 1.0 if same_unit(unit, q.counter) else (0.0 if unit else 0.5)
+        elif q.count_noun and same_unit(unit, q.count_noun):
+            # 「着信件数」 said as a noun: a row counted in 件 is the more likely; another unit (施設数 in か所)
+            # may be the same count in the sheet's own counter, so no row is held back for it.
+            parts["unit"] = 1.0
         elif q.money:
             parts["unit"] = 1.0 if unit in _MONEY_UNITS else 0.0
         elif any(t.endswith("率") or t == "割合" for t in asked):
@@ -341,8 +346,11 @@ _LABEL_UNIT = re.compile(r"[（(]\s*(?:単位\s*[:：]?\s*)?(千円|百万円|�
 
 def unit_in_label(label: str) -> str:
     """A unit printed in the row's label when the form has no unit column: 「取扱金額（百万円）」."""
-    m = _LABEL_UNIT.search(unicodedata.normalize("NFKC", label))
-    return m.group(1) if m else ""
+    label = unicodedata.normalize("NFKC", label)
+    m = _LABEL_UNIT.search(label)
+    if m:
+        return m.group(1)
+    return count_noun_unit(label)  # 「着信件数（1日平均）」 counts in 件 though no unit is printed
 
 
 def _years_fit(q: Query, cells: tuple) -> float:

@@ -143,6 +143,16 @@ COUNTERS = ("人", "回", "件", "か所", "箇所", "ヶ所", "カ所", "校", 
 _COUNTER_RE = "|".join(sorted(map(re.escape, COUNTERS), key=len, reverse=True))
 # 「何万個」「何千人」: the magnitude belongs to the number, the counter follows it.
 _ASK_COUNT = re.compile(rf"何\s*[万千百億]?\s*({_COUNTER_RE})|いくつ|幾つ|どれくらい|どれぐらい|どのくらい|どの位")
+# A count named by its noun (件数, 人数, 対象者数, 世帯数): the counter it is counted in.
+_COUNT_NOUN = re.compile(r"(件|人|者|回|台|頭|世帯|戸|校|か所|箇所|施設|団体|隻|冊)数")
+
+
+def count_noun_unit(text: str) -> str:
+    """The counter a count's noun implies: 件数 counts in 件, 対象者数 and 人数 in 人; '' for none."""
+    m = _COUNT_NOUN.search(text)
+    return ("人" if m.group(1) == "者" else m.group(1)) if m else ""
+
+
 _ASK_MONEY = re.compile(r"いくら|幾ら|何円|金額|何千円|何万円|何百万円|何億円")
 _ASK_DATE = re.compile(r"いつ|何年度?に|何月|何日|時期|何年から|何年度から")
 _ASK_WHO = re.compile(r"誰|だれ|どこ|どちら|どの(?:団体|機関|組織|区|学校|地域|地区|施設|人|ような人|ような方)|どんな(?:人|方|団体)|何という|名前|名称")
@@ -151,7 +161,7 @@ _ASK_YESNO = re.compile(r"ですか[、,]?.{1,12}ですか|ますか[、,]?.{1,1
 # Nouns of measure: with a year, 「{year}の{one of these}は？」 asks for a figure.
 _FIGURE_WORDS = re.compile(r"(?:コスト|費用|経費|予算|決算|歳出|歳入|財源|支出金|補助金|事業費|人件費|物件費|金額|額|"
                            r"人数|件数|回数|指標|目標値|実績値|値|数|率|割合|時間|単価|面積|延長|距離|重量|量|長さ|"
-                           r"高さ|料金|価格|収入|支出|人口|世帯数|規模)(?=は|を|が|の|って|も|で|と|\s|\?|？|$)")
+                           r"高さ|料金|価格|収入|支出|人口|世帯数|規模)(?=は|を|が|の|って|も|で|と|[、,，]|\s|\?|？|$)")
 _DEPARTMENT = re.compile(r"担当(?:部署|課|部|係|局|室|所属)?|所管|部署|どこの課|何課|どの課|どの部|どの局")
 _TOPIC = re.compile(r"(?:事業|業務|取り?組み?|シート|施策)(?:は|が|って|も)?(?:何か|なにか)?(?:あり|ある|あります|存在)"
                     r"|(?:どの|どんな|何の|なんの|どういう)(?:事業|業務|取り?組み?)"
@@ -170,7 +180,7 @@ _UNSPENT = re.compile(r"使い残|使わなかった|余った|不用額|執行�
 _DIFF = re.compile(r"差|違い|違う|増減|どれだけ増|どれだけ減|どのくらい増|どのくらい減|いくら増|いくら減|何件増|何人増|"
                    r"何件減|何人減|上回|下回|多かった|少なかった|増えた|減った|伸び|多い|少ない|高い|安い|低い"
                    r"|残った|" + _UNSPENT.pattern)
-_CHANGE = re.compile(r"増えた|減った|増加|減少|伸び|変わ|変化|推移|比べ|比較|より多|より少|上回|下回|前年度より|前年より")
+_CHANGE = re.compile(r"増えた|減った|増加|減少|伸び|変わ|変化|推移|動き|動向|比べ|比較|より多|より少|上回|下回|前年度より|前年より")
 _SPENT = (Kind.SETTLED, Kind.SETTLED_ESTIMATE, Kind.ACTUAL)
 _SUM = re.compile(r"合計|合わせ|足す|足した|足すと|累計")
 _RATE = re.compile(r"率|何%|何％|割合|何割|パーセント")
@@ -183,7 +193,7 @@ def asks_share(text: str) -> bool:
     return bool(_ASKS_SHARE.search(text))
 
 
-_TREND = re.compile(r"推移|経年|毎年|各年度|年度ごと|年ごと|変遷|年度別|年別|これまでの")
+_TREND = re.compile(r"推移|動向|経年|毎年|各年度|年度ごと|年ごと|変遷|年度別|年別|これまでの")
 _COMPARE = re.compile(r"比べ|比較|対して|と比")
 
 # Cue words of the sections every 行政評価 form prints, as priors (how strongly a section is meant).
@@ -253,6 +263,7 @@ class Query:
     answer: AnswerType = AnswerType.TEXT
     op: Op = Op.VALUE
     counter: str = ""                          # 何人 -> 人
+    count_noun: str = ""                       # 件数 -> 件: the counter a count's noun implies, unasked
     counted: str = ""                          # いくつの小学校区 -> 小学校区 (what is counted)
     cues: tuple[str, ...] = ()                 # the words that cued a section (routing, not content)
     money: bool = False                        # いくら / 金額
@@ -311,6 +322,11 @@ def _stands_alone(t: str, a: int, b: int) -> bool:
     return not (joined_before or joined_after)
 
 
+# A measure noun right after a cue word makes one compound with it: 「対象者数」 counts people, 「委託料」 is
+# money; neither asks what the 対象 or 委託 section says.
+_MEASURE_AFTER = re.compile(r"(?:者|人|件|世帯|団体|施設)?(?:数|率|額|量|費|料|値)")
+
+
 def section_priors(t: str) -> tuple[tuple[tuple[Section, float], ...], tuple[str, ...]]:
     """Sections the question's words point at, each with a weight (first section of a cue 1.0, the
     others 0.6; a section cued twice keeps its best weight), and the cue words themselves."""
@@ -318,6 +334,8 @@ def section_priors(t: str) -> tuple[tuple[tuple[Section, float], ...], tuple[str
     cues: list[str] = []
     for rx, secs in SECTION_CUES:
         for m in rx.finditer(t):
+            if _MEASURE_AFTER.match(t, m.end()):
+                continue  # 対象者数, 委託料: the cue word begins a quantity's name, a row's, not a section's
             # A cue takes the kana after it (始まった, 始めたの): an inflection, not content.
             tail = re.match(r"[\u3041-\u3096]*", t[m.end():]).group(0)  # pyright: ignore[reportOptionalMemberAccess] - * always matches
             cues.append(m.group(0) + (tail if not re.search(r"[はがをにでとのもへや]$", m.group(0)) else ""))
@@ -432,7 +450,7 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
     cm = re.search(r"(?:いくつ|幾つ|何)の([\u4e00-\u9fff\u30a0-\u30ff]{1,8})", m_)
     sm = re.match(r"^(.{2,40}?)(?:って|とは|は)", t)
     return Query(text=text, norm=t, subject=sm.group(1) if sm else "", tokens=tuple(tokenize(t)), years=tuple(years), year_range=year_range,
-                 kinds=kinds, answer=answer, op=op, counter=counter, counted=cm.group(1) if cm else "",
+                 kinds=kinds, answer=answer, op=op, counter=counter, count_noun=count_noun_unit(m_), counted=cm.group(1) if cm else "",
                  cues=cues, money=money, numeric=numeric, sections=sections, tables=tables, named=named, quoted=quoted,
                  demonstrative=bool(_DEMONSTRATIVE.search(t)), leading=bool(_LEADING.search(t)),
                  municipality=muni)
