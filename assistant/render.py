@@ -139,7 +139,15 @@ def _kinds_per_year(q: Query, years: list[int]) -> list[tuple[int, Kind | None]]
         # The year's own kind: from the reference that names this year (the years may have been put
         # in order), else from the reference at its place.
         by_year = [r for r in refs if r.kind and r.relative is None and y in r.candidates()]
-        own = by_year[0].kind if by_year else (refs[i].kind if i < len(refs) and refs[i].kind else None)
+        named = any(r.relative is None and y in r.candidates() for r in refs)
+        if by_year:
+            own = by_year[0].kind
+        elif not named and len(years) > len(refs):
+            # A year inside a range the question spans (R4決算からR6決算): the kind both ends share.
+            ends = [r.kind for r in refs if r.relative is None]
+            own = ends[0] if len(set(ends)) == 1 else None
+        else:
+            own = refs[i].kind if i < len(refs) and refs[i].kind else None
         out.append((y, own or general))
     return out
 
@@ -170,6 +178,8 @@ def _missing(head: str, s: Sheet, cells: tuple[TableCell, ...], year: int, kind:
 def _derived(q: Query, head: str, s: Sheet, picked: list[list[TableCell]], quote: str) -> Answer:
     if q.op is Op.SUM and len(picked) > 2:
         return _sum_of([(c, quote) for c in (g[0] for g in picked)], s, head)
+    if len(picked) > 2:
+        return _change_over(head, s, [g[0] for g in picked], quote)
     a, b = picked[0][0], picked[1][0]
     cites = (cite_cell(1, s, a, quote), cite_cell(2, s, b, quote))
     text = f"{head}は、{year_phrase(a)} {value_phrase(a)}[1]、{year_phrase(b)} {value_phrase(b)}[2]です。"
@@ -179,16 +189,39 @@ def _derived(q: Query, head: str, s: Sheet, picked: list[list[TableCell]], quote
     if q.op is Op.SUM:
         text += f"合計は {format_number(a.value)} + {format_number(b.value)} = {format_number(a.value + b.value)}{unit} です。"
     else:
-        diff = b.value - a.value
-        sign = "増加" if diff > 0 else ("減少" if diff < 0 else "増減なし")
-        text += (f"差は {format_number(b.value)} − {format_number(a.value)} = {format_number(diff)}{unit}"
-                 f"（{format_number(abs(diff))}{unit}の{sign}）です。")
-        if a.value != 0:
-            text += f" 増減率は {format_number(diff)} ÷ {format_number(a.value)} = {diff / a.value * 100:.1f}% です。"
+        text += _change_text(a.value, b.value, unit)
         used = _execution(a, b)
         if used:
             text += used
     return Answer(status=Status.ANSWERED, intent="derived", citations=cites, answer=text)
+
+
+def _change_text(a: float, b: float, unit: str) -> str:
+    """The change from a to b and its rate, with the arithmetic shown."""
+    diff = b - a
+    sign = "増加" if diff > 0 else ("減少" if diff < 0 else "増減なし")
+    text = (f"差は {format_number(b)} − {format_number(a)} = {format_number(diff)}{unit}"
+            f"（{format_number(abs(diff))}{unit}の{sign}）です。")
+    if a != 0:
+        text += f" 増減率は {format_number(diff)} ÷ {format_number(a)} = {diff / a * 100:.1f}% です。"
+    return text
+
+
+def _change_over(head: str, s: Sheet, cells: list[TableCell], quote: str) -> Answer:
+    """Every year of a range, each cited, then the change from its first year to its last: how a
+    figure moved in between and overall."""
+    cites = tuple(cite_cell(i, s, c, quote) for i, c in enumerate(cells, start=1))
+    parts = "、".join(f"{year_phrase(c)} {value_phrase(c)}[{i}]" for i, c in enumerate(cells, start=1))
+    text = f"{head}は、{parts}です。"
+    a, b = cells[0], cells[-1]
+    if a.value is not None and b.value is not None:
+        text += f"{year_phrase(a)}から{year_phrase(b)}への" + _change_text(a.value, b.value, a.unit if a.unit == b.unit else "")
+    filled = [c for c in cells if c.value is not None]
+    chart = Chart(kind="line", title=head.replace("「", "").replace("」", ""), unit=filled[0].unit,
+                  labels=tuple(year_phrase(c) for c in filled), values=tuple(float(c.value or 0) for c in filled),
+                  cited=tuple(i for i, c in enumerate(cells, start=1) if c.value is not None)) \
+        if filled and len({c.unit for c in filled}) == 1 else None
+    return Answer(status=Status.ANSWERED, intent="derived", citations=cites, answer=text, chart=chart)
 
 
 def _execution(a: TableCell, b: TableCell) -> str:

@@ -75,12 +75,19 @@ def test_kanji_numerals_and_okurigana(env):
     assert b.status == "answered" and has_number(b.answer, "323") and b.citations[0].kind == "見込"
 
 
-def test_a_range_gives_both_ends_the_change_and_the_rate(env):
+def test_a_range_gives_every_year_in_it_the_change_and_the_rate(env):
     a = env[1].ask("協議会参画事業のトータルコストは28年度から32年度見込にかけてどう変わった？")
     assert a.status == "answered"
-    assert [c.fiscal_year for c in a.citations] == [2016, 2020]
-    assert has_number(a.answer, "332") and has_number(a.answer, "323") and has_number(a.answer, "-9")
+    # how it moved in between as well as overall; the kind said of the last year is that year's alone
+    assert [c.fiscal_year for c in a.citations] == [2016, 2017, 2018, 2019, 2020]
+    assert [c.kind for c in a.citations] == ["実績"] * 4 + ["見込"]
+    assert has_number(a.answer, "334") and "323 − 332" in a.answer and has_number(a.answer, "-9")
     assert "%" in a.answer
+
+
+def test_two_years_compared_without_a_range_are_the_two_alone(env):
+    a = env[1].ask("協議会参画事業のトータルコスト、28年度と31年度を比べるとどう変わった？")
+    assert a.status == "answered" and [c.fiscal_year for c in a.citations] == [2016, 2019]
 
 
 def test_more_than_the_year_before(env):

@@ -4,8 +4,8 @@ topics asked by what a project does, follow-ups that ask something new. Unit tes
 import pytest
 
 from assistant.core import _pick
-from assistant.evidence import Scored, same_unit
-from assistant.query import AnswerType, parse
+from assistant.evidence import Scored, same_unit, unit_in_label
+from assistant.query import AnswerType, Op, parse
 from assistant.state import State, read_turn
 from ingest.records import Section, Table
 
@@ -482,3 +482,31 @@ def test_the_first_year_of_a_range_needs_no_nendo_of_its_own(question, bare):
     q = parse(question)
     assert [y.bare for y in q.years] == bare
     assert q.year_range is bool(bare)
+
+
+@pytest.mark.parametrize(("question", "unit"), [
+    ("窓口で受けた相談の件数、R3からR5でどう変わった？", "件"),
+    ("講座の対象者数って、2年度から4年度でどう推移してる？", "人"),
+    ("加入世帯数はどれくらい増えた？", "世帯"),
+])
+def test_a_count_named_by_its_noun_implies_its_counter(question, unit):
+    q = parse(question)
+    assert q.count_noun == unit and q.numeric
+
+
+def test_a_cue_word_that_begins_a_quantitys_name_cues_no_section():
+    # 対象者数 counts people; it does not ask what the 対象 section says
+    assert Section.TARGET not in dict(parse("講座の対象者数は令和4年度に何人？").sections)
+    assert Section.TARGET in dict(parse("講座の対象はどんな人？").sections)
+
+
+def test_a_row_label_that_names_a_count_counts_in_its_counter():
+    assert unit_in_label("本庁代表着信件数（１日平均）") == "件"
+    assert unit_in_label("受講者数") == "人"
+    assert unit_in_label("取扱金額（百万円）") == "百万円"
+    assert unit_in_label("事業費計") == ""
+
+
+def test_movement_words_read_as_a_change_over_years():
+    assert parse("令和5年度の登録数、前年度からの動きは？").op is Op.CHANGE
+    assert parse("利用者数の動向を知りたい").op is Op.TREND
