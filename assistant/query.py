@@ -48,12 +48,16 @@ _WESTERN = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:年度|年)?(?!\d)")
 _BARE = re.compile(r"(?<![\d.,])(\d{1,2})\s*年度")
 # 「28〜31年度」「28から31年度」: the first year of a range carries no 年度 of its own.
 _BARE_FROM = re.compile(r"(?<![\d.,A-Za-z第])(\d{1,2})(?=\s*(?:から|~|〜|～|-|－)\s*\d{1,2}\s*年度)")
+# 「令和3年から6年にかけて」: the last year of a range may be said as 年 alone (a calendar-year row), once
+# a range word joins it to the first; 6年間, 6年目, 6年前 are spans and counts, not years.
+_BARE_TO = re.compile(r"(?:から|~|〜|～|-|－|→)\s*((\d{1,2})\s*年)(?![度間目前後生次半齢代])")
 # Relative years, longest first. 「前の年」 needs no 度; 「その前」 alone steps back in a follow-up.
 _RELATIVE: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"一昨年度?|おととし|前々年度?|2年前|2年(?:さかのぼ|遡|戻)"), -2),
     (re.compile(r"その前の年度?|前の年度?|前年度|昨年度|去年|前年|1年前|さらに前|その前|1年(?:さかのぼ|遡|戻)"), -1),
     (re.compile(r"その次の年度?|次の年度?|翌年度?|来年度|1年後|1年(?:先|進)"), +1),
-    (re.compile(r"今年度|本年度|当該年度|同年度|その年度?"), 0),
+    # 「そこから令和6年度まで」: the year under discussion starts a range
+    (re.compile(r"今年度|本年度|当該年度|同年度|その年度?|そこ(?=から)"), 0),
 )
 _RANGE_JOIN = re.compile(r"^\s*(?:から|より|~|〜|～|-|ー|―|－|→)\s*$")
 
@@ -107,6 +111,11 @@ def find_years(t: str) -> list[YearRef]:
         if free(*m.span()):
             found.append(YearRef(m.group(0), m.start(), bare=int(m.group(1))))
             taken.append(m.span())
+    if found:
+        for m in _BARE_TO.finditer(t):
+            if free(*m.span(1)):
+                found.append(YearRef(m.group(1), m.start(1), bare=int(m.group(2))))
+                taken.append(m.span(1))
     for rx, delta in _RELATIVE:
         for m in rx.finditer(t):
             if free(*m.span()):
@@ -193,7 +202,7 @@ def asks_share(text: str) -> bool:
     return bool(_ASKS_SHARE.search(text))
 
 
-_TREND = re.compile(r"推移|動向|経年|毎年|各年度|年度ごと|年ごと|変遷|年度別|年別|これまでの")
+_TREND = re.compile(r"推移|動向|移り変わり|経年|毎年|各年度|年度ごと|年ごと|変遷|年度別|年別|これまでの")
 _COMPARE = re.compile(r"比べ|比較|対して|と比")
 
 # Cue words of the sections every 行政評価 form prints, as priors (how strongly a section is meant).
@@ -207,7 +216,7 @@ SECTION_CUES: tuple[tuple[re.Pattern[str], tuple[Section, ...]], ...] = (
     (re.compile(r"(?:(?:市民|住民|関係者|議会|利用者|事業者|対象者|地域)(?:から|の|側の)*)?(?:意見|要望|声|苦情|反応|評判|ニーズ"
                 r"|お願い|不満|言われ|求め|受け止め|クレーム)"),
      (Section.OPINIONS, Section.EXTERNAL_REVIEW)),
-    (re.compile(r"環境変化|取り巻く|状況.*変わ|変化|変わって"), (Section.CHANGES,)),
+    (re.compile(r"環境変化|取り巻く|状況.*(?:変わ|動)|変化|変わって"), (Section.CHANGES,)),
     (re.compile(r"直営|委託|実施形態|実施方法|執行体制|指定管理|民間"), (Section.DELIVERY, Section.STAFFING)),
     (re.compile(r"根拠|法令|条例|要綱|法律|規則|基づ"), (Section.LEGAL_BASIS,)),
     (re.compile(r"課題|問題点|困って|困り|悩み|ネック|うまくいって(?:い)?ない|進まな|伸びな|広まらな|原因"),
@@ -223,7 +232,8 @@ SECTION_CUES: tuple[tuple[re.Pattern[str], tuple[Section, ...]], ...] = (
     (re.compile(r"評価|妥当|有効|効率|達成状況|判断理由|(?<!始めた)(?<!始まった)(?<!開始した)(?<!始めたの)理由"),
      (Section.EVALUATION,)),
     (re.compile(r"概要|どんな事業|どのような事業|何をする|事業内容|内容"), (Section.OVERVIEW, Section.MEANS)),
-    (re.compile(r"期間|いつまで|終了"), (Section.PERIOD,)),
+    # 「まつり期間中の」: during some other period, not the project's own 事業期間
+    (re.compile(r"期間(?!中)|いつまで|終了"), (Section.PERIOD,)),
     (re.compile(r"政策|施策|体系|総合計画|基本事業|SDGs"), (Section.POLICY,)),
 )
 

@@ -510,3 +510,23 @@ def test_a_row_label_that_names_a_count_counts_in_its_counter():
 def test_movement_words_read_as_a_change_over_years():
     assert parse("令和5年度の登録数、前年度からの動きは？").op is Op.CHANGE
     assert parse("利用者数の動向を知りたい").op is Op.TREND
+
+
+def test_the_last_year_of_a_range_may_be_said_as_nen_alone():
+    q = parse("来館者数、令和2年から5年にかけてどう変わった？")
+    assert [(y.western, y.bare) for y in q.years] == [(2020, None), (None, 5)] and q.year_range
+    assert len(parse("令和2年から5年間の合計は？").years) == 1  # 5年間 is a span, not a year
+
+
+def test_from_there_starts_a_range_at_the_year_under_discussion():
+    q = parse("そこから令和5年度まではどう変わった？")
+    assert [y.relative for y in q.years] == [0, None] and q.year_range and q.op is Op.CHANGE
+
+
+def test_during_some_period_is_not_the_projects_own_period():
+    assert Section.PERIOD not in dict(parse("夏祭り期間中の来場者は？").sections)
+    assert Section.PERIOD in dict(parse("この事業の期間は？").sections)
+
+
+def test_how_the_situation_moved_asks_for_the_changes_section():
+    assert Section.CHANGES in dict(parse("誘致をめぐる状況はどう動いてきた？").sections)
