@@ -48,7 +48,7 @@ from .evidence import (
 )
 from .match import compact, content_tokens, generic_cost, name_key, token_coverage
 from .messages import History
-from .query import AnswerType, Op, Query, asks_share, parse
+from .query import AnswerType, Op, Query, asks_share, other_city, parse
 from .state import State, Turn, read_turn
 
 CANDIDATES = 8
@@ -124,6 +124,9 @@ class Assistant:
     # --- one turn -----------------------------------------------------------------------
     def turn(self, text: str, state: State, filters: Filters) -> Outcome:
         q = parse(text, tuple(self.store.municipalities()))
+        if not q.municipality and (city := other_city(q.norm, tuple(self.store.municipalities()))):
+            self._note(f"other city: {city}")
+            return Outcome(render.other_city(city, self.store.municipalities()), State())
         if not q.municipality and filters.municipality:
             q = q.with_(municipality=filters.municipality)
         if q.municipality and not filters.municipality:

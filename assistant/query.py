@@ -484,6 +484,28 @@ def _names_a_project(t: str, start: int, name: str) -> bool:
     return not (before and "\u3041" <= before <= "\u3096" and before not in "のをはがにでとへやも")
 
 
+# A city named as the owner of what is asked: 「仙台市の…」「宮城県仙台市で…」. The words of the forms that end
+# in 市 and name no city (政令市, 中核市, 他都市, 本市) are not names; nor is 市 that begins another word
+# (市町村, 市場, 市民, 市役所).
+_CITY = re.compile(r"(?<![\u4e00-\u9fff])(?:[\u4e00-\u9fff]{2,3}[都道府県])?([\u4e00-\u9fff]{2,4}市)"
+                   r"(?=の|で|は|が|って|、|,|に(?:おけ|ある)|\s)")
+_NOT_A_CITY = re.compile(r"^(?:政令|中核|特例|指定|指定都|近隣|周辺|県内|府内|管内|域内|大都|他都|都|各|全|本|当|同|他|沿線|県下"
+                         r"|姉妹|友好|姉妹都|友好都|近隣都|周辺都|構成|関係)市$")
+
+
+def other_city(t: str, municipalities: tuple[str, ...]) -> str:
+    """A city the question asks about that no sheet in the store belongs to ('' when none is, or
+    when the question also names one that is): its sheets cannot answer, however alike."""
+    known = [m for m in municipalities if m]
+    if any(_stem(m) in t for m in known):
+        return ""
+    for m in _CITY.finditer(t):
+        name = m.group(1)
+        if not _NOT_A_CITY.match(name) and not any(name in k or k in name for k in known):
+            return name
+    return ""
+
+
 def _stem(municipality: str) -> str:
     return municipality[:-1] if len(municipality) > 2 and municipality[-1] in "市町村区" else municipality
 

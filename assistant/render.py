@@ -481,6 +481,12 @@ def absent(name: str, closest: SheetRow | None) -> Answer:
                          "別の事業についてのお尋ねでしたら、事業名を添えてもう一度お尋ねください。")
 
 
+def other_city(city: str, municipalities: list[str]) -> Answer:
+    have = "、".join(m for m in municipalities if m)
+    return Answer(status=Status.NOT_FOUND, intent="absent",
+                  answer=f"{city}のシートは取り込まれていません。" + (f"取り込まれているのは {have} のシートです。" if have else ""))
+
+
 def absent_again(name: str) -> Answer:
     what = f"「{name}」" if name else "お尋ねの事業"
     return Answer(status=Status.NOT_FOUND, intent="absent", answer=f"{what}のシートは取り込まれていないため、お答えできません。")

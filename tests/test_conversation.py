@@ -207,3 +207,8 @@ def test_a_follow_up_ending_in_a_measure_asks_a_figure_even_with_a_section_word(
     assert fig.status == "answered" and has_number(fig.answer, "334")
     assert count.status == "answered" and has_number(count.answer, "26")
     assert any(c.label.endswith("参加市町村の数（事務局含む）") for c in count.citations)
+
+
+def test_a_city_whose_sheets_are_not_indexed_is_refused_not_answered_from_another(env):
+    (a,) = talk(env[1], "浜松市の協議会参画事業の30年度のトータルコストは？")
+    assert a.status == "not_found" and "浜松市" in a.answer and not has_number(a.answer, "334")

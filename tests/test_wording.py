@@ -5,7 +5,7 @@ import pytest
 
 from assistant.core import _pick
 from assistant.evidence import Scored, same_unit, unit_in_label
-from assistant.query import AnswerType, Op, parse
+from assistant.query import AnswerType, Op, other_city, parse
 from assistant.state import State, read_turn
 from ingest.records import Section, Table
 
@@ -530,3 +530,18 @@ def test_during_some_period_is_not_the_projects_own_period():
 
 def test_how_the_situation_moved_asks_for_the_changes_section():
     assert Section.CHANGES in dict(parse("誘致をめぐる状況はどう動いてきた？").sections)
+
+
+@pytest.mark.parametrize(("question", "city"), [
+    ("札幌市の図書館事業、令和5年度の事業費は？", "札幌市"),
+    ("宮城県石巻市では何をしてる？", "石巻市"),
+    ("北九州市って、こういう事業ある？", "北九州市"),
+    ("甲山市の事業の決算は？", ""),            # a city the store holds
+    ("政令市の中ではどうなの？", ""),           # a word of the forms, not a city
+    ("他都市の状況は？", ""),
+    ("県市町村協議会の負担金は？", ""),          # 市 begins 市町村
+    ("甲山市役所の窓口は？", ""),
+    ("乙町と一緒にやってる事業は？", ""),          # a city or town only mentioned, not asked about
+])
+def test_a_city_no_sheet_belongs_to_is_named(question, city):
+    assert other_city(question, ("甲山市", "丙川村")) == city
