@@ -667,7 +667,14 @@ def _figure_not_in(q: Query, chosen: list[Scored]) -> bool:
         return all(p.parts.get("type", 1.0) == 0.0 for p in chosen)
     if asks_share(q.norm):
         return not any(re.search(r"\d\s*(?:%|％|割)", unicodedata.normalize("NFKC", p.unit.text)) for p in chosen)
+    if q.count_noun in _FIXED_UNIT:  # 「待ち時間はどのくらい」: a span of time, and no passage states one
+        return not any(counted(p.unit.text, q.count_noun) for p in chosen)
     return False
+
+
+# Counts whose noun fixes the unit they are written in: 件数 in 件, 回数 in 回, a time in 時間 or 分. (A 者数
+# may count 事業者 in 社 or 箇所, a 施設数 in か所: those nouns fix no unit.)
+_FIXED_UNIT = ("件", "回", "時間")
 
 
 def _names_a_sheet(scored: list[SheetScore]) -> bool:

@@ -386,7 +386,7 @@ def same_unit(unit: str, counter: str) -> bool:
 
 
 # Counters that count the same thing: people are 人 or 名.
-SAME_COUNTER = {"人": "人|名", "名": "人|名", "か所": "か所|箇所|ヶ所|カ所", "箇所": "か所|箇所|ヶ所|カ所"}
+SAME_COUNTER = {"人": "人|名", "名": "人|名", "時間": "時間|分", "か所": "か所|箇所|ヶ所|カ所", "箇所": "か所|箇所|ヶ所|カ所"}
 
 
 def _type_fit(q: Query, text: str) -> float | None:

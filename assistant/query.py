@@ -153,13 +153,17 @@ _COUNTER_RE = "|".join(sorted(map(re.escape, COUNTERS), key=len, reverse=True))
 # 「何万個」「何千人」: the magnitude belongs to the number, the counter follows it.
 _ASK_COUNT = re.compile(rf"何\s*[万千百億]?\s*({_COUNTER_RE})|いくつ|幾つ|どれくらい|どれぐらい|どのくらい|どの位")
 # A count named by its noun (件数, 人数, 対象者数, 世帯数): the counter it is counted in.
-_COUNT_NOUN = re.compile(r"(件|人|者|回|台|頭|世帯|戸|校|か所|箇所|施設|団体|隻|冊)数")
+# A span of time named by its noun (待ち時間, 業務時間) is measured in 時間 (or minutes: SAME_COUNTER).
+_COUNT_NOUN = re.compile(r"(件|人|者|回|台|頭|世帯|戸|校|か所|箇所|施設|団体|隻|冊)数|(?<!短)(時間)(?!帯|外|内)")
 
 
 def count_noun_unit(text: str) -> str:
-    """The counter a count's noun implies: 件数 counts in 件, 対象者数 and 人数 in 人; '' for none."""
+    """The counter a count's noun implies: 件数 counts in 件, 対象者数 and 人数 in 人, 待ち時間 in 時間;
+    '' for none."""
     m = _COUNT_NOUN.search(text)
-    return ("人" if m.group(1) == "者" else m.group(1)) if m else ""
+    if not m:
+        return ""
+    return m.group(2) or ("人" if m.group(1) == "者" else m.group(1))
 
 
 _ASK_MONEY = re.compile(r"いくら|幾ら|何円|金額|何千円|何万円|何百万円|何億円")
