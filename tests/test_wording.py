@@ -547,16 +547,9 @@ def test_a_city_no_sheet_belongs_to_is_named(question, city):
     assert other_city(question, ("甲山市", "丙川村")) == city
 
 
-def _passage(text: str) -> Scored:
-    from ingest.units import Unit, UnitKind
-
-    return Scored(Unit(unit_id="u", sheet_id="s1", record_id="r", kind=UnitKind.PASSAGE, text=text,
-                       section=Section.ACTIVITIES, label="取組状況"), 0.5)
-
-
 def test_a_time_asked_is_not_answered_by_passages_that_state_none():
     q = parse("窓口の平均の待ち時間はどのくらい？")
     assert q.count_noun == "時間"
     # numbers in other units, and a list numbered ①②, state no time
-    assert _figure_not_in(q, [_passage("①受付の集約 ②職員315人の配置")])
-    assert not _figure_not_in(q, [_passage("平均待ち時間は15分に短縮した。")])
+    assert _figure_not_in(q, [_passage("①受付の集約 ②職員315人の配置", q)])
+    assert not _figure_not_in(q, [_passage("平均待ち時間は15分に短縮した。", q)])
