@@ -319,10 +319,11 @@ def test_a_row_in_another_unit_than_the_one_asked_does_not_count_it():
     asked = asked_tokens(q, "某事業", "某市")
     scorer = Scorer(SimpleNamespace(bm25=SimpleNamespace(idf=_one)))  # pyright: ignore[reportArgumentType]
 
-    def unit_part(unit: str) -> float:
-        return scorer.score_row(q, _row("延べ業務時間", unit), (), asked, compact(q.norm), None).parts["unit"]
+    def unit_part(unit: str, label: str = "延べ業務時間") -> float:
+        return scorer.score_row(q, _row(label, unit), (), asked, compact(q.norm), None).parts["unit"]
 
-    assert (unit_part("時間"), unit_part(""), unit_part("人")) == (1.0, 0.5, 0.0)
+    assert (unit_part("時間"), unit_part("", "延べ業務量"), unit_part("人")) == (1.0, 0.5, 0.0)
+    assert unit_part("") == 1.0  # no unit printed, but the label names one: 業務時間 is counted in 時間
 
 
 @pytest.mark.parametrize("question", [
