@@ -48,7 +48,7 @@ from .evidence import (
 )
 from .match import compact, content_tokens, generic_cost, name_key, token_coverage
 from .messages import History
-from .query import AnswerType, Op, Query, asks_share, other_city, parse
+from .query import AnswerType, Op, Query, asks_share, contrast_subject, normalize, other_city, parse
 from .state import State, Turn, read_turn
 
 CANDIDATES = 8
@@ -144,10 +144,13 @@ class Assistant:
             q = parse(text, tuple(self.store.municipalities()), mask=tuple(x for x in spelled if x))
         named, fits = self._named(q, hits, filters)
         q = q.with_(named=tuple(p for p in q.named if names_something(p, self.store.name_idf)))
+        if state.sheet_id and not q.named and (other := self._contrasted(q, hits, state)):
+            named, fits = other[0], {sid: 1.0 for sid in other}
+            q = q.with_(named=(contrast_subject(q.norm),))
         names_other = bool(state.sheet_id) and (
             (bool(q.named) and named is not None and named != state.sheet_id)
             or any(h.name >= STRONG_NAME and h.sheet.sheet_id != state.sheet_id and h.sheet.project_name != state.project
-                   and h.sheet.project_name in q.norm for h in hits[:3]))
+                   and normalize(h.sheet.project_name) in q.norm for h in hits[:3]))
         turn = read_turn(q, state, names_other)
         q = turn.query
         if filters.section in {sec.value for sec in Section}:  # a section chosen in the chat is the one asked
@@ -235,6 +238,19 @@ class Assistant:
             if any(self._mentions(sid, phrase) for sid in list(pool)[:CANDIDATES]):
                 return (hits[0].sheet.sheet_id if hits else None), {}
         return None, fits
+
+    def _contrasted(self, q: Query, hits: list[Hit], state: State) -> list[str]:
+        """The sheets a contrastive follow-up (「西部市場のほうは？」) turns to: those among the hits whose
+        name holds its subject, when the subject is not a part of the sheet under discussion: its
+        name, a row of it (「国庫支出金のほうは？」), a section or a table."""
+        subject = compact(contrast_subject(q.norm))
+        if len(subject) < 2 or q.sections or q.tables or subject in compact(state.project):
+            return []
+        ev = self.store.evidence(state.sheet_id)
+        if ev is None or any(subject in compact(u.label) for u in ev.units if u.kind is UnitKind.ROW):
+            return []
+        return list(dict.fromkeys(h.sheet.sheet_id for h in hits[:CANDIDATES]
+                                  if subject in compact(h.sheet.project_name) and h.sheet.sheet_id != state.sheet_id))
 
     def _mentions(self, sheet_id: str, phrase: str) -> bool:
         from .match import compact

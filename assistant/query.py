@@ -57,7 +57,7 @@ _RELATIVE: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"その前の年度?|前の年度?|前年度|昨年度|去年|前年|1年前|さらに前|その前|1年(?:さかのぼ|遡|戻)"), -1),
     (re.compile(r"その次の年度?|次の年度?|翌年度?|来年度|1年後|1年(?:先|進)"), +1),
     # 「そこから令和6年度まで」: the year under discussion starts a range
-    (re.compile(r"今年度|本年度|当該年度|同年度|その年度?|そこ(?=から)"), 0),
+    (re.compile(r"今年度|本年度|当該年度|同年度|同じ年度?|その年度?|そこ(?=から)"), 0),
 )
 _RANGE_JOIN = re.compile(r"^\s*(?:から|より|~|〜|～|-|ー|―|－|→)\s*$")
 
@@ -427,7 +427,8 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
     quoted = tuple(m.group(1) for m in _NAMED.finditer(t) if m.group(1))
     muni = next((m for m in municipalities if _stem(m) and _stem(m) in t), "")
     named = tuple(dict.fromkeys(n for m in _NAMED.finditer(t) if m.group(2)
-                                for n in [_drop_prefix(m.group(2), muni)] if _names_a_project(t, m.start(2), n)))
+                                for n in [_drop_prefix(_drop_opening(m.group(2), m.start(2)), muni)]
+                                if _names_a_project(t, m.start(2), n)))
     # A name the store catalogues, spelled whole in the question, is the name asked about, kana and
     # all: particles inside names (ふるさと, こども) cut the run above short (「納税事務」), and so
     # does a word after 事業 (…運営事業補助).
@@ -470,6 +471,17 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
                  municipality=muni)
 
 
+# A word that opens a follow-up (じゃあ, それなら) is written in kana the name run takes in:
+# 「じゃあ椿利活用推進事業のほうは」 names 椿利活用推進事業.
+_OPENING_WORD = re.compile(r"^(?:それでは|それなら|そしたら|じゃあ|では|じゃ|なら)")
+
+
+def _drop_opening(name: str, start: int) -> str:
+    if start == 0 and (m := _OPENING_WORD.match(name)) and len(name) - m.end() >= 4:
+        return name[m.end():]
+    return name
+
+
 def _drop_prefix(name: str, municipality: str) -> str:
     for prefix in (municipality, _stem(municipality)):
         if prefix and name.startswith(prefix) and len(name) > len(prefix) + 2:
@@ -495,6 +507,17 @@ _CITY = re.compile(r"(?<![\u4e00-\u9fff])(?:[\u4e00-\u9fff]{2,3}[都道府県])?
                    r"(?=の|で|は|が|って|、|,|に(?:おけ|ある)|\s)")
 _NOT_A_CITY = re.compile(r"^(?:政令|中核|特例|指定|指定都|近隣|周辺|県内|府内|管内|域内|大都|他都|都|各|全|本|当|同|他|沿線|県下"
                          r"|姉妹|友好|姉妹都|友好都|近隣都|周辺都|構成|関係)市$")
+
+
+# 「西部市場のほうは？」「じゃあ本場の方だと？」: a follow-up that sets another subject against the one
+# under discussion (〜のほう, the contrastive "the one of X"); the rest of the question is inherited.
+_CONTRAST = re.compile(r"^(?:それでは|それなら|そしたら|じゃあ|では|じゃ|なら|で)?[、,]?\s*"
+                       r"([^\s、。,?？!！「」]{2,30}?)の(?:ほう|方)(?:は|だと|では|って|も|なら|について|の)")
+
+
+def contrast_subject(t: str) -> str:
+    m = _CONTRAST.match(t)
+    return m.group(1) if m else ""
 
 
 def other_city(t: str, municipalities: tuple[str, ...]) -> str:

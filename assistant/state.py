@@ -64,10 +64,15 @@ def read_turn(q: Query, state: State, names_other: bool) -> Turn:
     if not state.about_sheet() and not state.absent:
         return Turn(q)
     if names_other:
-        inherit = subjectless(q) or (q.leading and not q.sections and not q.numeric)
+        # 「では不法投棄対策事業は？」「じゃあ椿利活用推進事業のほうは、同じ年度いくら？」: another project, and
+        # nothing asked of it beyond its name: the same row, in the year under discussion.
+        inherit = subjectless(q) or (q.leading and not q.sections and not q.numeric) or (
+            not q.sections and q.answer not in _OWN_TOPIC and q.answer is not AnswerType.TOPIC
+            and not _has_quantity(q, beyond=q.named))
         if inherit and state.row:  # 「では不法投棄対策事業は？」: the same row, another project
             return Turn(_inherit_figure(q, state), row=state.row, base_year=state.year)
-        return Turn(q)
+        # 「では新規就農者支援事業の同じ年度の補助金額は？」: its own row, counted from the year under discussion.
+        return Turn(q, base_year=state.year if any(y.relative is not None for y in q.years) else None)
     short = len(q.norm) <= 24
     explicit = q.demonstrative or q.leading or subjectless(q) or any(y.relative is not None for y in q.years)
     if not (explicit or short):
@@ -126,11 +131,13 @@ def _has_predicate(q: Query) -> bool:
     return any(inflected(t) for t in content_tokens(q.tokens)) or any(t in light_verbs() for t in q.tokens)
 
 
-def _has_quantity(q: Query) -> bool:
-    """The question names a quantity of its own (人件費は？), beyond years, kinds and asking words."""
-    from .match import content_tokens
+def _has_quantity(q: Query, beyond: tuple[str, ...] = ()) -> bool:
+    """The question names a quantity of its own (人件費は？), beyond years, kinds, asking words and the
+    names in `beyond`."""
+    from .match import compact, content_tokens
 
-    return bool(content_tokens(q.tokens))
+    names = [compact(n) for n in beyond]
+    return any(not any(t in n for n in names) for t in content_tokens(q.tokens))
 
 
 def after(state: State, **changes: object) -> State:

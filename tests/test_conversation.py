@@ -212,3 +212,44 @@ def test_a_follow_up_ending_in_a_measure_asks_a_figure_even_with_a_section_word(
 def test_a_city_whose_sheets_are_not_indexed_is_refused_not_answered_from_another(env):
     (a,) = talk(env[1], "浜松市の協議会参画事業の30年度のトータルコストは？")
     assert a.status == "not_found" and "浜松市" in a.answer and not has_number(a.answer, "334")
+
+
+@pytest.fixture(scope="module")
+def two_districts(tmp_path_factory):
+    """The sample as two sheets of one project run in two districts, with different costs."""
+    folder = tmp_path_factory.mktemp("districts")
+    text = (SAMPLE_DIR / "tochigi-joho-kyogikai.txt").read_text(encoding="utf-8")
+    old = "栃木県市町村情報化推進協議会参画事業"
+    east = text.replace(old, "地域情報化推進事業（東部地区）")
+    west = text.replace(old, "地域情報化推進事業（西部地区）").replace(
+        "トータルコスト(A)+(B)\t\t千円\t332\t332\t334\t323\t323", "トータルコスト(A)+(B)\t\t千円\t500\t510\t520\t530\t540")
+    assert west != text.replace(old, "地域情報化推進事業（西部地区）")
+    (folder / "east.txt").write_text(east, encoding="utf-8")
+    (folder / "west.txt").write_text(west, encoding="utf-8")
+    _, assistant = ingested(tmp_path_factory.mktemp("districts-home"), [folder])
+    return assistant
+
+
+def test_the_other_one_of_a_pair_asks_the_same_figure_of_it(two_districts):
+    """「西部地区のほうは？」 after a figure of the 東部地区 sheet asks the same row and year of the
+    sheet whose name holds 西部地区; 「じゃあ…のほうは、同じ年度いくら？」 too, naming it whole; a row of
+    its own (「…の同じ年度の人件費計は？」) is read in the year under discussion."""
+    first, other = talk(two_districts, "地域情報化推進事業（東部地区）の平成30年度のトータルコストは？", "西部地区のほうは？")
+    assert has_number(first.answer, "334") and "東部地区" in first.citations[0].project_name
+    assert other.status == "answered" and "西部地区" in other.citations[0].project_name
+    assert has_number(other.answer, "520") and other.citations[0].fiscal_year == 2018
+    _, named = talk(two_districts, "地域情報化推進事業（東部地区）の平成30年度のトータルコストは？",
+                    "じゃあ地域情報化推進事業（西部地区）のほうは、同じ年度いくら？")
+    assert "西部地区" in named.citations[0].project_name and has_number(named.answer, "520")
+    assert [c.fiscal_year for c in named.citations] == [2018]
+    _, own_row = talk(two_districts, "地域情報化推進事業（西部地区）の平成30年度のトータルコストは？",
+                      "では地域情報化推進事業（東部地区）の同じ年度の人件費計は？")
+    assert "東部地区" in own_row.citations[0].project_name and own_row.citations[0].label.endswith("人件費計(B)")
+    assert has_number(own_row.answer, "334") and [c.fiscal_year for c in own_row.citations] == [2018]
+
+
+def test_a_row_of_the_sheet_under_discussion_is_not_another_project(two_districts):
+    """「トータルコストのほうは？」 sets a row against the figure asked, not another sheet."""
+    _, row = talk(two_districts, "地域情報化推進事業（西部地区）の平成30年度の人件費は？", "トータルコストのほうは？")
+    assert row.status == "answered" and "西部地区" in row.citations[0].project_name
+    assert has_number(row.answer, "520")

@@ -554,3 +554,16 @@ def test_a_time_asked_is_not_answered_by_passages_that_state_none():
     # numbers in other units, and a list numbered ①②, state no time
     assert _figure_not_in(q, [_passage("①受付の集約 ②職員315人の配置", q)])
     assert not _figure_not_in(q, [_passage("平均待ち時間は15分に短縮した。", q)])
+
+
+def test_a_follow_up_opening_word_is_not_part_of_the_name_and_the_same_year_counts_from_the_last():
+    """「じゃあ…事業のほうは、同じ年度いくら？」 names the project without じゃあ, sets it against the
+    one under discussion (のほう), and 同じ年度 is the year under discussion (relative 0)."""
+    from assistant.query import contrast_subject
+
+    q = parse("じゃあ椿利活用推進事業のほうは、同じ年度いくら？")
+    assert q.named == ("椿利活用推進事業",)
+    assert [y.relative for y in q.years] == [0]
+    assert contrast_subject(q.norm) == "椿利活用推進事業"
+    assert contrast_subject(parse("西部市場のほうは？").norm) == "西部市場"
+    assert contrast_subject(parse("西部市場の取引金額は？").norm) == ""
