@@ -25,7 +25,7 @@ from ingest.years import ERA_NAMES
 from vectorstore.store import Evidence, Hit, Store, norm_name
 from vectorstore.tokens import tokenize
 
-from .match import compact, content_tokens, inflected, is_total, label_coverage, token_coverage
+from .match import compact, content_tokens, inflected, is_total, label_coverage, spells_head, token_coverage
 from .query import AnswerType, Query, count_noun_unit
 
 
@@ -190,6 +190,10 @@ class Scorer:
         of_label = label_coverage(qcompact, u.label)
         quoted = any(compact(x) and (compact(x) in label_c or label_c in compact(x)) for x in q.quoted)
         label = min(1.0, max(by_q, 0.9 * of_label) + (1.0 if quoted else 0.0))
+        if label > 0 and spells_head(qcompact, u.label):
+            # The question spells what the row measures (寄附件数), not only its words: of labels that
+            # hold as many of them, this one (not …寄附へのアクセス件数).
+            label = min(1.0, label + 0.1)
         parts = {"label": label}
         weights = {"label": w.row_label}
         if asked and by_q >= 1.0:

@@ -113,9 +113,9 @@ _ASKING_WORDS = (
     "どれぐらい 教えて 教えてください 下さい ください 知りたい 知る について に関して における に関する "
     "ですか ますか でしたか ありますか あります いる ある する れる られる です ます でした おる くる "
     "もらう いただく いう 思う 考える 分かる 年度 年 値 現在 実際 具体的 予算 決算 見込み 見込 実績 計画 目標 達成率 "
-    "当初 令和 平成 昭和 西暦 前年 昨年 去年 今年 翌年 次 前 その この あの 比べる 比べると 増える 減る 違う "
+    "当初 令和 平成 昭和 西暦 前年 昨年 去年 今年 翌年 次 前 その この あの 比べる 比べると 増える 減る 伸びる 伸び 上がる 下がる 違う "
     "差 合計 合わせる 推移 動き 動く 動向 移り変わり 変わる 変化 増加 減少 金額 数値 数字 状況 内容 様子 事業 業務 事務 シート 記載 "
-    "書く 下 お ご 頃 位 ぐらい くらい 場合 中 上 うち 方 為 時 際 さらに 更に では じゃあ それでは "
+    "書く 下 お ご 頃 位 ぐらい くらい 場合 中 上 うち 方 為 時 際 さらに 更に では じゃあ それでは どんなふう ふう "
     "それ 同じ また 値は 額は 分 ほど 程度 だいたい 大体 およそ 約 全体 全部 教え 聞きたい 質問 "
     "もの 物 こと 事 探す 探して 探しています 欄 挙げる 上げる 記す 少ない 多い 大きい 小さい 高い 低い 予算現額 予算案 予算額 "
     "決算額 当初予算 見込額 決算見込額 差額 差し引き 上回る 下回る 増減 円 千円 万円 百万円 億円 使い残す 余る より まで から にかけて かける に対して 対する 対し かかる 掛かる 使う 載る 載ってる 持つ 持ってる 属する 入る 入ってる 該当 該当する など 及び 並びに または 又は 年間 毎年 "
@@ -214,6 +214,22 @@ def label_coverage(question_compact: str, label: str) -> float:
         return 0.0
     grams = bigrams(core)
     return len(grams & bigrams(question_compact)) / len(grams)
+
+
+# The measure a row's label ends in: Japanese compounds put their head last, so what a row counts is
+# the run that ends its label (寄附件数 in 「ふるさと大船渡応援寄附件数」, not アクセス件数).
+_MEASURE_TAIL = re.compile(r"(?:件数|人数|者数|回数|日数|世帯数|金額|額|数|率|割合|量)$")
+
+
+def spells_head(question_compact: str, label: str) -> bool:
+    """The question spells the compound that ends the label, the measure and at least two characters
+    of what it measures (「寄附件数」 for 「…応援寄附件数」; a bare 「件数」 is not enough)."""
+    core = compact(re.sub(r"\s*[（(][^）)]*[）)]\s*$", "", unicodedata.normalize("NFKC", label)))
+    m = _MEASURE_TAIL.search(core)
+    if not m:
+        return False
+    need = len(m.group(0)) + 2
+    return len(core) >= need and core[-need:] in question_compact
 
 
 def tokens_of(text: str) -> list[str]:

@@ -208,6 +208,7 @@ def asks_share(text: str) -> bool:
 
 _TREND = re.compile(r"推移|動向|移り変わり|経年|毎年|各年度|年度ごと|年ごと|変遷|年度別|年別|これまでの")
 _COMPARE = re.compile(r"比べ|比較|対して|と比")
+_MANNER = re.compile(r"どう(?!して)|どんな|どのよう|どういう")
 
 # Cue words of the sections every 行政評価 form prints, as priors (how strongly a section is meant).
 SECTION_CUES: tuple[tuple[re.Pattern[str], tuple[Section, ...]], ...] = (
@@ -403,7 +404,9 @@ def _op(t: str, years: list[YearRef], kinds: tuple[Kind, ...], year_range: bool)
     if _RATE.search(t) and _DIFF.search(t):
         return Op.RATE
     if two and _DIFF.search(t):
-        return Op.DIFF
+        # 「R4からR6までどんなふうに伸びてる？」: how it moved over a range is its course, each year of it
+        # (the change is given with it); 「何件伸びた？」 asks the difference alone.
+        return Op.CHANGE if year_range and _MANNER.search(t) else Op.DIFF
     if _SUM.search(t) and two:
         return Op.SUM
     if _TREND.search(t) and len(years) < 2:

@@ -5,6 +5,7 @@ import pytest
 
 from assistant.core import _figure_not_in, _pick
 from assistant.evidence import Scored, same_unit, unit_in_label
+from assistant.match import content_tokens
 from assistant.query import AnswerType, Op, other_city, parse
 from assistant.state import State, read_turn
 from ingest.records import Section, Table
@@ -567,3 +568,21 @@ def test_a_follow_up_opening_word_is_not_part_of_the_name_and_the_same_year_coun
     assert contrast_subject(q.norm) == "椿利活用推進事業"
     assert contrast_subject(parse("西部市場のほうは？").norm) == "西部市場"
     assert contrast_subject(parse("西部市場の取引金額は？").norm) == ""
+
+
+def test_the_compound_a_label_ends_in_is_what_the_row_measures():
+    """Japanese compounds put the head last: 「寄附件数」 spells the row 「｢…応援寄附｣件数」, not
+    「…寄附（ふるさと納税）へのアクセス件数」; a bare measure word (件数) spells neither."""
+    from assistant.match import compact, spells_head
+
+    q = compact(parse("6年度の寄附件数は何件？").norm)
+    assert spells_head(q, "サ ｢ふるさと大船渡応援寄附｣件数")
+    assert not spells_head(q, "カ 市ホームページふるさと大船渡応援寄附（ふるさと納税）へのアクセス件数")
+    assert not spells_head(compact(parse("件数は？").norm), "サ ｢ふるさと大船渡応援寄附｣件数")
+    assert spells_head(compact(parse("入館者数は？").norm), "キ つばきまつり期間中の入館者数（人）")
+
+
+def test_how_a_figure_moved_over_a_range_is_its_course_and_how_much_is_the_difference():
+    assert parse("寄附件数、R4からR6までどんなふうに伸びてる？").op is Op.CHANGE
+    assert parse("寄附件数はR4からR6までに何件伸びた？").op is Op.DIFF
+    assert "伸びる" not in content_tokens(parse("どんなふうに伸びてる？").tokens)
