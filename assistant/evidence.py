@@ -114,6 +114,10 @@ class SheetScore:
 SPECIFIC = 2.0  # name-idf of a word found in under ~1 in 8 project names: it tells projects apart
 
 
+# Formal nouns (形式名詞): 「…の方」「…のもの」 point at a thing without naming it.
+_FORMAL_NOUNS = frozenset({"方", "ほう", "物", "もの", "事", "こと"})
+
+
 def name_fit(phrase: str, project_name: str, name_idf) -> float:
     """How well a sheet's name answers to a project the question spells out: the idf-weighted share
     (idf over project names) of the phrase's words the name holds, as words or inside its compact
@@ -128,9 +132,12 @@ def name_fit(phrase: str, project_name: str, name_idf) -> float:
     foreign = False
     for t in toks:
         w = name_idf(t)
-        total += w
         key = norm_name(t)
-        if t in have or not key or key in text:
+        held = t in have or not key or key in text
+        if not held and t in _FORMAL_NOUNS:
+            continue  # 「（アグリチャレンジの方）」: 方 says "the one of", it is not a word of the name
+        total += w
+        if held:
             got += w
         elif w >= SPECIFIC:
             foreign = True

@@ -586,3 +586,13 @@ def test_how_a_figure_moved_over_a_range_is_its_course_and_how_much_is_the_diffe
     assert parse("寄附件数、R4からR6までどんなふうに伸びてる？").op is Op.CHANGE
     assert parse("寄附件数はR4からR6までに何件伸びた？").op is Op.DIFF
     assert "伸びる" not in content_tokens(parse("どんなふうに伸びてる？").tokens)
+
+
+def test_a_formal_noun_in_a_named_project_is_not_a_word_of_its_name():
+    """「就農応援事業（アグリチャレンジの方）」: 方 points at "the one", so the sheet 「就農応援事業（アグリ
+    チャレンジ、…）」 is named; a word the name lacks (野菜) still makes it another project."""
+    from assistant.evidence import W, name_fit
+
+    sheet = "就農応援事業（アグリチャレンジ、新規就農者相談・支援対応）"
+    assert name_fit("就農応援事業(アグリチャレンジの方)", sheet, lambda t: 3.0) >= W.named_min
+    assert name_fit("就農応援事業(野菜の方)", sheet, lambda t: 3.0) < W.named_min
