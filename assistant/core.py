@@ -240,7 +240,7 @@ class Assistant:
         return None, fits
 
     def _contrasted(self, q: Query, hits: list[Hit], state: State) -> list[str]:
-        """The sheets a contrastive follow-up (「西部市場のほうは？」) turns to: those among the hits whose
+        """The sheets a contrastive follow-up (「北部地区のほうは？」) turns to: those among the hits whose
         name holds its subject, when the subject is not a part of the sheet under discussion: its
         name, a row of it (「国庫支出金のほうは？」), a section or a table."""
         subject = compact(contrast_subject(q.norm))

@@ -135,7 +135,7 @@ def name_fit(phrase: str, project_name: str, name_idf) -> float:
         key = norm_name(t)
         held = t in have or not key or key in text
         if not held and t in _FORMAL_NOUNS:
-            continue  # 「（アグリチャレンジの方）」: 方 says "the one of", it is not a word of the name
+            continue  # 「（ファミリーサポートの方）」: 方 says "the one of", it is not a word of the name
         total += w
         if held:
             got += w

@@ -48,7 +48,7 @@ _WESTERN = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:年度|年)?(?!\d)")
 _BARE = re.compile(r"(?<![\d.,])(\d{1,2})\s*年度")
 # 「28〜31年度」「28から31年度」: the first year of a range carries no 年度 of its own.
 _BARE_FROM = re.compile(r"(?<![\d.,A-Za-z第])(\d{1,2})(?=\s*(?:から|~|〜|～|-|－)\s*\d{1,2}\s*年度)")
-# 「令和3年から6年にかけて」: the last year of a range may be said as 年 alone (a calendar-year row), once
+# 「令和元年から4年にかけて」: the last year of a range may be said as 年 alone (a calendar-year row), once
 # a range word joins it to the first; 6年間, 6年目, 6年前 are spans and counts, not years.
 _BARE_TO = re.compile(r"(?:から|~|〜|～|-|－|→)\s*((\d{1,2})\s*年)(?![度間目前後生次半齢代])")
 # Relative years, longest first. 「前の年」 needs no 度; 「その前」 alone steps back in a follow-up.
@@ -56,7 +56,7 @@ _RELATIVE: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"一昨年度?|おととし|前々年度?|2年前|2年(?:さかのぼ|遡|戻)"), -2),
     (re.compile(r"その前の年度?|前の年度?|前年度|昨年度|去年|前年|1年前|さらに前|その前|1年(?:さかのぼ|遡|戻)"), -1),
     (re.compile(r"その次の年度?|次の年度?|翌年度?|来年度|1年後|1年(?:先|進)"), +1),
-    # 「そこから令和6年度まで」: the year under discussion starts a range
+    # 「そこから令和4年度までは」: the year under discussion starts a range
     (re.compile(r"今年度|本年度|当該年度|同年度|同じ年度?|その年度?|そこ(?=から)"), 0),
 )
 _RANGE_JOIN = re.compile(r"^\s*(?:から|より|~|〜|～|-|ー|―|－|→)\s*$")
@@ -404,8 +404,8 @@ def _op(t: str, years: list[YearRef], kinds: tuple[Kind, ...], year_range: bool)
     if _RATE.search(t) and _DIFF.search(t):
         return Op.RATE
     if two and _DIFF.search(t):
-        # 「R4からR6までどんなふうに伸びてる？」: how it moved over a range is its course, each year of it
-        # (the change is given with it); 「何件伸びた？」 asks the difference alone.
+        # 「R1からR4までどのように増えてきた？」: how it moved over a range is its course, each year of it
+        # (the change is given with it); 「何人増えた？」 asks the difference alone.
         return Op.CHANGE if year_range and _MANNER.search(t) else Op.DIFF
     if _SUM.search(t) and two:
         return Op.SUM
@@ -475,7 +475,7 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
 
 
 # A word that opens a follow-up (じゃあ, それなら) is written in kana the name run takes in:
-# 「じゃあ椿利活用推進事業のほうは」 names 椿利活用推進事業.
+# 「じゃあ防犯灯設置事業のほうは」 names 防犯灯設置事業.
 _OPENING_WORD = re.compile(r"^(?:それでは|それなら|そしたら|じゃあ|では|じゃ|なら)")
 
 
@@ -512,7 +512,7 @@ _NOT_A_CITY = re.compile(r"^(?:政令|中核|特例|指定|指定都|近隣|周�
                          r"|姉妹|友好|姉妹都|友好都|近隣都|周辺都|構成|関係)市$")
 
 
-# 「西部市場のほうは？」「じゃあ本場の方だと？」: a follow-up that sets another subject against the one
+# 「北部地区のほうは？」「じゃあ本庁の方だと？」: a follow-up that sets another subject against the one
 # under discussion (〜のほう, the contrastive "the one of X"); the rest of the question is inherited.
 _CONTRAST = re.compile(r"^(?:それでは|それなら|そしたら|じゃあ|では|じゃ|なら|で)?[、,]?\s*"
                        r"([^\s、。,?？!！「」]{2,30}?)の(?:ほう|方)(?:は|だと|では|って|も|なら|について|の)")

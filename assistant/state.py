@@ -64,14 +64,14 @@ def read_turn(q: Query, state: State, names_other: bool) -> Turn:
     if not state.about_sheet() and not state.absent:
         return Turn(q)
     if names_other:
-        # 「では不法投棄対策事業は？」「じゃあ椿利活用推進事業のほうは、同じ年度いくら？」: another project, and
+        # 「では不法投棄対策事業は？」「じゃあ防犯灯設置事業のほうだと、その年度は？」: another project, and
         # nothing asked of it beyond its name: the same row, in the year under discussion.
         inherit = subjectless(q) or (q.leading and not q.sections and not q.numeric) or (
             not q.sections and q.answer not in _OWN_TOPIC and q.answer is not AnswerType.TOPIC
             and not _has_quantity(q, beyond=q.named))
         if inherit and state.row:  # 「では不法投棄対策事業は？」: the same row, another project
             return Turn(_inherit_figure(q, state), row=state.row, base_year=state.year)
-        # 「では新規就農者支援事業の同じ年度の補助金額は？」: its own row, counted from the year under discussion.
+        # 「では防犯灯設置事業の同じ年度の人件費は？」: its own row, counted from the year under discussion.
         return Turn(q, base_year=state.year if any(y.relative is not None for y in q.years) else None)
     short = len(q.norm) <= 24
     explicit = q.demonstrative or q.leading or subjectless(q) or any(y.relative is not None for y in q.years)

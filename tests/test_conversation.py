@@ -232,14 +232,14 @@ def two_districts(tmp_path_factory):
 
 def test_the_other_one_of_a_pair_asks_the_same_figure_of_it(two_districts):
     """「西部地区のほうは？」 after a figure of the 東部地区 sheet asks the same row and year of the
-    sheet whose name holds 西部地区; 「じゃあ…のほうは、同じ年度いくら？」 too, naming it whole; a row of
+    sheet whose name holds 西部地区; 「それなら…のほうだと、同じ年度でいくら？」 too, naming it whole; a row of
     its own (「…の同じ年度の人件費計は？」) is read in the year under discussion."""
     first, other = talk(two_districts, "地域情報化推進事業（東部地区）の平成30年度のトータルコストは？", "西部地区のほうは？")
     assert has_number(first.answer, "334") and "東部地区" in first.citations[0].project_name
     assert other.status == "answered" and "西部地区" in other.citations[0].project_name
     assert has_number(other.answer, "520") and other.citations[0].fiscal_year == 2018
     _, named = talk(two_districts, "地域情報化推進事業（東部地区）の平成30年度のトータルコストは？",
-                    "じゃあ地域情報化推進事業（西部地区）のほうは、同じ年度いくら？")
+                    "それなら地域情報化推進事業（西部地区）のほうだと、同じ年度でいくら？")
     assert "西部地区" in named.citations[0].project_name and has_number(named.answer, "520")
     assert [c.fiscal_year for c in named.citations] == [2018]
     _, own_row = talk(two_districts, "地域情報化推進事業（西部地区）の平成30年度のトータルコストは？",
