@@ -801,8 +801,8 @@ def _resolve_years(q: Query, turn: Turn, cells: tuple[TableCell, ...], sheet_yea
     if q.op in (Op.CHANGE, Op.COMPARE, Op.DIFF) and len(out) == 2:
         out.sort()  # a change or a difference between years reads from the earlier to the later
     if (q.op is Op.SUM and q.year_range and len(out) == 2) or (q.op is Op.CHANGE and (q.year_range or len(out) > 2)):
-        # 「R2からR4までの3年間の合計」: every year of the range the row has, not its two ends; so too
-        # 「R2からR6にかけてどう変わった」, which asks how it moved in between as well as overall.
+        # A sum over a range (「令和元年度から3年度までの合計」) takes every year of it the row has, not
+        # its two ends; so does a change over one (「H28〜H31の動き」): how it moved in between, and overall.
         lo, hi = min(out), max(out)
         inside = sorted(y for y in available if lo <= y <= hi)
         if lo in inside and hi in inside:
