@@ -144,9 +144,10 @@ class Assistant:
             q = parse(text, tuple(self.store.municipalities()), mask=tuple(x for x in spelled if x))
         named, fits = self._named(q, hits, filters)
         q = q.with_(named=tuple(p for p in q.named if names_something(p, self.store.name_idf)))
-        if state.sheet_id and not q.named and (other := self._contrasted(q, hits, state)):
+        subject = contrast_subject(q.norm) if state.sheet_id and not q.named else ""
+        if subject and (other := self._contrasted(q, subject, hits, state)):
             named, fits = other[0], {sid: 1.0 for sid in other}
-            q = q.with_(named=(contrast_subject(q.norm),))
+            q = q.with_(named=(subject,))
         names_other = bool(state.sheet_id) and (
             (bool(q.named) and named is not None and named != state.sheet_id)
             or any(h.name >= STRONG_NAME and h.sheet.sheet_id != state.sheet_id and h.sheet.project_name != state.project
@@ -239,11 +240,11 @@ class Assistant:
                 return (hits[0].sheet.sheet_id if hits else None), {}
         return None, fits
 
-    def _contrasted(self, q: Query, hits: list[Hit], state: State) -> list[str]:
+    def _contrasted(self, q: Query, subject: str, hits: list[Hit], state: State) -> list[str]:
         """The sheets a contrastive follow-up (「北部地区のほうは？」) turns to: those among the hits whose
         name holds its subject, when the subject is not a part of the sheet under discussion: its
         name, a row of it (「国庫支出金のほうは？」), a section or a table."""
-        subject = compact(contrast_subject(q.norm))
+        subject = compact(subject)
         if len(subject) < 2 or q.sections or q.tables or subject in compact(state.project):
             return []
         ev = self.store.evidence(state.sheet_id)

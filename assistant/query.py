@@ -476,7 +476,8 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
 
 # A word that opens a follow-up (じゃあ, それなら) is written in kana the name run takes in:
 # 「じゃあ防犯灯設置事業のほうは」 names 防犯灯設置事業.
-_OPENING_WORD = re.compile(r"^(?:それでは|それなら|そしたら|じゃあ|では|じゃ|なら)")
+_OPENERS = r"(?:それでは|それなら|そしたら|じゃあ|では|じゃ|なら)"
+_OPENING_WORD = re.compile("^" + _OPENERS)
 
 
 def _drop_opening(name: str, start: int) -> str:
@@ -514,7 +515,7 @@ _NOT_A_CITY = re.compile(r"^(?:政令|中核|特例|指定|指定都|近隣|周�
 
 # 「北部地区のほうは？」「じゃあ本庁の方だと？」: a follow-up that sets another subject against the one
 # under discussion (〜のほう, the contrastive "the one of X"); the rest of the question is inherited.
-_CONTRAST = re.compile(r"^(?:それでは|それなら|そしたら|じゃあ|では|じゃ|なら|で)?[、,]?\s*"
+_CONTRAST = re.compile(rf"^(?:{_OPENERS}|で)?[、,]?\s*"
                        r"([^\s、。,?？!！「」]{2,30}?)の(?:ほう|方)(?:は|だと|では|って|も|なら|について|の)")
 
 

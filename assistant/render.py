@@ -159,13 +159,25 @@ def _series(head: str, s: Sheet, cells: tuple[TableCell, ...], quote: str, years
     if not filled:
         return (Answer(status=Status.NOT_FOUND, intent="figure", citations=(cite_cell(1, s, shown[0], quote),),
                        answer=f"{head}はすべての年度で空欄です[1]。"), None)
-    cites = tuple(cite_cell(i, s, c, quote) for i, c in enumerate(filled, start=1))
-    parts = "、".join(f"{year_phrase(c)} {value_phrase(c)}[{i}]" for i, c in enumerate(filled, start=1))
-    chart = Chart(kind="line", title=head.replace("「", "").replace("」", ""), unit=filled[0].unit,
-                  labels=tuple(year_phrase(c) for c in filled), values=tuple(float(c.value or 0) for c in filled),
-                  cited=tuple(range(1, len(filled) + 1))) if len({c.unit for c in filled}) == 1 else None
+    cites, parts = _listed(s, filled, quote)
     return (Answer(status=Status.ANSWERED, intent="trend", citations=cites, answer=f"{head}の推移は、{parts} です。",
-                   chart=chart), filled[-1].fiscal_year)
+                   chart=_line_chart(head, list(enumerate(filled, start=1)))), filled[-1].fiscal_year)
+
+
+def _listed(s: Sheet, cells: list[TableCell], quote: str) -> tuple[tuple[Citation, ...], str]:
+    """Cells of one row, each cited in order: the citations and 「令和2年度（実績） 1,235千円[1]、…」."""
+    cites = tuple(cite_cell(i, s, c, quote) for i, c in enumerate(cells, start=1))
+    return cites, "、".join(f"{year_phrase(c)} {value_phrase(c)}[{i}]" for i, c in enumerate(cells, start=1))
+
+
+def _line_chart(head: str, numbered: list[tuple[int, TableCell]]) -> Chart | None:
+    """A line chart of the filled cells, each with its citation number; none when their units differ."""
+    filled = [(n, c) for n, c in numbered if c.value is not None]
+    if not filled or len({c.unit for _, c in filled}) != 1:
+        return None
+    return Chart(kind="line", title=head.replace("「", "").replace("」", ""), unit=filled[0][1].unit,
+                 labels=tuple(year_phrase(c) for _, c in filled), values=tuple(float(c.value or 0) for _, c in filled),
+                 cited=tuple(n for n, _ in filled))
 
 
 def _missing(head: str, s: Sheet, cells: tuple[TableCell, ...], year: int, kind: Kind | None, quote: str) -> Answer:
@@ -210,18 +222,13 @@ def _change_text(a: float, b: float, unit: str) -> str:
 def _change_over(head: str, s: Sheet, cells: list[TableCell], quote: str) -> Answer:
     """Every year of a range, each cited, then the change from its first year to its last: how a
     figure moved in between and overall."""
-    cites = tuple(cite_cell(i, s, c, quote) for i, c in enumerate(cells, start=1))
-    parts = "、".join(f"{year_phrase(c)} {value_phrase(c)}[{i}]" for i, c in enumerate(cells, start=1))
+    cites, parts = _listed(s, cells, quote)
     text = f"{head}は、{parts}です。"
     a, b = cells[0], cells[-1]
     if a.value is not None and b.value is not None:
         text += f"{year_phrase(a)}から{year_phrase(b)}への" + _change_text(a.value, b.value, a.unit if a.unit == b.unit else "")
-    filled = [c for c in cells if c.value is not None]
-    chart = Chart(kind="line", title=head.replace("「", "").replace("」", ""), unit=filled[0].unit,
-                  labels=tuple(year_phrase(c) for c in filled), values=tuple(float(c.value or 0) for c in filled),
-                  cited=tuple(i for i, c in enumerate(cells, start=1) if c.value is not None)) \
-        if filled and len({c.unit for c in filled}) == 1 else None
-    return Answer(status=Status.ANSWERED, intent="derived", citations=cites, answer=text, chart=chart)
+    return Answer(status=Status.ANSWERED, intent="derived", citations=cites, answer=text,
+                  chart=_line_chart(head, list(enumerate(cells, start=1))))
 
 
 def _execution(a: TableCell, b: TableCell) -> str:
