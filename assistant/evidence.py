@@ -26,7 +26,7 @@ from vectorstore.store import Evidence, Hit, Store, norm_name
 from vectorstore.tokens import tokenize
 
 from .match import compact, content_tokens, inflected, is_total, label_coverage, spells_head, token_coverage
-from .query import AnswerType, Query, count_noun_unit
+from .query import WHY_SECTIONS, AnswerType, Query, count_noun_unit
 
 
 @dataclass(frozen=True)
@@ -270,6 +270,8 @@ class Scorer:
                     qvec: np.ndarray | None) -> SheetScore:
         s = ev.sheet.sheet
         asked = asked_tokens(q, s.project_name, s.municipality)
+        if not asked and not q.sections and q.answer is AnswerType.REASON:
+            q = q.with_(sections=WHY_SECTIONS)  # 「…はなぜ」 of this sheet, and no word besides its name
         qcompact = compact(strip_name(q.norm, s.project_name))
         held = frozenset(tokenize(f"{s.project_name} {s.municipality}"))  # what the sheet's own labels may repeat
         held_text = compact(f"{q.norm}{s.project_name}{s.municipality}")

@@ -151,7 +151,8 @@ COUNTERS = ("人", "回", "件", "か所", "箇所", "ヶ所", "カ所", "校", 
             "キロ", "キログラム", "キロメートル", "メートル", "グラム", "ヘクタール", "リットル", "平方メートル", "㎡")
 _COUNTER_RE = "|".join(sorted(map(re.escape, COUNTERS), key=len, reverse=True))
 # 「何万個」「何千人」: the magnitude belongs to the number, the counter follows it.
-_ASK_COUNT = re.compile(rf"何\s*[万千百億]?\s*({_COUNTER_RE})|いくつ|幾つ|どれくらい|どれぐらい|どのくらい|どの位")
+# 「していくつもり」 is いく + つもり (going to), not いくつ (how many).
+_ASK_COUNT = re.compile(rf"何\s*[万千百億]?\s*({_COUNTER_RE})|いくつ(?!もり)|幾つ|どれくらい|どれぐらい|どのくらい|どの位")
 # A count named by its noun (件数, 人数, 対象者数, 世帯数): the counter it is counted in.
 # A span of time named by its noun (待ち時間, 業務時間) is measured in 時間 (or minutes: SAME_COUNTER).
 _COUNT_NOUN = re.compile(r"(件|人|者|回|台|頭|世帯|戸|校|か所|箇所|施設|団体|隻|冊)数|(?<!短)(時間)(?!帯|外|内)")
@@ -169,7 +170,7 @@ def count_noun_unit(text: str) -> str:
 _ASK_MONEY = re.compile(r"いくら|幾ら|何円|金額|何千円|何万円|何百万円|何億円")
 _ASK_DATE = re.compile(r"いつ|何年度?に|何月|何日|時期|何年から|何年度から")
 _ASK_WHO = re.compile(r"誰|だれ|どこ|どちら|どの(?:団体|機関|組織|区|学校|地域|地区|施設|人|ような人|ような方)|どんな(?:人|方|団体)|何という|名前|名称")
-_ASK_REASON = re.compile(r"なぜ|何故|どうして|理由|きっかけ|経緯|発端|背景|そもそも|由来|いきさつ")
+_ASK_REASON = re.compile(r"なぜ|何故|どうして|なんで|理由|きっかけ|経緯|発端|背景|そもそも|由来|いきさつ")
 _ASK_YESNO = re.compile(r"ですか[、,]?.{1,12}ですか|ますか[、,]?.{1,12}ますか|それとも|かどうか")
 # Nouns of measure: with a year, 「{year}の{one of these}は？」 asks for a figure.
 _FIGURE_WORDS = re.compile(r"(?:コスト|費用|経費|予算|決算|歳出|歳入|財源|支出金|補助金|事業費|人件費|物件費|金額|額|"
@@ -357,6 +358,12 @@ def section_priors(t: str) -> tuple[tuple[tuple[Section, float], ...], tuple[str
             for i, sec in enumerate(secs):
                 out[sec] = max(out.get(sec, 0.0), 1.0 if i == 0 else 0.6)
     return tuple(sorted(out.items(), key=lambda kv: -kv[1])), tuple(dict.fromkeys(cues))
+
+
+# Why a project does what it does, asked of it by name and nothing else (「…はなんでやってるの」): the
+# form tells it where the project began, what it is for, and (on forms without those) in the overview's
+# background.
+WHY_SECTIONS = ((Section.ORIGIN, 1.0), (Section.PURPOSE, 0.6), (Section.OVERVIEW, 0.6))
 
 
 # Staff words name the personnel table when they stand alone (職員数, 職員は何人, 正規職員); after another noun

@@ -253,3 +253,9 @@ def test_a_row_of_the_sheet_under_discussion_is_not_another_project(two_district
     _, row = talk(two_districts, "地域情報化推進事業（西部地区）の平成30年度の人件費は？", "トータルコストのほうは？")
     assert row.status == "answered" and "西部地区" in row.citations[0].project_name
     assert has_number(row.answer, "520")
+
+
+def test_why_a_project_named_alone_is_answered_from_where_it_began_or_what_it_is_for(env):
+    (why,) = talk(env[1], "市町村情報化推進協議会参画事業って、なんでやってるの？")
+    assert why.status == "answered"
+    assert {c.section for c in why.citations} & {"開始のきっかけ", "目的・意図", "事業概要"}

@@ -596,3 +596,9 @@ def test_a_formal_noun_in_a_named_project_is_not_a_word_of_its_name():
     sheet = "子育て支援事業（ファミリーサポート、一時預かり）"
     assert name_fit("子育て支援事業(ファミリーサポートの方)", sheet, lambda t: 3.0) >= W.named_min
     assert name_fit("子育て支援事業(病児保育の方)", sheet, lambda t: 3.0) < W.named_min
+
+
+def test_going_to_is_not_how_many():
+    # 「していくつもり」 is いく + つもり: a plan, not a count.
+    assert not parse("この事業はこれからどうしていくつもり？").numeric
+    assert parse("窓口はいくつある？").numeric
