@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -550,10 +550,8 @@ class Assistant:
         for ss in scored:
             name = ss.ev.sheet.sheet.project_name
             named = token_coverage(topic, tokenize(name), idf, compact(name))
-            said = [(token_coverage(topic, toks, idf, compact(u.text)), i) for i, (u, toks) in
-                    enumerate(zip(ss.ev.units, ss.ev.tokens, strict=True)) if u.kind is UnitKind.PASSAGE]
-            cov_p, at = max(said, default=(0.0, -1))
-            best = next((p for p in ss.passages if at >= 0 and p.unit.unit_id == ss.ev.units[at].unit_id), None)
+            cov_p, at = _field_coverage(topic, ss, idf)
+            best = next((p for p in ss.passages if at and p.unit.unit_id == at), None)
             cov = max(cov_p, named)
             ranked.append((cov + 0.3 * ss.prior, cov, ss, best))
         ranked.sort(key=lambda r: (-r[0], r[2].sheet_id))
@@ -583,6 +581,26 @@ class Assistant:
         closest = hits[0].sheet if hits else None
         return Outcome(render.absent(q.named[0], closest), State(absent=q.named[0]))
 
+
+
+def _field_coverage(topic: tuple[str, ...], ss: SheetScore, idf: Callable[[str], float]) -> tuple[float, str]:
+    """How much of a topic one field of the sheet says (a section's text, all its passages together: a
+    project is described over a few sentences, not in one), and the passage of that field that says
+    most of it, to quote."""
+    fields: dict[str, tuple[set[str], list[str], list[tuple[float, str]]]] = {}
+    for u, toks in zip(ss.ev.units, ss.ev.tokens, strict=True):
+        if u.kind is not UnitKind.PASSAGE:
+            continue
+        held, texts, own = fields.setdefault(u.record_id, (set(), [], []))
+        held.update(toks)
+        texts.append(compact(u.text))
+        own.append((token_coverage(topic, toks, idf, compact(u.text)), u.unit_id))
+    best = (0.0, "")
+    for held, texts, own in fields.values():
+        cov = token_coverage(topic, held, idf, "".join(texts))
+        quote = max(own, key=lambda o: o[0])[1]  # the first of equals: the field reads in order
+        best = max(best, (cov, quote), key=lambda b: b[0])
+    return best
 
 # 「AとBを合わせて」「AとBを足すと」: two rows of one year summed. 「XのうちYは何％」「Xに占めるYの割合」:
 # the share of one row in another.

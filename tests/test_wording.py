@@ -602,3 +602,31 @@ def test_going_to_is_not_how_many():
     # 「していくつもり」 is いく + つもり: a plan, not a count.
     assert not parse("この事業はこれからどうしていくつもり？").numeric
     assert parse("窓口はいくつある？").numeric
+
+
+def test_a_project_described_over_the_sentences_of_one_field_is_found_by_its_description():
+    from assistant.core import _field_coverage
+    from assistant.evidence import SheetScore
+    from ingest.records import NarrativeRecord, ParsedSheet, Sheet
+    from ingest.units import units_of
+    from vectorstore.store import Evidence
+    from vectorstore.tokens import tokenize
+
+    def score(*fields: tuple[Section, str]) -> float:
+        recs = [NarrativeRecord(record_id=f"r{i}", sheet_id="s", section=sec, label=sec.value, text=text)
+                for i, (sec, text) in enumerate(fields)]
+        ps = ParsedSheet(sheet=Sheet(sheet_id="s", project_name="某事業", municipality="某市", source_file="x.pdf",
+                                     fiscal_year=2024, fiscal_year_label="令和6年度", locator="p1", layout="test"),
+                         narratives=recs)
+        units = units_of(ps, cache=False)
+        ev = Evidence(ps, units, tuple(tuple(tokenize(u.search_text())) for u in units), tuple(None for _ in units))
+        return _field_coverage(("観光客", "手荷物", "市バス", "混雑"), SheetScore(ev, None, 0.0, 0.0, (), (), ()), _one)[0]
+
+    one_field = score((Section.OVERVIEW, "観光客の手荷物を駅で預かる。預かった荷物は宿へ届け、市バスの混雑を和らげる。"))
+    two_fields = score((Section.OVERVIEW, "観光客の手荷物を駅で預かる。"), (Section.ISSUES, "市バスの混雑が続いている。"))
+    assert one_field == 1.0 and two_fields == 0.5
+
+
+def test_is_there_such_a_project_asked_politely_is_a_topic():
+    assert parse("学生の通学を助ける制度ってありますか").answer is AnswerType.TOPIC
+    assert parse("学生の通学を助ける制度ってある？").answer is AnswerType.TOPIC
