@@ -335,7 +335,9 @@ def _stands_alone(t: str, a: int, b: int) -> bool:
     after = t[b] if b < len(t) else ""
     joined_before = bool(before and _KANJI.match(before)) and not re.search(r"(?:年度|年|当初|\d)$", t[max(0, a - 3):a])
     joined_after = bool(after and _KANJI.match(after)) and after not in "額値分案現"
-    return not (joined_before or joined_after)
+    # 「いくら見込んでる」: the verb (見込ん, 見込む, 見込まれる), expecting, not a column printed 見込.
+    verb = t[a:b].endswith("込") and bool(after) and after in "んむまめ"
+    return not (joined_before or joined_after or verb)
 
 
 # A measure noun right after a cue word makes one compound with it: 「対象者数」 counts people, 「委託料」 is

@@ -142,7 +142,9 @@ def _kinds_per_year(q: Query, years: list[int]) -> list[tuple[int, Kind | None]]
         named = any(r.relative is None and y in r.candidates() for r in refs)
         if by_year:
             own = by_year[0].kind
-        elif not named and len(years) > len(refs):
+        elif named:
+            own = None  # the year is said with no kind of its own (「予算、R7はR6決算見込みより」)
+        elif len(years) > len(refs):
             # A year inside a range the question spans (R4決算からR6決算): the kind both ends share.
             ends = [r.kind for r in refs if r.relative is None]
             own = ends[0] if len(set(ends)) == 1 else None

@@ -630,3 +630,20 @@ def test_a_project_described_over_the_sentences_of_one_field_is_found_by_its_des
 def test_is_there_such_a_project_asked_politely_is_a_topic():
     assert parse("学生の通学を助ける制度ってありますか").answer is AnswerType.TOPIC
     assert parse("学生の通学を助ける制度ってある？").answer is AnswerType.TOPIC
+
+
+def test_expecting_is_a_verb_not_the_estimate_column():
+    from ingest.records import Kind
+
+    assert parse("R7は地方債をいくら見込んでるの？").kinds == ()
+    assert parse("R6見込みの事業費は？").kinds == (Kind.ESTIMATE,)
+    assert parse("R4決算からR6決算まで事業費はどう動いた？").kinds == (Kind.SETTLED, Kind.SETTLED)
+
+
+def test_a_year_said_without_a_kind_does_not_take_the_other_years_kind():
+    from assistant.render import _kinds_per_year
+    from ingest.records import Kind
+
+    q = parse("歳出の予算、R7はR6決算見込みよりいくら増えてる？")
+    kinds = dict(_kinds_per_year(q, [2024, 2025]))
+    assert kinds[2024] is Kind.SETTLED_ESTIMATE and kinds[2025] is Kind.BUDGET
