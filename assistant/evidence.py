@@ -177,6 +177,15 @@ def asked_tokens(q: Query, ps_name: str, municipality: str) -> tuple[str, ...]:
     return tuple(content_tokens(tokenize(text), exclude))
 
 
+_PER = re.compile(r"あたり|当たり|当り|単価|につき")
+
+
+def _per_money(unit: str) -> bool:
+    """A unit of money per something (千円／トン, 円/人): a cost per unit, as the forms print it."""
+    head, slash, _ = unicodedata.normalize("NFKC", unit).partition("/")
+    return bool(slash) and head in _MONEY_UNITS
+
+
 class Scorer:
     def __init__(self, store: Store, weights: Weights = W) -> None:
         self.store = store
@@ -219,7 +228,10 @@ class Scorer:
             # may be the same count in the sheet's own counter, so no row is held back for it.
             parts["unit"] = 1.0
         elif q.money:
-            parts["unit"] = 1.0 if unit in _MONEY_UNITS else 0.0
+            parts["unit"] = 1.0 if unit in _MONEY_UNITS or (_per_money(unit) and _PER.search(q.norm)) else 0.0
+        elif _per_money(unit) and asked and asked[-1].endswith(("量", "数")) and not _PER.search(q.norm):
+            # 「集めたごみの量」: a quantity, not the form's cost per unit of it (家庭ごみ収集量 in 千円／トン).
+            parts["unit"] = 0.0
         elif any(t.endswith("率") or t == "割合" for t in asked):
             # 「受診率」: a share, printed in ％ (or named a rate); not the count it is made of.
             parts["unit"] = 1.0 if unit in ("%", "％") or "率" in u.label else 0.0
@@ -354,7 +366,8 @@ def _row_words(asked: tuple[str, ...], project_name: str, ev: Evidence,
     return tuple(t for t in asked if in_labels(t) or not in_name(t))
 
 
-_LABEL_UNIT = re.compile(r"[（(]\s*(?:単位\s*[:：]?\s*)?(千円|百万円|万円|億円|円|人|件|回|t|ｔ|トン|%|％|日|時間|か所|箇所)\s*[）)]")
+_LABEL_UNIT = re.compile(r"[（(]\s*(?:単位\s*[:：]?\s*)?((?:千円|百万円|万円|億円|円|人|件|回|t|ｔ|トン|%|％|日|時間|か所|箇所)"
+                         r"(?:\s*/\s*[^）)/]{1,6})?)\s*[）)]")  # or per something: （千円／トン）
 
 
 def unit_in_label(label: str) -> str:

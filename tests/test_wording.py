@@ -647,3 +647,10 @@ def test_a_year_said_without_a_kind_does_not_take_the_other_years_kind():
     q = parse("歳出の予算、R7はR6決算見込みよりいくら増えてる？")
     kinds = dict(_kinds_per_year(q, [2024, 2025]))
     assert kinds[2024] is Kind.SETTLED_ESTIMATE and kinds[2025] is Kind.BUDGET
+
+
+def test_a_quantity_asked_is_not_the_forms_cost_per_unit_of_it():
+    from assistant.evidence import _per_money
+
+    assert unit_in_label("処理量（千円／トン）") == "千円/トン" and _per_money("千円/トン")
+    assert unit_in_label("処理量（トン）") == "トン" and not _per_money("トン") and not _per_money("kg/年")
