@@ -136,7 +136,7 @@ def _has_quantity(q: Query, beyond: tuple[str, ...] = ()) -> bool:
     names in `beyond`."""
     from .match import compact, content_tokens
 
-    names = [compact(n) for n in beyond]
+    names = [*beyond, *(compact(n) for n in beyond)]  # compact drops kana: ごみ is in ごみ収集業務 as written
     return any(not any(t in n for n in names) for t in content_tokens(q.tokens))
 
 

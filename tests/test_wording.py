@@ -654,3 +654,11 @@ def test_a_quantity_asked_is_not_the_forms_cost_per_unit_of_it():
 
     assert unit_in_label("処理量（千円／トン）") == "千円/トン" and _per_money("千円/トン")
     assert unit_in_label("処理量（トン）") == "トン" and not _per_money("トン") and not _per_money("kg/年")
+
+
+def test_a_name_written_partly_in_kana_is_all_a_follow_up_says():
+    from assistant.state import _has_quantity
+
+    q = parse("ごみ収集業務のほうは？")
+    assert not _has_quantity(q, beyond=("ごみ収集業務",))
+    assert _has_quantity(parse("ごみ収集業務の人件費は？"), beyond=("ごみ収集業務",))
