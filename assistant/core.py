@@ -400,7 +400,8 @@ class Assistant:
             return None
         if len([y for y in q.years if y.relative is None]) > 1:
             return None
-        if any(_PRINTED_PER.search(r.unit.label) and r.parts["label"] >= self.w.row_min_label for r in ss.rows):
+        if any((_PRINTED_PER.search(r.unit.label) or r.unit.table is Table.UNIT_COST)
+               and r.parts["label"] >= self.w.row_min_label for r in ss.rows):
             return None
         text = strip_name(q.norm, ss.ev.sheet.sheet.project_name)
         divide, each = _DIVIDE.search(text), _EACH.search(text)

@@ -178,6 +178,8 @@ def asked_tokens(q: Query, ps_name: str, municipality: str) -> tuple[str, ...]:
 
 
 _PER = re.compile(r"あたり|当たり|当り|単価|につき")
+# Sudachi reads the あたり of 「1件あたり」 as 辺り, and of 「単位あたり」 as 当たり: both are the table's word.
+_UNIT_COST_WORDS = (*tokenize(Table.UNIT_COST.value), "辺り")
 
 
 def _per_money(unit: str) -> bool:
@@ -202,6 +204,10 @@ class Scorer:
         unit = (cells[0].unit if cells else "") or unit_in_label(u.label)
         # 「県から出たお金」: the money word is said by a row in 千円, whatever its label.
         have = [*label_toks, *_MONEY_WORDS] if unit in _MONEY_UNITS else label_toks
+        if u.table is Table.UNIT_COST:
+            # A row of the cost-per-unit table names only what the cost is per (届出・証明取扱件数): the
+            # table's own name says what it measures.
+            have = [*have, *_UNIT_COST_WORDS]
         by_q = token_coverage(asked, have, _inflected_half(self.store.bm25.idf), label_c) if asked else 0.0
         of_label = label_coverage(qcompact, u.label)
         quoted = any(compact(x) and (compact(x) in label_c or label_c in compact(x)) for x in q.quoted)

@@ -170,13 +170,13 @@ def test_a_prefecture_named_is_the_prefecture_of_a_funding_row():
     assert token_coverage(["岩手県"], tokenize("国庫支出金"), _one, compact("国庫支出金")) == 0.0
 
 
-def _row(label: str, unit: str) -> object:
+def _row(label: str, unit: str, table: Table = Table.FUNDING) -> object:
     from ingest.records import Kind, TableCell
     from ingest.units import Unit, UnitKind
 
-    cell = TableCell(record_id="c", sheet_id="s", table=Table.FUNDING, row_label=label, unit=unit, fiscal_year=2024,
+    cell = TableCell(record_id="c", sheet_id="s", table=table, row_label=label, unit=unit, fiscal_year=2024,
                      fiscal_year_label="令和6年度", kind=Kind.ACTUAL, value=9920.0, value_text="9,920")
-    return Unit(unit_id=label, sheet_id="s", kind=UnitKind.ROW, text=label, label=label, table=Table.FUNDING,
+    return Unit(unit_id=label, sheet_id="s", kind=UnitKind.ROW, text=label, label=label, table=table,
                 cells=(cell,))
 
 
@@ -662,3 +662,20 @@ def test_a_name_written_partly_in_kana_is_all_a_follow_up_says():
     q = parse("ごみ収集業務のほうは？")
     assert not _has_quantity(q, beyond=("ごみ収集業務",))
     assert _has_quantity(parse("ごみ収集業務の人件費は？"), beyond=("ごみ収集業務",))
+
+
+def test_a_row_of_the_cost_per_unit_table_measures_a_cost_per_what_its_label_names():
+    from types import SimpleNamespace
+
+    from assistant.evidence import Scorer, asked_tokens
+    from assistant.match import compact
+
+    q = parse("1件あたりのコストはいくら？")
+    asked = asked_tokens(q, "某事業", "某市")
+    scorer = Scorer(SimpleNamespace(bm25=SimpleNamespace(idf=_one)))  # pyright: ignore[reportArgumentType]
+
+    def label_part(table: Table) -> float:
+        row = _row("（項目）届出・証明取扱件数（単位：円）", "", table)
+        return scorer.score_row(q, row, (), asked, compact(q.norm), None).parts["label"]
+
+    assert label_part(Table.UNIT_COST) >= label_part(Table.PERFORMANCE) + 0.3
