@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from ingest.kinds import KIND_OF_WORD
 from ingest.records import Kind, Section, Table
 
 from .query import AnswerType, Op, Query, YearRef, parse, subjectless
@@ -137,7 +138,9 @@ def _has_quantity(q: Query, beyond: tuple[str, ...] = ()) -> bool:
     from .match import compact, content_tokens
 
     names = [*beyond, *(compact(n) for n in beyond)]  # compact drops kana: ごみ is in ごみ収集業務 as written
-    return any(not any(t in n for n in names) for t in content_tokens(q.tokens))
+    # A kind (「R7の計画だと」) or an era's letter (R, H) says which column, not which quantity.
+    said = [t for t in content_tokens(q.tokens) if t not in KIND_OF_WORD and t not in ("r", "h")]
+    return any(not any(t in n for n in names) for t in said)
 
 
 def after(state: State, **changes: object) -> State:

@@ -259,3 +259,10 @@ def test_why_a_project_named_alone_is_answered_from_where_it_began_or_what_it_is
     (why,) = talk(env[1], "市町村情報化推進協議会参画事業って、なんでやってるの？")
     assert why.status == "answered"
     assert {c.section for c in why.citations} & {"開始のきっかけ", "目的・意図", "事業概要"}
+
+
+def test_a_follow_up_that_names_only_a_year_and_its_kind_keeps_the_row(env):
+    first, then = talk(env[1], "協議会参画事業の平成30年度の人件費は？", "R2の見込だとどれくらい？")
+    assert first.citations[0].label.startswith("人件費")
+    assert then.status == "answered" and then.citations[0].label.startswith("人件費")
+    assert then.citations[0].fiscal_year == 2020
