@@ -25,12 +25,13 @@ import numpy as np
 from ingest.records import Kind, Section, Table, TableCell
 from ingest.units import UnitKind
 from vectorstore.store import Filters, Hit, Store
-from vectorstore.tokens import tokenize
+from vectorstore.tokens import thing_nouns, tokenize
 
 from . import render
 from .answer import Answer, Status
 from .crosssheet import CrossSheet
 from .evidence import (
+    MONEY_WORDS,
     Scored,
     Scorer,
     SheetScore,
@@ -46,7 +47,7 @@ from .evidence import (
     says_nothing,
     strip_name,
 )
-from .match import compact, content_tokens, generic_cost, name_key, token_coverage
+from .match import compact, content_tokens, expand, generic_cost, name_key, token_coverage
 from .messages import History
 from .query import AnswerType, Op, Query, asks_share, contrast_subject, normalize, other_city, parse
 from .state import State, Turn, read_turn
@@ -308,6 +309,10 @@ class Assistant:
         if choices:
             choices.sort(key=lambda c: (-c[0], c[1].sheet_id))
             _, ss, row = choices[0]
+            if not turn.follows and not q.named and ss.name_fit < self.w.named_min and \
+                    (stranger := _subject_elsewhere(q, ss, row)):
+                self._note(f"subject not on the sheet: {stranger}")
+                return Outcome(render.absent("・".join(stranger), ss.ev.sheet.sheet), State())
             years = _resolve_years(q, turn, row.unit.cells, ss.ev.sheet.sheet.fiscal_year)
             answer, year = render.figure(q, ss.ev.sheet, row.unit, years)
             new = _state_of(ss, state, row=(row.unit.table, row.unit.label), year=year,
@@ -602,6 +607,44 @@ def _field_coverage(topic: tuple[str, ...], ss: SheetScore, idf: Callable[[str],
         quote = max(own, key=lambda o: o[0])[1]  # the first of equals: the field reads in order
         best = max(best, (cov, quote), key=lambda b: b[0])
     return best
+
+
+def _subject_elsewhere(q: Query, ss: SheetScore, row: Scored) -> list[str]:
+    """The nouns the question says besides the row's own words, when the sheet holds none of them
+    anywhere (「地下鉄の駅業務委託の人件費」 on a sheet that never mentions 地下鉄 or 駅): what the
+    question is about is not this sheet, whatever row of it measures the same thing."""
+    label = set(tokenize(f"{row.unit.label} {row.unit.table.value if row.unit.table else ''}"))
+    if _unit_of(row) in _YEN:
+        label |= set(MONEY_WORDS)  # 「お金」 is what a row in 千円 measures
+    said = thing_nouns(q.norm)
+    own = compact(row.unit.label)
+    rest = [t for t in ss.asked if t in said and t not in label and compact(t) not in own
+            and not any(x in label or x in own for x in expand(t))]  # 補助金 for 支出金: the row's word
+    if not rest:
+        return []
+    held = {t for toks in ss.ev.tokens for t in toks}
+    name = ss.ev.sheet.sheet.project_name
+    text = "".join(u.text for u in ss.ev.units) + name
+    if any(t in held or t in text or _abbreviates(t, name) for t in rest):
+        return []
+    return rest
+
+
+def _abbreviates(word: str, name: str) -> bool:
+    """A Japanese abbreviation keeps characters of the full name in order (三鉄 for 三陸鉄道, 国保 for
+    国民健康保険): the word's characters found in that order in a short stretch of the name."""
+    if len(word) < 2 or not all("\u4e00" <= c <= "\u9fff" for c in word):
+        return False
+    for start in (i for i, c in enumerate(name) if c == word[0]):
+        at = start
+        for c in word[1:]:
+            at = name.find(c, at + 1)
+            if at < 0:
+                break
+        else:
+            if at - start < 3 * len(word):
+                return True
+    return False
 
 # 「AとBを合わせて」「AとBを足すと」: two rows of one year summed. 「XのうちYは何％」「Xに占めるYの割合」:
 # the share of one row in another.

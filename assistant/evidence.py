@@ -77,7 +77,7 @@ _DATE = re.compile(rf"(?:{ERA_NAMES}|[HRS])\s*(?:元|\d{{1,2}})\s*年"
                    r"|(?:19|20)\d{2}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{1,2}\s*年度")
 _ORG = re.compile(r"課|部|局|室|係|会|協議会|センター|団体|事務局|市|県|府|国|省|庁|法人|会社|学校|組合|委員")
 _MONEY_UNITS = ("千円", "円", "万円", "百万円", "億円")
-_MONEY_WORDS = ("お金", "御金", "金額", "額", "金")
+MONEY_WORDS = ("お金", "御金", "金額", "額", "金")
 # the municipality itself (市の職員, 市内, 市立) and its own office (市役所, 役場)
 _OWN_PLACE = frozenset({"市", "町", "村", "内", "立", "市役所", "役所", "役場", "町役場", "村役場"})
 
@@ -203,7 +203,7 @@ class Scorer:
         label_toks = tokenize(u.label) if label_toks is None else label_toks
         unit = (cells[0].unit if cells else "") or unit_in_label(u.label)
         # 「県から出たお金」: the money word is said by a row in 千円, whatever its label.
-        have = [*label_toks, *_MONEY_WORDS] if unit in _MONEY_UNITS else label_toks
+        have = [*label_toks, *MONEY_WORDS] if unit in _MONEY_UNITS else label_toks
         if u.table is Table.UNIT_COST:
             # A row of the cost-per-unit table names only what the cost is per (届出・証明取扱件数): the
             # table's own name says what it measures.

@@ -484,7 +484,8 @@ def no_topic() -> Answer:
 
 
 def absent(name: str, closest: SheetRow | None) -> Answer:
-    hint = f"名前の近いシートに「{closest.project_name}」（{closest.municipality}）があります。" if closest else ""
+    where = f"（{closest.municipality}）" if closest and closest.municipality else ""
+    hint = f"名前の近いシートに「{closest.project_name}」{where}があります。" if closest else ""
     return Answer(status=Status.NOT_FOUND, intent="absent",
                   answer=f"「{name}」のシートは取り込まれていません。{hint}"
                          "別の事業についてのお尋ねでしたら、事業名を添えてもう一度お尋ねください。")

@@ -266,3 +266,10 @@ def test_a_follow_up_that_names_only_a_year_and_its_kind_keeps_the_row(env):
     assert first.citations[0].label.startswith("人件費")
     assert then.status == "answered" and then.citations[0].label.startswith("人件費")
     assert then.citations[0].fiscal_year == 2020
+
+
+def test_a_figure_of_a_subject_no_sheet_mentions_is_refused_not_taken_from_a_look_alike_row(env):
+    (subway,) = talk(env[1], "市営地下鉄の駅の平成30年度の人件費は？")
+    assert subway.status == "not_found" and "地下鉄" in subway.answer
+    (own,) = talk(env[1], "協議会の平成30年度の人件費は？")  # a word the sheet holds: answered
+    assert own.status == "answered" and own.citations[0].label.startswith("人件費")

@@ -679,3 +679,17 @@ def test_a_row_of_the_cost_per_unit_table_measures_a_cost_per_what_its_label_nam
         return scorer.score_row(q, row, (), asked, compact(q.norm), None).parts["label"]
 
     assert label_part(Table.UNIT_COST) >= label_part(Table.PERFORMANCE) + 0.3
+
+
+def test_an_abbreviation_keeps_the_full_names_characters_in_order():
+    from assistant.core import _abbreviates
+
+    assert _abbreviates("三鉄", "三陸鉄道支援事業") and _abbreviates("国保", "国民健康保険事業")
+    assert not _abbreviates("地下鉄", "税務事務") and not _abbreviates("市営", "市民文化会館運営事業")
+
+
+def test_the_nouns_that_name_things_are_not_the_ones_a_question_asks_with():
+    from vectorstore.tokens import thing_nouns
+
+    said = thing_nouns("地下鉄の駅で起債はずっと横ばい？何キロ？")
+    assert {"地下鉄", "駅"} <= said and not said & {"起債", "横這い", "キロ"}

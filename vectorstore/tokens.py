@@ -61,6 +61,19 @@ def tokenize(text: str) -> list[str]:
     return toks
 
 
+def thing_nouns(text: str) -> set[str]:
+    """The normalised forms (as `tokenize` gives them) of the nouns that name things: proper nouns and
+    plain common nouns (地下鉄, 駅, ILC). Not verbal nouns (起債, 水揚げ, 横ばい: what is done or how it
+    went), counters (キロ), adjectival nouns (必要) or numerals: a question asks with those."""
+    out: set[str] = set()
+    for chunk in _chunks(unicodedata.normalize("NFKC", text)):
+        for m in _tokenizer().tokenize(chunk):
+            pos = m.part_of_speech()
+            if pos[0] == "名詞" and (pos[1] == "固有名詞" or (pos[1] == "普通名詞" and pos[2] == "一般")):
+                out.add(m.normalized_form().lower())
+    return out
+
+
 _KANJI_NUMERAL = re.compile(r"[〇一二三四五六七八九十百千万億兆]")
 
 
