@@ -212,7 +212,7 @@ class Scorer:
         of_label = label_coverage(qcompact, u.label)
         quoted = any(compact(x) and (compact(x) in label_c or label_c in compact(x)) for x in q.quoted)
         label = min(1.0, max(by_q, 0.9 * of_label) + (1.0 if quoted else 0.0))
-        if label > 0 and spells_head(qcompact, u.label):
+        if label > 0 and spells_head(qcompact, u.label, q.counter):
             # The question spells what the row measures (寄附件数), not only its words: of labels that
             # hold as many of them, this one (not …寄附へのアクセス件数).
             label = min(1.0, label + 0.1)

@@ -221,15 +221,24 @@ def label_coverage(question_compact: str, label: str) -> float:
 _MEASURE_TAIL = re.compile(r"(?:件数|人数|者数|回数|日数|世帯数|金額|額|数|率|割合|量)$")
 
 
-def spells_head(question_compact: str, label: str) -> bool:
+# The counter a measure counts in: 「何件…寄附」 asks the 寄附件数 as surely as 「寄附件数」 does.
+_COUNTED_IN = {"件数": "件", "人数": "人", "者数": "人", "回数": "回", "日数": "日", "世帯数": "世帯"}
+
+
+def spells_head(question_compact: str, label: str, counter: str = "") -> bool:
     """The question spells the compound that ends the label, the measure and at least two characters
-    of what it measures (「寄附件数」 for 「…応援寄附件数」; a bare 「件数」 is not enough)."""
+    of what it measures (「寄附件数」 for 「…応援寄附件数」; a bare 「件数」 is not enough), or asks in
+    the measure's counter about those two characters (「何件…寄附」)."""
     core = compact(re.sub(r"\s*[（(][^）)]*[）)]\s*$", "", unicodedata.normalize("NFKC", label)))
     m = _MEASURE_TAIL.search(core)
     if not m:
         return False
     need = len(m.group(0)) + 2
-    return len(core) >= need and core[-need:] in question_compact
+    if len(core) < need:
+        return False
+    if core[-need:] in question_compact:
+        return True
+    return bool(counter) and _COUNTED_IN.get(m.group(0)) == counter and core[-need:-len(m.group(0))] in question_compact
 
 
 def tokens_of(text: str) -> list[str]:

@@ -693,3 +693,12 @@ def test_the_nouns_that_name_things_are_not_the_ones_a_question_asks_with():
 
     said = thing_nouns("地下鉄の駅で起債はずっと横ばい？何キロ？")
     assert {"地下鉄", "駅"} <= said and not said & {"起債", "横這い", "キロ"}
+
+
+def test_a_count_asked_in_its_counter_of_a_thing_is_the_row_counting_that_thing():
+    from assistant.match import compact, spells_head
+
+    q = compact("令和6年度は何件くらい寄附があった？")
+    assert spells_head(q, "サ ｢ふるさと応援寄附｣件数", "件")
+    assert not spells_head(q, "カ ふるさと応援寄附へのアクセス件数", "件")
+    assert not spells_head(q, "サ ｢ふるさと応援寄附｣件数", "人")
