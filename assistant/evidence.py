@@ -58,7 +58,7 @@ class Weights:
     clear_prior: float = 0.6         # a sheet this strongly retrieved…
     clear_margin: float = 0.2        # …this far ahead of the next is the one the question is about
     p_shown: int = 3                 # passages quoted at most, best first…
-    p_also: float = 0.6              # …each scoring at least this share of the best
+    p_also: float = 0.55             # …each scoring at least this share of the best
     nothing_factor: float = 0.2      # 「特になし」: filled in, but says there is nothing
     text_figure_cov: float = 0.5     # a count or amount written in a sentence answers with this coverage
     # sheets
