@@ -386,6 +386,15 @@ def _asks_department(t: str) -> bool:
                for m in _DEPARTMENT.finditer(t))
 
 
+def _ends_in_verb(t: str) -> bool:
+    """The question's last word is a verb or adjective (its dictionary form ends in kana; どう is an
+    asking word, not a predicate)."""
+    from .match import inflected
+
+    words = [w for w in tokenize(t) if not w.startswith(("ど", "何"))]
+    return bool(words) and inflected(words[-1])
+
+
 def _answer_type(t: str, numeric: bool, named_section: bool = False) -> AnswerType:
     if _ASK_REASON.search(t) and not (_ASK_COUNT.search(t) or _ASK_MONEY.search(t)):
         return AnswerType.REASON  # 「補助金が作られたきっかけ」: a history, whatever table word it names
@@ -460,6 +469,11 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
                    or (years and (_FIGURE_WORDS.search(m_) or kinds)))
     if _ASK_DATE.search(m_) and not (money or tables):
         numeric = False  # 「いつ設立」 asks for a date, even with a year-like word nearby
+    if numeric and tables and not (counter_m or money or years or kinds or _RATE.search(m_) or _CHANGE.search(m_)
+                                   or _DIFF.search(m_)) and _ends_in_verb(m_):
+        # 「市の職員が直接やってるの？」: a table's word (職員) in a question whose predicate is a verb of
+        # its own asks how the work is done, not for the table's figure (「職員は？」「人件費は？」 do).
+        numeric = False
     sections, cues = section_priors(m_)
     named_section = any(wt >= 1.0 for _, wt in sections)
     if numeric and not (counter_m or money or years or _RATE.search(m_)) and (_TOPIC.search(m_) or named_section):

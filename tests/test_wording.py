@@ -702,3 +702,8 @@ def test_a_count_asked_in_its_counter_of_a_thing_is_the_row_counting_that_thing(
     assert spells_head(q, "サ ｢ふるさと応援寄附｣件数", "件")
     assert not spells_head(q, "カ ふるさと応援寄附へのアクセス件数", "件")
     assert not spells_head(q, "サ ｢ふるさと応援寄附｣件数", "人")
+
+
+def test_a_table_word_under_a_verb_of_its_own_asks_how_not_how_much():
+    assert not parse("運営って市の職員が直接やってるの？").numeric
+    assert parse("職員は何人？").numeric and parse("人件費は？").numeric and parse("人件費は減った？").numeric
