@@ -317,12 +317,14 @@ class Assistant:
             answer, year = render.figure(q, ss.ev.sheet, row.unit, years)
             new = _state_of(ss, state, row=(row.unit.table, row.unit.label), year=year,
                             years=tuple(years) if years else state.years, kind=q.kind, numeric=True)
-            namesakes = [(o, r) for _, o, r in choices[1:] if _namesake(ss, o, self.w, q.named)][:3]
+            namesakes = [(o, r) for _, o, r in choices[1:] if _namesake(ss, o, self.w, q.named)
+                         or (not q.named and _same_figure(row, r))][:3]
             if namesakes and not turn.follows:
                 more = [render.figure(q, o.ev.sheet, r.unit,
                                       _resolve_years(q, turn, r.unit.cells, o.ev.sheet.sheet.fiscal_year))[0]
                         for o, r in namesakes]
-                return Outcome(render.combine([answer, *more]), new)
+                return Outcome(render.combine([answer, *more], same_figure=not any(
+                    _namesake(ss, o, self.w, q.named) for o, _ in namesakes)), new)
             return Outcome(answer, new)
         # No row holds the quantity: a count or sum written in a sentence may (「衛生監視員（34人）」).
         texts = []
@@ -678,6 +680,17 @@ def _namesake(a: SheetScore, b: SheetScore, w: Weights, named: tuple[str, ...] =
             not any(name_key(n) == name_key(b.ev.sheet.sheet.project_name) for n in named):
         return False
     return a.name_fit >= w.named_min and abs(a.name_fit - b.name_fit) < 0.02 and b.sheet_id != a.sheet_id
+
+
+def _same_figure(a: Scored, b: Scored) -> bool:
+    """Two sheets print the same row with the same figures (a port's cargo on each of the projects that
+    support it): asked of neither by name, the figure is both sheets', and both are cited."""
+    def cells(r: Scored) -> list[tuple[int | None, str, float | None]]:
+        return [(c.fiscal_year, c.kind.value, c.value) for c in r.unit.cells]
+    # The same figures over three years or more are the same row, whatever each sheet calls it
+    # (コンテナ貨物取扱量 on one, 貨物取扱量 on another).
+    return a.unit.sheet_id != b.unit.sheet_id and sum(c[2] is not None for c in cells(a)) >= 3 \
+        and cells(a) == cells(b)
 
 
 def _inner_names_demoted(text: str, hits: list[Hit]) -> list[Hit]:

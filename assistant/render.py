@@ -383,8 +383,9 @@ def passages(ps: ParsedSheet, chosen: list[Scored]) -> Answer:
                   answer=f"{who(s)}のシートには、次のように記載されています。\n" + "\n".join(lines))
 
 
-def combine(answers: list[Answer]) -> Answer:
-    """Several sheets answer to the name asked (namesakes): each sheet's answer, citations renumbered."""
+def combine(answers: list[Answer], same_figure: bool = False) -> Answer:
+    """Several sheets answer to the name asked (namesakes), or print the same figures: each sheet's
+    answer, citations renumbered."""
     import re
 
     cites: list[Citation] = []
@@ -395,7 +396,8 @@ def combine(answers: list[Answer]) -> Answer:
         parts.append("・" + re.sub(r"\[(\d+)\]", lambda m, k=shift: f"[{int(m.group(1)) + k}]", a.answer))
     status = Status.ANSWERED if any(a.status is Status.ANSWERED for a in answers) else Status.NOT_FOUND
     return Answer(status=status, intent=answers[0].intent, citations=tuple(cites),
-                  answer=f"お尋ねの名前に当たるシートが{len(answers)}件あります。\n" + "\n".join(parts))
+                  answer=(f"同じ数値が{len(answers)}件のシートに記載されています。\n" if same_figure else
+                          f"お尋ねの名前に当たるシートが{len(answers)}件あります。\n") + "\n".join(parts))
 
 
 def passages_several(groups: list[tuple[ParsedSheet, list[Scored]]]) -> Answer:

@@ -707,3 +707,20 @@ def test_a_count_asked_in_its_counter_of_a_thing_is_the_row_counting_that_thing(
 def test_a_table_word_under_a_verb_of_its_own_asks_how_not_how_much():
     assert not parse("運営って市の職員が直接やってるの？").numeric
     assert parse("職員は何人？").numeric and parse("人件費は？").numeric and parse("人件費は減った？").numeric
+
+
+def test_the_same_figures_on_two_sheets_are_one_row_cited_on_both():
+    from assistant.core import _same_figure
+    from ingest.records import Kind, TableCell
+    from ingest.units import Unit, UnitKind
+
+    def row(sheet: str, label: str, values: tuple[float, ...]) -> Scored:
+        cells = tuple(TableCell(record_id=f"{sheet}{y}", sheet_id=sheet, table=Table.OUTCOME, row_label=label,
+                                unit="TEU", fiscal_year=y, fiscal_year_label=f"令和{y - 2018}年度", kind=Kind.ACTUAL,
+                                value=v, value_text=str(v)) for y, v in zip((2020, 2021, 2022), values, strict=True))
+        unit = Unit(unit_id=sheet, sheet_id=sheet, kind=UnitKind.ROW, text=label, label=label, table=Table.OUTCOME,
+                    cells=cells)
+        return Scored(unit, 0.9, {})
+
+    assert _same_figure(row("a", "コンテナ貨物取扱量", (1, 2, 3)), row("b", "貨物取扱量", (1, 2, 3)))
+    assert not _same_figure(row("a", "貨物取扱量", (1, 2, 3)), row("b", "貨物取扱量", (1, 2, 4)))
