@@ -724,3 +724,10 @@ def test_the_same_figures_on_two_sheets_are_one_row_cited_on_both():
 
     assert _same_figure(row("a", "コンテナ貨物取扱量", (1, 2, 3)), row("b", "貨物取扱量", (1, 2, 3)))
     assert not _same_figure(row("a", "貨物取扱量", (1, 2, 3)), row("b", "貨物取扱量", (1, 2, 4)))
+
+
+def test_a_topics_verbs_count_for_half_its_nouns():
+    from assistant.core import _topic_weight
+
+    weight = _topic_weight(_one)
+    assert weight("荒らす") == 0.5 * weight("畑") and weight("駆除") == 1.0
