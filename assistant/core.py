@@ -39,6 +39,7 @@ from .evidence import (
     Weights,
     cost_rows,
     counted,
+    inflected_half,
     label_coverage,
     main_cost_row,
     name_fit,
@@ -47,7 +48,7 @@ from .evidence import (
     says_nothing,
     strip_name,
 )
-from .match import compact, content_tokens, expand, generic_cost, inflected, name_key, token_coverage
+from .match import compact, content_tokens, expand, generic_cost, name_key, token_coverage
 from .messages import History
 from .query import AnswerType, Op, Query, asks_share, contrast_subject, normalize, other_city, parse
 from .state import State, Turn, read_turn
@@ -549,7 +550,8 @@ class Assistant:
         """Which projects do X: the sheets whose name or text holds the topic's words, best first; a sheet
         named with them (「消防団運営事業」 for 消防団) is as good an answer as its text."""
         ranked = []
-        idf = _topic_weight(self.store.bm25.idf)
+        # A topic is told by what it is about (鹿, 駆除); the asker's verbs (荒らす, 困る) count for half.
+        idf = inflected_half(self.store.bm25.idf)
         # The topic's words as asked: a sheet's own name is not stripped from them here, it is what they match.
         muni = set(tokenize(q.municipality)) | set(tokenize(q.municipality[:-1])) if q.municipality else set()
         topic = tuple(content_tokens([t for t in q.tokens if t not in muni]))
@@ -589,12 +591,6 @@ class Assistant:
         closest = hits[0].sheet if hits else None
         return Outcome(render.absent(q.named[0], closest), State(absent=q.named[0]))
 
-
-
-def _topic_weight(idf: Callable[[str], float]) -> Callable[[str], float]:
-    """A topic is told by what it is about (鹿, 駆除); its verbs and adjectives (荒らす, 困る) tell it in
-    the asker's own words, which a sheet says otherwise: they count for half."""
-    return lambda t: idf(t) * (0.5 if inflected(t) else 1.0)
 
 
 def _field_coverage(topic: tuple[str, ...], ss: SheetScore, idf: Callable[[str], float]) -> tuple[float, str]:

@@ -208,7 +208,7 @@ class Scorer:
             # A row of the cost-per-unit table names only what the cost is per (届出・証明取扱件数): the
             # table's own name says what it measures.
             have = [*have, *_UNIT_COST_WORDS]
-        by_q = token_coverage(asked, have, _inflected_half(self.store.bm25.idf), label_c) if asked else 0.0
+        by_q = token_coverage(asked, have, inflected_half(self.store.bm25.idf), label_c) if asked else 0.0
         of_label = label_coverage(qcompact, u.label)
         quoted = any(compact(x) and (compact(x) in label_c or label_c in compact(x)) for x in q.quoted)
         label = min(1.0, max(by_q, 0.9 * of_label) + (1.0 if quoted else 0.0))
@@ -259,7 +259,7 @@ class Scorer:
         parts: dict[str, float] = {}
         weights: dict[str, float] = {}
         if asked:
-            cov = token_coverage(asked, tokens, _inflected_half(idf), compact(u.label + u.text))
+            cov = token_coverage(asked, tokens, inflected_half(idf), compact(u.label + u.text))
             ideal = sum(idf(t) for t in asked) or 1.0
             bm = min(1.0, self.store.bm25.score(asked, tokens) / ideal)
             parts["cov"], parts["bm25"] = cov, bm
@@ -343,10 +343,10 @@ def _after_subject(q: Query, asked: tuple[str, ...], ev: Evidence) -> tuple[str,
     return asked
 
 
-def _inflected_half(idf):
-    """A row label is a noun phrase (正規職員従事人数): a verb or adjective of the question (担う in
-    「何人で担っている」, its dictionary form ends in kana) describes the quantity more than it names
-    it, so a label that lacks it misses it at half weight."""
+def inflected_half(idf):
+    """A row label is a noun phrase (正規職員従事人数), and a topic is told by what it is about (鹿, 駆除):
+    a verb or adjective of the question (担う in 「何人で担っている」, 荒らす; its dictionary form ends in
+    kana) describes more than it names, so text that lacks it misses it at half weight."""
     def weight(t: str) -> float:
         return idf(t) * (0.5 if inflected(t) else 1.0)
     return weight

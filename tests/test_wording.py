@@ -727,7 +727,7 @@ def test_the_same_figures_on_two_sheets_are_one_row_cited_on_both():
 
 
 def test_a_topics_verbs_count_for_half_its_nouns():
-    from assistant.core import _topic_weight
+    from assistant.evidence import inflected_half
 
-    weight = _topic_weight(_one)
+    weight = inflected_half(_one)
     assert weight("荒らす") == 0.5 * weight("畑") and weight("駆除") == 1.0
