@@ -335,7 +335,7 @@ def _stands_alone(t: str, a: int, b: int) -> bool:
     after = t[b] if b < len(t) else ""
     joined_before = bool(before and _KANJI.match(before)) and not re.search(r"(?:年度|年|当初|\d)$", t[max(0, a - 3):a])
     joined_after = bool(after and _KANJI.match(after)) and after not in "額値分案現"
-    # 「いくら見込んでる」: the verb (見込ん, 見込む, 見込まれる), expecting, not a column printed 見込.
+    # 「何億円見込んでいるか」: the verb (見込ん, 見込む, 見込まれる), expecting, not a column printed 見込.
     verb = t[a:b].endswith("込") and bool(after) and after in "んむまめ"
     return not (joined_before or joined_after or verb)
 
@@ -471,7 +471,7 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
         numeric = False  # 「いつ設立」 asks for a date, even with a year-like word nearby
     if numeric and tables and not (counter_m or money or years or kinds or _RATE.search(m_) or _CHANGE.search(m_)
                                    or _DIFF.search(m_)) and _ends_in_verb(m_):
-        # 「市の職員が直接やってるの？」: a table's word (職員) in a question whose predicate is a verb of
+        # 「窓口は市の職員が自分で回してる？」: a table's word (職員) in a question whose predicate is a verb of
         # its own asks how the work is done, not for the table's figure (「職員は？」「人件費は？」 do).
         numeric = False
     sections, cues = section_priors(m_)

@@ -143,7 +143,7 @@ def _kinds_per_year(q: Query, years: list[int]) -> list[tuple[int, Kind | None]]
         if by_year:
             own = by_year[0].kind
         elif named:
-            own = None  # the year is said with no kind of its own (「予算、R7はR6決算見込みより」)
+            own = None  # the year is said with no kind of its own (「予算で見て、R8はR7決算見込と比べ」)
         elif len(years) > len(refs):
             # A year inside a range the question spans (R4決算からR6決算): the kind both ends share.
             ends = [r.kind for r in refs if r.relative is None]

@@ -137,7 +137,7 @@ def _has_quantity(q: Query, beyond: tuple[str, ...] = ()) -> bool:
     names in `beyond`."""
     from .match import compact, content_tokens
 
-    names = [*beyond, *(compact(n) for n in beyond)]  # compact drops kana: ごみ is in ごみ収集業務 as written
+    names = [*beyond, *(compact(n) for n in beyond)]  # compact drops kana: ごみ is in ごみ焼却業務 as written
     # A kind (「R7の計画だと」) or an era's letter (R, H) says which column, not which quantity.
     said = [t for t in content_tokens(q.tokens) if t not in KIND_OF_WORD and t not in ("r", "h")]
     return any(not any(t in n for n in names) for t in said)
