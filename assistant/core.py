@@ -615,7 +615,7 @@ def _field_coverage(topic: tuple[str, ...], ss: SheetScore, idf: Callable[[str],
 
 def _subject_elsewhere(q: Query, ss: SheetScore, row: Scored) -> list[str]:
     """The nouns the question says besides the row's own words, when the sheet holds none of them
-    anywhere (「地下鉄の駅業務委託の人件費」 on a sheet that never mentions 地下鉄 or 駅): what the
+    anywhere (「空港ターミナルの清掃の人件費」 on a sheet that never mentions 空港 or ターミナル): what the
     question is about is not this sheet, whatever row of it measures the same thing."""
     label = set(tokenize(f"{row.unit.label} {row.unit.table.value if row.unit.table else ''}"))
     if _unit_of(row) in _YEN:

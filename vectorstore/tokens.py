@@ -63,7 +63,7 @@ def tokenize(text: str) -> list[str]:
 
 def thing_nouns(text: str) -> set[str]:
     """The normalised forms (as `tokenize` gives them) of the nouns that name things: proper nouns and
-    plain common nouns (地下鉄, 駅, ILC). Not verbal nouns (起債, 水揚げ, 横ばい: what is done or how it
+    plain common nouns (空港, 滑走路, NPO). Not verbal nouns (起債, 水揚げ, 横ばい: what is done or how it
     went), counters (キロ), adjectival nouns (必要) or numerals: a question asks with those."""
     out: set[str] = set()
     for chunk in _chunks(unicodedata.normalize("NFKC", text)):
