@@ -31,6 +31,7 @@ from . import render
 from .answer import Answer, Status
 from .crosssheet import CrossSheet
 from .evidence import (
+    MONEY_UNITS,
     MONEY_WORDS,
     Scored,
     Scorer,
@@ -318,14 +319,15 @@ class Assistant:
             answer, year = render.figure(q, ss.ev.sheet, row.unit, years)
             new = _state_of(ss, state, row=(row.unit.table, row.unit.label), year=year,
                             years=tuple(years) if years else state.years, kind=q.kind, numeric=True)
-            namesakes = [(o, r) for _, o, r in choices[1:] if _namesake(ss, o, self.w, q.named)
-                         or (not q.named and _same_figure(row, r))][:3]
-            if namesakes and not turn.follows:
+            # Other sheets that answer alike: namesakes of the name asked (True), or, asked of no name,
+            # sheets printing the same figures (False).
+            alike = [(o, r, by_name) for _, o, r in choices[1:]
+                     if (by_name := _namesake(ss, o, self.w, q.named)) or (not q.named and _same_figure(row, r))][:3]
+            if alike and not turn.follows:
                 more = [render.figure(q, o.ev.sheet, r.unit,
                                       _resolve_years(q, turn, r.unit.cells, o.ev.sheet.sheet.fiscal_year))[0]
-                        for o, r in namesakes]
-                return Outcome(render.combine([answer, *more], same_figure=not any(
-                    _namesake(ss, o, self.w, q.named) for o, _ in namesakes)), new)
+                        for o, r, _ in alike]
+                return Outcome(render.combine([answer, *more], same_figure=not any(b for _, _, b in alike)), new)
             return Outcome(answer, new)
         # No row holds the quantity: a count or sum written in a sentence may (「衛生監視員（34人）」).
         texts = []
@@ -432,7 +434,7 @@ class Assistant:
                 b = self._row_named(q, ss, per.group(1), among=counts)
             else:
                 b = self._row_named(q, ss, rest, among=counts) or (counts[0] if len(counts) == 1 else None)
-            a = self._row_named(q, ss, rest, among=[r for r in ss.rows if _unit_of(r) in _YEN])
+            a = self._row_named(q, ss, rest, among=[r for r in ss.rows if _unit_of(r) in MONEY_UNITS])
             if a is None and any(_AMOUNT.search(t) and not generic_cost([t]) for t in content_tokens(tokenize(rest))):
                 return None  # 「1台あたりの燃料代」: an amount the sheet has no row for
             if a is None:
@@ -602,9 +604,10 @@ def _field_coverage(topic: tuple[str, ...], ss: SheetScore, idf: Callable[[str],
         if u.kind is not UnitKind.PASSAGE:
             continue
         held, texts, own = fields.setdefault(u.record_id, (set(), [], []))
+        text = compact(u.text)
         held.update(toks)
-        texts.append(compact(u.text))
-        own.append((token_coverage(topic, toks, idf, compact(u.text)), u.unit_id))
+        texts.append(text)
+        own.append((token_coverage(topic, toks, idf, text), u.unit_id))
     best = (0.0, "")
     for held, texts, own in fields.values():
         cov = token_coverage(topic, held, idf, "".join(texts))
@@ -618,7 +621,7 @@ def _subject_elsewhere(q: Query, ss: SheetScore, row: Scored) -> list[str]:
     anywhere (「空港ターミナルの清掃の人件費」 on a sheet that never mentions 空港 or ターミナル): what the
     question is about is not this sheet, whatever row of it measures the same thing."""
     label = set(tokenize(f"{row.unit.label} {row.unit.table.value if row.unit.table else ''}"))
-    if _unit_of(row) in _YEN:
+    if _unit_of(row) in MONEY_UNITS:
         label |= set(MONEY_WORDS)  # 「お金」 is what a row in 千円 measures
     said = thing_nouns(q.norm)
     own = compact(row.unit.label)
@@ -667,7 +670,6 @@ _EACH = re.compile(r"(?:1|一)\s*(人|件|個|回|世帯|か所|ヶ所|箇所|�
 _PER_NOUN = re.compile(r"(?:^|[、。,\sはがをにでとへやっ])([^、。,\sはがをにでとへやっ]{1,12})$")
 _AMOUNT = re.compile(r"(?:費|代|料|金|額)$")
 _PRINTED_PER = re.compile(r"あたり|当たり|当り|平均")
-_YEN = ("千円", "円", "万円", "百万円", "億円")
 
 
 def _unit_of(r: Scored) -> str:
@@ -687,12 +689,11 @@ def _namesake(a: SheetScore, b: SheetScore, w: Weights, named: tuple[str, ...] =
 def _same_figure(a: Scored, b: Scored) -> bool:
     """Two sheets print the same row with the same figures (a port's cargo on each of the projects that
     support it): asked of neither by name, the figure is both sheets', and both are cited."""
-    def cells(r: Scored) -> list[tuple[int | None, str, float | None]]:
-        return [(c.fiscal_year, c.kind.value, c.value) for c in r.unit.cells]
     # The same figures over three years or more are the same row, whatever each sheet calls it
     # (コンテナ貨物取扱量 on one, 貨物取扱量 on another).
-    return a.unit.sheet_id != b.unit.sheet_id and sum(c[2] is not None for c in cells(a)) >= 3 \
-        and cells(a) == cells(b)
+    mine = [(c.fiscal_year, c.kind.value, c.value) for c in a.unit.cells]
+    return a.unit.sheet_id != b.unit.sheet_id and sum(v is not None for _, _, v in mine) >= 3 \
+        and mine == [(c.fiscal_year, c.kind.value, c.value) for c in b.unit.cells]
 
 
 def _inner_names_demoted(text: str, hits: list[Hit]) -> list[Hit]:

@@ -76,7 +76,7 @@ W = Weights()
 _DATE = re.compile(rf"(?:{ERA_NAMES}|[HRS])\s*(?:元|\d{{1,2}})\s*年"
                    r"|(?:19|20)\d{2}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{1,2}\s*年度")
 _ORG = re.compile(r"課|部|局|室|係|会|協議会|センター|団体|事務局|市|県|府|国|省|庁|法人|会社|学校|組合|委員")
-_MONEY_UNITS = ("千円", "円", "万円", "百万円", "億円")
+MONEY_UNITS = ("千円", "円", "万円", "百万円", "億円")
 MONEY_WORDS = ("お金", "御金", "金額", "額", "金")
 # the municipality itself (市の職員, 市内, 市立) and its own office (市役所, 役場)
 _OWN_PLACE = frozenset({"市", "町", "村", "内", "立", "市役所", "役所", "役場", "町役場", "村役場"})
@@ -185,7 +185,7 @@ _UNIT_COST_WORDS = (*tokenize(Table.UNIT_COST.value), "辺り")
 def _per_money(unit: str) -> bool:
     """A unit of money per something (千円／トン, 円/人): a cost per unit, as the forms print it."""
     head, slash, _ = unicodedata.normalize("NFKC", unit).partition("/")
-    return bool(slash) and head in _MONEY_UNITS
+    return bool(slash) and head in MONEY_UNITS
 
 
 class Scorer:
@@ -203,7 +203,7 @@ class Scorer:
         label_toks = tokenize(u.label) if label_toks is None else label_toks
         unit = (cells[0].unit if cells else "") or unit_in_label(u.label)
         # 「県から出たお金」: the money word is said by a row in 千円, whatever its label.
-        have = [*label_toks, *MONEY_WORDS] if unit in _MONEY_UNITS else label_toks
+        have = [*label_toks, *MONEY_WORDS] if unit in MONEY_UNITS else label_toks
         if u.table is Table.UNIT_COST:
             # A row of the cost-per-unit table names only what the cost is per (届出・証明取扱件数): the
             # table's own name says what it measures.
@@ -234,7 +234,7 @@ class Scorer:
             # may be the same count in the sheet's own counter, so no row is held back for it.
             parts["unit"] = 1.0
         elif q.money:
-            parts["unit"] = 1.0 if unit in _MONEY_UNITS or (_per_money(unit) and _PER.search(q.norm)) else 0.0
+            parts["unit"] = 1.0 if unit in MONEY_UNITS or (_per_money(unit) and _PER.search(q.norm)) else 0.0
         elif _per_money(unit) and asked and asked[-1].endswith(("量", "数")) and not _PER.search(q.norm):
             # 「集めたごみの量」: a quantity, not the form's cost per unit of it (家庭ごみ収集量 in 千円／トン).
             parts["unit"] = 0.0
@@ -485,7 +485,7 @@ def cost_rows(ss: SheetScore) -> list[Scored]:
     """The rows a sheet's cost tables total in, トータルコスト (with staff) first, then 事業費."""
     out = []
     for table in (Table.TOTAL_COST, Table.COST):
-        rows = [r for r in ss.rows if r.unit.table is table and r.unit.cells and r.unit.cells[0].unit in _MONEY_UNITS]
+        rows = [r for r in ss.rows if r.unit.table is table and r.unit.cells and r.unit.cells[0].unit in MONEY_UNITS]
         totals = [r for r in rows if is_total(r.unit.label, table.value)]
         pick = totals or rows
         if pick:
