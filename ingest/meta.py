@@ -1,6 +1,6 @@
 """What a sheet says about its place in the city: the department by level, and the policy hierarchy.
 
-Both come from what the sheet prints: its 担当部署 (「農林水産部水産課 漁港漁村係」, 「行財政局行政監察部庶務課」)
+Both come from what the sheet prints: its 担当部署 (「農林水産部水産課 漁港漁村係」, 「市民局地域振興部総務課」)
 and the labels of its 政策体系 section, which each form names its own way. The label variants are
 data (LEVEL_LABELS), so another city's form of a known family needs a line here, not code.
 """
