@@ -746,7 +746,7 @@ def _clearly_first(sheets: list[SheetScore], w: Weights) -> SheetScore | None:
 def _clear_near_miss(rows: list[Scored], w: Weights) -> bool:
     """The best row falls just short of naming the quantity (label ≥ row_near_label) but no other row of
     the sheet comes near it (row_clear_margin ahead) and its unit is the one asked: the question says
-    it in words of its own (お祝いの対象になった子ども for 支給対象延べ児童数)."""
+    it in words of its own (祝い金を受け取った子 for 支給対象延べ児童数)."""
     if not rows or rows[0].parts["label"] < w.row_near_label or rows[0].parts.get("unit", 0.0) < 1.0:
         return False
     return len(rows) == 1 or rows[0].score - rows[1].score >= w.row_clear_margin
@@ -808,7 +808,7 @@ def _cued_first(q: Query, ps: list[Scored], chosen: list[Scored]) -> list[Scored
 def _with_reasons(ss: SheetScore, chosen: list[Scored]) -> list[Scored]:
     """A rating chosen on the form is quoted with the reason printed for it: forms that print the
     choice and its 判断理由 as two fields (Ikeda's 「事業の効率性: B.改善の余地がある」, then
-    「判断理由: …」) answer 「なぜ改善の余地があるとされたか」 with the second."""
+    「判断理由: …」) answer 「改善の余地ありと判断した理由は」 with the second."""
     recs = ss.ev.sheet.narratives
     at = {r.record_id: i for i, r in enumerate(recs)}
     out: list[Scored] = []

@@ -126,7 +126,7 @@ class CrossSheet:
         if op is None:
             return None
         if op == "rank" and q.sections and not _asks_figure(q, t):
-            return None  # 「いま一番困っていることは」: the most of a text (課題), not a ranking of figures
+            return None  # 「最大の悩みは何か」: the most of a text (課題), not a ranking of figures
         if op in ("rank", "sum", "compare") and by_name_only(named, department, policy) and not _asks_figure(q, t):
             return None  # namesakes asked about in words (「協議会参画事業を取り巻く状況は…比べて」): a text question
         if op == "sum" and q.year_range and by_name_only(named, department, policy) and not _EVERY.search(t):

@@ -302,7 +302,7 @@ class Query:
         return replace(self, **changes)
 
 
-# 「人件費も含めて全部で」「人件費まで入れると」: the cost with the staff cost added, which the forms
+# 「人件費を含めた総額」「人件費込みで」: the cost with the staff cost added, which the forms
 # print as トータルコスト (事業費 + 人件費), not the 人件費 row.
 _WITH_STAFF = re.compile(r"人件費(?:も|まで|を)?(?:含めて|含めた|含めると|含む|入れて|入れた|入れると|足すと|足した|込みで|込みの|込み)")
 
@@ -397,7 +397,7 @@ def _ends_in_verb(t: str) -> bool:
 
 def _answer_type(t: str, numeric: bool, named_section: bool = False) -> AnswerType:
     if _ASK_REASON.search(t) and not (_ASK_COUNT.search(t) or _ASK_MONEY.search(t)):
-        return AnswerType.REASON  # 「補助金が作られたきっかけ」: a history, whatever table word it names
+        return AnswerType.REASON  # 「補助制度ができた経緯」: a history, whatever table word it names
     if _asks_department(t) and not numeric and not _ASK_DATE.search(t) and not re.search(r"人数|職員数|何人", t):
         if re.search(r"どこ|何課|どの課|どの部|どの局|部署|担当課|所管課|所管局|教えて|は\?|は？|は$", t):
             return AnswerType.DEPARTMENT
@@ -478,13 +478,13 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
     named_section = any(wt >= 1.0 for _, wt in sections)
     if numeric and not (counter_m or money or years or _RATE.search(m_)) and (_TOPIC.search(m_) or named_section):
         # A table's word and nothing that asks a figure: it describes the project sought (「補助金がもらえる
-        # 事業ってある？」) or what a section says of it (「人件費を減らせる余地はあると評価されてる？」).
+        # 事業ってある？」) or what a section says of it (「人件費の削減余地ありと評価されたか」).
         numeric = False
     answer = _answer_type(m_, numeric, named_section)
     if answer is AnswerType.REASON:
         numeric = False
     if _UNSPENT.search(m_) and Kind.BUDGET in kinds and not any(k in kinds for k in _SPENT):
-        kinds = (*kinds, Kind.SETTLED)  # 「予算のうちいくら使い残した」: the budget against the settled account
+        kinds = (*kinds, Kind.SETTLED)  # 「予算の使い残しは何円」: the budget against the settled account
     op = _op(m_, years, kinds, year_range)
     if op in (Op.DIFF, Op.SUM, Op.RATE, Op.CHANGE, Op.TREND, Op.COMPARE) and (tables or _FIGURE_WORDS.search(m_)):
         numeric, answer = True, AnswerType.NUMBER

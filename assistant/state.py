@@ -80,7 +80,7 @@ def read_turn(q: Query, state: State, names_other: bool) -> Turn:
         return Turn(q, continues=True)
     new_topic = bool(q.sections) or q.answer in _OWN_TOPIC or q.answer is AnswerType.TOPIC
     if state.numeric and not q.numeric and _ENDS_IN_MEASURE.search(q.norm) and _has_quantity(q):
-        # 「対象になった子どもの数は？」 after a figure: another figure of the same sheet, in the
+        # 「支援の対象にした世帯の数は？」 after a figure: another figure of the same sheet, in the
         # year under discussion, whatever section word (対象) it holds.
         q = q.with_(numeric=True, answer=AnswerType.NUMBER, sections=())
         new_topic = False
