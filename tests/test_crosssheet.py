@@ -91,7 +91,7 @@ def _value(ps: ParsedSheet, label: str, year: int) -> float | None:
 def test_list_by_department_names_every_sheet_and_cites_each(env):
     _, a, sheets = env
     want = {ps.sheet.project_name for ps in _in(sheets, "水産課")}
-    ans = a.ask("水産課が担当している事業を全部挙げてください")
+    ans = a.ask("水産課の持っている事業をすべて教えて")
     assert ans.status == "answered" and len(want) >= 10
     assert {c.project_name for c in ans.citations} == want
     assert all(name in ans.answer for name in want) and f"{len(want)} 件" in ans.answer
@@ -118,7 +118,7 @@ def test_top_and_bottom_with_ties_shown_whole(env):
     values = {ps.sheet.project_name: _value(ps, TOTAL, 2024) for ps in _in(sheets, "水産課")}
     values = {k: v for k, v in values.items() if v is not None}
     top = max(values.values())
-    ans = a.ask("水産課の事業で令和6年度のトータルコストがいちばん大きいのは？")
+    ans = a.ask("水産課の事業のうち、令和6年度のトータルコストが最も多いのはどれ？")
     assert ans.status == "answered" and "令和6年度" in ans.answer
     assert {c.project_name for c in ans.citations} == {k for k, v in values.items() if v == top}
     assert all(c.fiscal_year == 2024 and c.label == TOTAL for c in ans.citations)
@@ -173,7 +173,7 @@ def test_jsonl_contract_cites_every_cell_of_a_ranking(env):
 
 def test_the_most_of_a_text_is_no_ranking_of_figures(env):
     _, a, _ = env
-    ans = a.ask("神戸市の事業で、いま一番困っていることは何？")
+    ans = a.ask("神戸市の事業で、最大の課題になっているのは何？")
     assert ans.intent != "cross"
-    ranked = a.ask("水産課の事業で令和6年度のトータルコストがいちばん大きいのは？")
+    ranked = a.ask("水産課の事業のうち、令和6年度のトータルコストが最も多いのはどれ？")
     assert ranked.intent == "cross"

@@ -79,7 +79,7 @@ def test_a_light_verb_is_not_a_word_a_passage_must_hold(question, word):
 
 def test_a_follow_up_whose_verb_is_a_noun_and_a_light_verb_asks_something_new():
     state = State(sheet_id="s1", project="某事業", row=(Table.COST, "事業費"), year=2024, years=(2024,), numeric=True)
-    new = read_turn(parse("派遣できなかった先はあったの？"), state, names_other=False)
+    new = read_turn(parse("受け入れできなかった人はいたの？"), state, names_other=False)
     assert new.follows and new.row is None and not new.query.numeric
 
 
@@ -255,7 +255,7 @@ def test_a_rating_chosen_on_the_form_is_quoted_with_its_reason():
     assert [p.unit.record_id for p in _with_reasons(ss, [by_rec["r2"]])] == ["r2"]  # a reason is no rating
 
 
-@pytest.mark.parametrize("question", ["令和6年度は職員の人件費も含めて全部でいくらかかった？", "人件費まで入れると全部でいくら？",
+@pytest.mark.parametrize("question", ["令和6年度は職員の人件費も含めると総額でいくら？", "人件費まで入れた総額は？",
                                       "人件費込みの総額は？"])
 def test_the_cost_with_the_staff_cost_added_is_the_total_cost(question):
     q = parse(question)
@@ -443,7 +443,7 @@ def test_the_section_a_question_names_is_quoted_first_when_its_words_chose_other
                  section=section, label=section.value)
         return Scored(u, score, {} if prior is None else {"prior": prior})
 
-    q = parse("カーブミラーを設置するようになったきっかけは？")  # 設置: the project's own word, said all over its sheet
+    q = parse("カーブミラーを設置し始めたきっかけは？")  # 設置: the project's own word, said all over its sheet
     origin = p(0, Section.ORIGIN, "昭和50年代の交通事故の多発を受けて始めた。", 0.30, prior=1.0)
     words = [p(1, Section.OVERVIEW, "設置要望を募り、設置箇所を選定する。", 0.62, prior=0.0),
              p(2, Section.EVALUATION, "一度に設置することで割安である。", 0.61, prior=0.0)]
