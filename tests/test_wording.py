@@ -425,6 +425,15 @@ def test_a_verb_of_opinion_frames_the_question_and_is_not_content():
     assert not {"考える", "思う"} & set(content_tokens(tokenize("市はどこが課題だと考えている？君はどう思う？")))
 
 
+def test_hearsay_frames_the_question_and_is_not_content():
+    """「…って話」「…って聞いた」 say how the asker came to ask; the sheet's sentence holds the rest."""
+    from assistant.match import content_tokens
+    from vectorstore.tokens import tokenize
+
+    words = set(content_tokens(tokenize("窓口を統合するって話を聞いたけど、審議会ではどうなった？")))
+    assert {"窓口", "統合", "審議会"} <= words and not {"話", "聞く"} & words
+
+
 def test_a_field_of_the_form_and_a_verb_of_listing_frame_the_question():
     from assistant.match import content_tokens
     from vectorstore.tokens import tokenize
