@@ -188,7 +188,7 @@ class Assistant:
                     self._note(f"   psg {p.score:.2f} [{p.unit.section}] {p.unit.text[:40]} {_fmt(p.parts)}")
         if q.answer is AnswerType.DEPARTMENT:
             best = max(scored, key=lambda ss: (ss.prior, ss.sheet_id))
-            return Outcome(render.department(best.ev.sheet.sheet), _state_of(best, state))
+            return Outcome(render.department(best.ev.sheet.sheet), _state_of(best, state, asked=_asked_of(q, best)))
         if q.answer is AnswerType.TOPIC and not q.named and not turn.follows:
             if q.subject and any(name_fit(q.subject, ss.ev.sheet.sheet.project_name, self.store.name_idf)
                                  >= self.w.named_min for ss in scored):
@@ -523,7 +523,7 @@ class Assistant:
                                               (other[1].ev.sheet, _with_reasons(other[1], _pick(other[2], self.w)))])
         else:
             answer = render.passages(ss.ev.sheet, chosen)
-        return Outcome(answer, _state_of(ss, state, section=chosen[0].unit.section))
+        return Outcome(answer, _state_of(ss, state, section=chosen[0].unit.section, asked=_asked_of(q, ss)))
 
     def _routed(self, q: Query, ranked: list) -> tuple | None:
         """The project the question is clearly about, and the section its cue words name first
@@ -845,9 +845,19 @@ def _state_of(ss: SheetScore, state: State, **changes: object) -> State:
     s = ss.ev.sheet.sheet
     base = State(sheet_id=s.sheet_id, project=s.project_name)
     if state.sheet_id == s.sheet_id:
-        base = replace(state, row=None, section=None) if ("row" in changes or "section" in changes) else state
+        base = replace(state, row=None, section=None, asked="") if ("row" in changes or "section" in changes) \
+            else state
         base = replace(base, absent="")
     return replace(base, **changes)
+
+
+def _asked_of(q: Query, ss: SheetScore) -> str:
+    """What the question asked of the sheet's project: its words with the project's name left out
+    (「…はいつ開設されたの？」), for a follow-up that asks the same of another project."""
+    text = strip_name(q.norm, ss.ev.sheet.sheet.project_name)
+    for n in q.named:
+        text = text.replace(n, " ")
+    return text if text.strip() != q.norm.strip() else ""
 
 
 def _resolve_years(q: Query, turn: Turn, cells: tuple[TableCell, ...], sheet_year: int | None) -> list[int]:

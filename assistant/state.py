@@ -23,6 +23,7 @@ class State:
     project: str = ""
     row: tuple[Table, str] | None = None    # the table row last answered
     section: Section | None = None          # the section last quoted
+    asked: str = ""                         # what the last question asked of its project (its name left out)
     year: int | None = None                 # the year last answered (what 「その前の年度」 counts from)
     years: tuple[int, ...] = ()
     kind: Kind | None = None
@@ -72,6 +73,10 @@ def read_turn(q: Query, state: State, names_other: bool) -> Turn:
             and not _has_quantity(q, beyond=q.named))
         if inherit and state.row:  # 「では不法投棄対策事業は？」: the same row, another project
             return Turn(_inherit_figure(q, state), row=state.row, base_year=state.year)
+        if inherit and state.asked and q.named:
+            # 「吉浜診療所のほうは？」 after 「綾里診療所はいつ開設されたの？」: the same question of the other project.
+            again = parse(f"{q.named[0]}{state.asked}")
+            return Turn(again.with_(municipality=q.municipality or again.municipality, named=q.named))
         # 「では防犯灯設置事業の同じ年度の人件費は？」: its own row, counted from the year under discussion.
         return Turn(q, base_year=state.year if any(y.relative is not None for y in q.years) else None)
     short = len(q.norm) <= 24

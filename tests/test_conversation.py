@@ -222,8 +222,9 @@ def two_districts(tmp_path_factory):
     old = "栃木県市町村情報化推進協議会参画事業"
     east = text.replace(old, "地域情報化推進事業（東部地区）")
     west = text.replace(old, "地域情報化推進事業（西部地区）").replace(
-        "トータルコスト(A)+(B)\t\t千円\t332\t332\t334\t323\t323", "トータルコスト(A)+(B)\t\t千円\t500\t510\t520\t530\t540")
-    assert west != text.replace(old, "地域情報化推進事業（西部地区）")
+        "トータルコスト(A)+(B)\t\t千円\t332\t332\t334\t323\t323", "トータルコスト(A)+(B)\t\t千円\t500\t510\t520\t530\t540"
+    ).replace("平成3年5月20日", "平成9年4月1日")
+    assert "520" in west and "平成9年4月1日" in west
     (folder / "east.txt").write_text(east, encoding="utf-8")
     (folder / "west.txt").write_text(west, encoding="utf-8")
     _, assistant = ingested(tmp_path_factory.mktemp("districts-home"), [folder])
@@ -246,6 +247,15 @@ def test_the_other_one_of_a_pair_asks_the_same_figure_of_it(two_districts):
                       "では地域情報化推進事業（東部地区）の同じ年度の人件費計は？")
     assert "東部地区" in own_row.citations[0].project_name and own_row.citations[0].label.endswith("人件費計(B)")
     assert has_number(own_row.answer, "334") and [c.fiscal_year for c in own_row.citations] == [2018]
+
+
+def test_the_other_one_of_a_pair_is_asked_the_same_question_about_its_text(two_districts):
+    """「西部地区のほうは？」 after a question answered from a section (when the 協議会 was founded) asks
+    the same of the other sheet, and its own date answers, not the first sheet's."""
+    first, other = talk(two_districts, "地域情報化推進事業（東部地区）はいつ設立されたの？", "西部地区のほうは？")
+    assert "平成3年5月20日" in first.answer and "東部地区" in first.citations[0].project_name
+    assert other.status == "answered" and "西部地区" in other.citations[0].project_name
+    assert "平成9年4月1日" in other.answer and "平成3年5月20日" not in other.answer
 
 
 def test_a_row_of_the_sheet_under_discussion_is_not_another_project(two_districts):
