@@ -51,7 +51,7 @@ from .evidence import (
 )
 from .match import compact, content_tokens, expand, generic_cost, name_key, token_coverage
 from .messages import History
-from .query import AnswerType, Op, Query, asks_share, contrast_subject, normalize, other_city, parse
+from .query import AnswerType, Op, Query, asks_share, contrast_subject, normalize, other_city, parse, section_priors
 from .state import State, Turn, read_turn
 
 CANDIDATES = 8
@@ -247,8 +247,10 @@ class Assistant:
         """The sheets a contrastive follow-up (「北部地区のほうは？」) turns to: those among the hits whose
         name holds its subject, when the subject is not a part of the sheet under discussion: its
         name, a row of it (「国庫支出金のほうは？」), a section or a table."""
+        # A subject naming a section or table of the form (「課題のほうは？」) is a part of this sheet.
+        named_part = bool(section_priors(subject)[0] or parse(subject).tables)
         subject = compact(subject)
-        if len(subject) < 2 or q.sections or q.tables or subject in compact(state.project):
+        if len(subject) < 2 or named_part or subject in compact(state.project):
             return []
         ev = self.store.evidence(state.sheet_id)
         if ev is None or any(subject in compact(u.label) for u in ev.units if u.kind is UnitKind.ROW):

@@ -256,6 +256,10 @@ def test_the_other_one_of_a_pair_is_asked_the_same_question_about_its_text(two_d
     assert "平成3年5月20日" in first.answer and "東部地区" in first.citations[0].project_name
     assert other.status == "answered" and "西部地区" in other.citations[0].project_name
     assert "平成9年4月1日" in other.answer and "平成3年5月20日" not in other.answer
+    # 「じゃあ西部地区は…」: an opener brings up the other one, with a question of its own
+    _, brought = talk(two_districts, "地域情報化推進事業（東部地区）はいつ設立されたの？", "じゃあ西部地区はどんな経緯で始まった？")
+    assert brought.status == "answered" and "西部地区" in brought.citations[0].project_name
+    assert "平成9年4月1日" in brought.answer
 
 
 def test_a_row_of_the_sheet_under_discussion_is_not_another_project(two_districts):
