@@ -434,6 +434,16 @@ def test_hearsay_frames_the_question_and_is_not_content():
     assert {"窓口", "統合", "審議会"} <= words and not {"話", "聞く"} & words
 
 
+def test_now_frames_the_question_and_raising_a_budget_is_its_increase():
+    """今 says when the asker stands, as 現在 does, and no sheet's sentence is found by it; 予算を増やす
+    is written 増額 on the forms (and 減らす 減額)."""
+    from assistant.match import content_tokens, expand
+    from vectorstore.tokens import tokenize
+
+    assert "今" not in content_tokens(tokenize("今は誰が受け取れるの？"))
+    assert "増額" in expand("増やす") and "減額" in expand("減らす")
+
+
 def test_a_field_of_the_form_and_a_verb_of_listing_frame_the_question():
     from assistant.match import content_tokens
     from vectorstore.tokens import tokenize
