@@ -444,6 +444,16 @@ def test_now_frames_the_question_and_raising_a_budget_is_its_increase():
     assert "増額" in expand("増やす") and "減額" in expand("減らす")
 
 
+def test_entered_in_the_budget_frames_a_figure_question_and_handing_over_is_the_forms_word():
+    """「いくら計上されてる」 asks the figure as 「いくら載ってる」 does: 計上 names no row; 渡す is the
+    forms' 交付・支給・贈呈."""
+    from assistant.match import content_tokens, expand
+    from vectorstore.tokens import tokenize
+
+    assert content_tokens(tokenize("委託料はいくら計上されてる？")) == ["委託料"]
+    assert {"交付", "支給", "贈呈"} <= set(expand("渡す"))
+
+
 def test_a_field_of_the_form_and_a_verb_of_listing_frame_the_question():
     from assistant.match import content_tokens
     from vectorstore.tokens import tokenize
