@@ -345,6 +345,11 @@ def _stands_alone(t: str, a: int, b: int) -> bool:
 _MEASURE_AFTER = re.compile(r"(?:者|人|件|世帯|団体|施設)?(?:数|率|額|量|費|料|値)")
 
 
+# A cue verb that modifies talk (「廃止するって話」「やめるという件」) says what was talked of, not what is asked:
+# it stays a content word, and points at no section.
+_TOLD_OF = re.compile(r"(?:って|という|とかいう|との)?(?:話|件|噂|うわさ)")
+
+
 def section_priors(t: str) -> tuple[tuple[tuple[Section, float], ...], tuple[str, ...]]:
     """Sections the question's words point at, each with a weight (first section of a cue 1.0, the
     others 0.6; a section cued twice keeps its best weight), and the cue words themselves."""
@@ -356,6 +361,8 @@ def section_priors(t: str) -> tuple[tuple[tuple[Section, float], ...], tuple[str
                 continue  # 対象者数, 委託料: the cue word begins a quantity's name, a row's, not a section's
             # A cue takes the kana after it (始まった, 始めたの): an inflection, not content.
             tail = re.match(r"[\u3041-\u3096]*", t[m.end():]).group(0)  # pyright: ignore[reportOptionalMemberAccess] - * always matches
+            if _TOLD_OF.match(t, m.end() + len(tail)):
+                continue  # 「やめるって話」: the cue tells what the talk was of, the question asks what became of it
             cues.append(m.group(0) + (tail if not re.search(r"[はがをにでとのもへや]$", m.group(0)) else ""))
             for i, sec in enumerate(secs):
                 out[sec] = max(out.get(sec, 0.0), 1.0 if i == 0 else 0.6)

@@ -454,6 +454,16 @@ def test_entered_in_the_budget_frames_a_figure_question_and_handing_over_is_the_
     assert {"交付", "支給", "贈呈"} <= set(expand("渡す"))
 
 
+def test_a_cue_verb_that_says_what_was_talked_of_points_at_no_section():
+    """「出張所をやめるって話、どうなった？」 asks what became of a proposal: やめる is what the talk was
+    of (a content word, the forms' 廃止), not a question about the project's direction."""
+    from assistant.match import content_tokens
+
+    told = parse("出張所をやめるって話、どうなった？")
+    assert Section.DIRECTION not in dict(told.sections) and "やめる" in content_tokens(told.tokens)
+    assert Section.DIRECTION in dict(parse("出張所はもうやめるの？").sections)
+
+
 def test_a_field_of_the_form_and_a_verb_of_listing_frame_the_question():
     from assistant.match import content_tokens
     from vectorstore.tokens import tokenize
