@@ -259,7 +259,7 @@ class Scorer:
         parts: dict[str, float] = {}
         weights: dict[str, float] = {}
         if asked:
-            cov = token_coverage(asked, tokens, inflected_half(idf), compact(u.label + u.text))
+            cov = token_coverage(asked, tokens, inflected_half(idf), compact(u.label + u.text), split=True)
             ideal = sum(idf(t) for t in asked) or 1.0
             bm = min(1.0, self.store.bm25.score(asked, tokens) / ideal)
             parts["cov"], parts["bm25"] = cov, bm

@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 
-from vectorstore.tokens import tokenize
+from vectorstore.tokens import parts_of, tokenize
 
 # The words people use for what the forms' rows are called, by how the forms name them.
 EVERYDAY: dict[str, tuple[str, ...]] = {
@@ -115,7 +115,7 @@ _ASKING_WORDS = (
     "もらう いただく いう 思う 考える 分かる 年度 年 値 現在 実際 具体的 予算 決算 見込み 見込 実績 計画 目標 達成率 "
     "当初 令和 平成 昭和 西暦 前年 昨年 去年 今年 翌年 次 前 その この あの 比べる 比べると 増える 減る 伸びる 伸び 上がる 下がる 違う "
     "差 合計 合わせる 推移 動き 動く 動向 移り変わり 変わる 変化 増加 減少 金額 数値 数字 状況 内容 様子 事業 業務 事務 シート 記載 計上 "
-    "話 聞く 今 書く 下 お ご 頃 位 ぐらい くらい 場合 中 上 うち 方 為 時 際 さらに 更に では じゃあ それでは どんなふう ふう "
+    "話 聞く 今 所 ところ 書く 下 お ご 頃 位 ぐらい くらい 場合 中 上 うち 方 為 時 際 さらに 更に では じゃあ それでは どんなふう ふう "
     "それ 同じ また 値は 額は 分 ほど 程度 だいたい 大体 およそ 約 全体 全部 教え 聞きたい 質問 "
     "もの 物 こと 事 探す 探して 探しています 欄 挙げる 上げる 記す 少ない 多い 大きい 小さい 高い 低い 予算現額 予算案 予算額 "
     "決算額 当初予算 見込額 決算見込額 差額 差し引き 上回る 下回る 増減 円 千円 万円 百万円 億円 使い残す 余る より まで から にかけて かける に対して 対する 対し かかる 掛かる 使う 載る 載ってる 持つ 持ってる 属する 入る 入ってる 該当 該当する など 及び 並びに または 又は 年間 毎年 "
@@ -187,10 +187,12 @@ def _stem(token: str) -> str:
 
 
 def token_coverage(asked: Sequence[str], have: Iterable[str], idf: Callable[[str], float],
-                   have_text: str = "") -> float:
+                   have_text: str = "", split: bool = False) -> float:
     """Idf-weighted share of the asked tokens the other side holds (a synonym counts 0.8; a token
     found inside the other side's compact text, as part of a longer compound, counts too, and so does a
-    verb whose kanji the text holds as a noun: 貸し出す in 貸出点数)."""
+    verb whose kanji the text holds as a noun: 貸し出す in 貸出点数). `split`: a compound of the
+    question the other side does not hold whole (コスト削減) counts for the share of its words it holds
+    (削減), as a synonym does."""
     if not asked:
         return 0.0
     have = set(have)
@@ -204,6 +206,9 @@ def token_coverage(asked: Sequence[str], have: Iterable[str], idf: Callable[[str
             got += w
         elif any(s in have or (have_text and s in have_text) for s in expand(t)):
             got += w * SYNONYM_WEIGHT
+        elif split and len(words := [p for p in parts_of(t) if len(p) >= 2]) >= 2:
+            held = sum(1 for p in words if p in have or (have_text and p in have_text))
+            got += w * SYNONYM_WEIGHT * held / len(words)
     return got / total if total else 0.0
 
 

@@ -464,6 +464,28 @@ def test_a_cue_verb_that_says_what_was_talked_of_points_at_no_section():
     assert Section.DIRECTION in dict(parse("出張所はもうやめるの？").sections)
 
 
+def test_a_compound_of_the_question_is_found_by_its_words_in_a_sentence():
+    """Sudachi reads 「経費節減」 as one word; a sentence that says 節減 of something else holds part
+    of it, as a synonym does, and one that says neither holds none."""
+    from assistant.match import compact, token_coverage
+    from vectorstore.tokens import tokenize
+
+    said = "委託内容の見直しにより節減の余地がある。"
+    cov = token_coverage(["経費節減"], tokenize(said), lambda t: 1.0, compact(said), split=True)
+    assert 0 < cov < 1
+    assert token_coverage(["経費節減"], tokenize(said), lambda t: 1.0, compact(said)) == 0
+    other = "利用者は年々増えている。"
+    assert token_coverage(["経費節減"], tokenize(other), lambda t: 1.0, compact(other), split=True) == 0
+
+
+def test_a_formal_noun_of_aspect_is_not_content():
+    from assistant.match import content_tokens
+    from vectorstore.tokens import tokenize
+
+    assert content_tokens(tokenize("改めたいところはどこ？")) == ["改める"]
+    assert "事業所" in content_tokens(tokenize("委託先の事業所はどこ？"))
+
+
 def test_a_field_of_the_form_and_a_verb_of_listing_frame_the_question():
     from assistant.match import content_tokens
     from vectorstore.tokens import tokenize

@@ -61,6 +61,19 @@ def tokenize(text: str) -> list[str]:
     return toks
 
 
+@lru_cache(maxsize=20_000)
+def parts_of(token: str) -> tuple[str, ...]:
+    """A compound's words (コスト削減 -> コスト, 削減; 市議会 -> 市, 議会), as Sudachi splits it at its
+    shortest unit; a single word gives itself."""
+    from sudachipy import SplitMode
+
+    out = []
+    for m in _tokenizer().tokenize(token):
+        shortest = list(m.split(SplitMode.A)) or [m]
+        out += [norm for a in shortest if (norm := a.normalized_form().lower()).strip()]
+    return tuple(out)
+
+
 def thing_nouns(text: str) -> set[str]:
     """The normalised forms (as `tokenize` gives them) of the nouns that name things: proper nouns and
     plain common nouns (空港, 滑走路, NPO). Not verbal nouns (起債, 水揚げ, 横ばい: what is done or how it
