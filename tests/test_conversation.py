@@ -61,6 +61,11 @@ def test_another_year_keeps_the_row_and_the_subject(env):
     assert dept.status == "answered" and "情報政策課" in dept.answer
 
 
+def test_which_office_a_project_belongs_to_is_its_department(env):
+    (a,) = talk(env[1], "情報化の協議会に参加してる事業って、どこの所属？")
+    assert a.status == "answered" and "情報政策課" in a.answer
+
+
 def test_a_project_that_is_not_indexed_is_refused_and_stays_refused(env):
     named, follow = talk(env[1], "不法投棄対策事業の平成30年度のトータルコストは？", "その前の年度は？")
     assert named.status == "not_found" and "不法投棄対策事業" in named.answer
