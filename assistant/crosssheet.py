@@ -22,7 +22,7 @@ from ingest.normalize import format_number
 from ingest.records import Kind, Sheet, Table, TableCell
 from ingest.years import canonical_year_label
 from vectorstore.records_db import YEN, CellRow, Scope
-from vectorstore.store import SheetRow, Store
+from vectorstore.store import Filters, SheetRow, Store
 from vectorstore.tokens import tokenize
 
 from .answer import Answer, Chart, Citation, Status, cite_cell, cite_sheet
@@ -175,7 +175,15 @@ class CrossSheet:
                                 and r.sheet_id not in {x for x, _ in out}:
                             out.append((r.sheet_id, f"{stem}（{part}）"))
                 continue
-            fits = [(r, name_fit(phrase, r.project_name, idf)) for r in self.store.name_matches(phrase, k=10)]
+            within = Filters(municipality=q.municipality)
+            # 「中央卸売市場の管理業務」: the words before の narrow the name when names hold them joined.
+            at = q.norm.find(phrase)
+            before = re.search(r"([\u4e00-\u9fff\u30a0-\u30ffー]{2,20})の$", q.norm[:at]) if at > 0 else None
+            if before and sum(1 for r in self.store.name_matches(before.group(1) + phrase, k=20, filters=within)
+                              if name_fit(before.group(1) + phrase, r.project_name, idf) > 0.95) >= 2:
+                phrase = before.group(1) + phrase
+            fits = [(r, name_fit(phrase, r.project_name, idf))
+                    for r in self.store.name_matches(phrase, k=20, filters=within)]
             good = [r for r, f in fits if f > 0.95]  # spelled exactly in each name, not merely its words
             same = [r for r in good if name_key(r.project_name) == name_key(phrase)]
             if same:  # 「ふるさと納税事務」 is that project, not 「企業版ふるさと納税事務」 too
@@ -469,6 +477,10 @@ def _listing(cq: CrossQuery, reading: str, sheets: list[SheetRow]) -> Answer:
               for i, s in enumerate(sheets, start=1)]
     head = f"{reading}の事業は {len(sheets)} 件です。" if cq.op == "count" else \
         f"{reading}の事業は次の {len(sheets)} 件です（すべて挙げます）。"
+    if cq.scope.sheet_ids:  # chosen by their names: the names are the list, said once
+        head = f"お尋ねの名前の事業は {len(sheets)} 件です。" if cq.op == "count" else \
+            f"お尋ねの名前の事業は次の {len(sheets)} 件です（すべて挙げます）。"
+        return Answer(status=Status.ANSWERED, intent="cross", citations=cites, answer=f"{head}\n\n" + "\n".join(lines))
     return Answer(status=Status.ANSWERED, intent="cross", citations=cites,
                   answer=f"{reading}で絞り込み: {head}\n\n" + "\n".join(lines))
 

@@ -292,3 +292,25 @@ def test_a_figure_of_a_subject_no_sheet_mentions_is_refused_not_taken_from_a_loo
     assert airport.status == "not_found" and "空港" in airport.answer
     (own,) = talk(env[1], "協議会の平成30年度の人件費は？")  # a word the sheet holds: answered
     assert own.status == "answered" and own.citations[0].label.startswith("人件費")
+
+
+@pytest.fixture(scope="module")
+def four_towns(tmp_path_factory):
+    """The sample as four sheets: three of 北町 (two districts of one project, and another project whose
+    name ends alike) and one of 南町 under the first project's name."""
+    folder = tmp_path_factory.mktemp("four")
+    text = (SAMPLE_DIR / "tochigi-joho-kyogikai.txt").read_text(encoding="utf-8")
+    old = "栃木県市町村情報化推進協議会参画事業"
+    for file, town, name in (("e.txt", "北町", "電子窓口推進事業（東部地区）"), ("w.txt", "北町", "電子窓口推進事業（西部地区）"),
+                             ("k.txt", "北町", "観光振興推進事業"), ("n.txt", "南町", "電子窓口推進事業（北部地区）")):
+        (folder / file).write_text(f"自治体名\t{town}\n" + text.replace(old, name), encoding="utf-8")
+    _, assistant = ingested(tmp_path_factory.mktemp("four-home"), [folder])
+    return assistant
+
+
+def test_the_sheets_of_a_name_qualified_by_the_words_before_it_in_the_town_asked(four_towns):
+    """「電子窓口の推進事業」 is the name 電子窓口推進事業, not every 推進事業; 北町's, not 南町's."""
+    (a,) = talk(four_towns, "北町の電子窓口の推進事業って、どの地区の分のシートがある？")
+    assert a.status == "answered"
+    assert {c.project_name for c in a.citations} == {"電子窓口推進事業（東部地区）", "電子窓口推進事業（西部地区）"}
+    assert "観光振興推進事業" not in a.answer and "北部地区" not in a.answer
