@@ -378,6 +378,7 @@ WHY_SECTIONS = ((Section.ORIGIN, 1.0), (Section.PURPOSE, 0.6), (Section.OVERVIEW
 # Staff words name the personnel table when they stand alone (職員数, 職員は何人, 正規職員); after another noun
 # (情報化担当職員数, 受講した職員数 is 職員数 too) they count a kind of staff, which indicator rows do.
 _STAFF_CUES = ("職員", "従事")
+_RECEIVED = re.compile(r"もらえ|もらう|もらっ|貰|受け取|受けられ|支給され|給付され|出るの|出る\?|出る？|出ます")
 
 
 def _names_table(t: str, cue: str) -> bool:
@@ -486,6 +487,10 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
     if numeric and not (counter_m or money or years or _RATE.search(m_)) and (_TOPIC.search(m_) or named_section):
         # A table's word and nothing that asks a figure: it describes the project sought (「補助金がもらえる
         # 事業ってある？」) or what a section says of it (「人件費の削減余地ありと評価されたか」).
+        numeric = False
+    if numeric and money and not (tables or years or kinds or counter_m) and _RECEIVED.search(m_):
+        # 「いくらもらえる」「いくら支給される」: what one person or household receives, which the sheet
+        # writes in its sentences (１人目に２万円), not the project's cost.
         numeric = False
     answer = _answer_type(m_, numeric, named_section)
     if answer is AnswerType.REASON:

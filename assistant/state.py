@@ -113,6 +113,10 @@ def read_turn(q: Query, state: State, names_other: bool) -> Turn:
         # 「申し込みを断った人はいたの？」 after a figure: a question with a verb of its own asks
         # something new about the same sheet; a bare noun (「県の補助は？」) re-asks the figure.
         return Turn(q, follows=True)
+    if state.asked and state.section and not state.row and not (q.tables or q.kinds) and not _has_quantity(q):
+        # 「R5まではいくらだったの？」 after an amount quoted from the sheet's sentences: the same
+        # sentences are asked, in the year named; the project's cost rows are not.
+        return Turn(q.with_(numeric=False, answer=AnswerType.TEXT), follows=True)
     # The same row, other years: 「その前の年度は？」「では令和3年度は？」「令和4年度と比べると？」
     merged = _inherit_figure(q, state) if state.row else q
     compare = state.year if (q.op is Op.COMPARE or (q.years and q.op is Op.CHANGE)) else None

@@ -314,3 +314,26 @@ def test_the_sheets_of_a_name_qualified_by_the_words_before_it_in_the_town_asked
     assert a.status == "answered"
     assert {c.project_name for c in a.citations} == {"電子窓口推進事業（東部地区）", "電子窓口推進事業（西部地区）"}
     assert "観光振興推進事業" not in a.answer and "北部地区" not in a.answer
+
+
+@pytest.fixture(scope="module")
+def grant(tmp_path_factory):
+    """The sample as a grant whose overview says what each family receives, and what it was before."""
+    folder = tmp_path_factory.mktemp("grant")
+    text = (SAMPLE_DIR / "tochigi-joho-kyogikai.txt").read_text(encoding="utf-8")
+    overview = next(line for line in text.splitlines() if line.startswith("事業概要\t"))
+    text = text.replace("栃木県市町村情報化推進協議会参画事業", "子育て応援給付事業").replace(
+        overview, "事業概要\t出生した子１人につき商品券を支給する。支給額は１人につき２万円（平成30年度までは１万円）。")
+    (folder / "grant.txt").write_text(text, encoding="utf-8")
+    _, assistant = ingested(tmp_path_factory.mktemp("grant-home"), [folder])
+    return assistant
+
+
+def test_what_one_receives_is_the_sum_the_sheet_writes_and_a_follow_up_asks_it_in_another_year(grant):
+    """「いくらもらえる」 asks what a family receives, not what the project costs; 「H30までは？」 then asks
+    the same sentences in that year, not the cost rows."""
+    now, before = talk(grant, "子育て応援給付事業っていくらもらえる？", "H30まではいくらだったの？")
+    assert now.status == "answered" and "２万円" in now.answer
+    assert all(c.section == "事業概要" for c in now.citations)
+    assert before.status == "answered" and "１万円" in before.answer
+    assert not has_number(before.answer, "334")  # the H30 トータルコスト
