@@ -187,7 +187,9 @@ _TOPIC = re.compile(r"(?:事業|業務|取り?組み?|シート|施策)(?:は|�
 
 # 「…ってある？」 on its own: is there such a project, unless the question names a section (「関係者からは
 # どんな意見があるの」 asks what the sheet says there). 「書いてある」 is 'is written', not 'exists'.
-_TOPIC_BARE = re.compile(r"(?<![てで])(?:ありますか|ある\?|あるの|ある？)|ってあ(?:る|ります)")
+# 「…って本当？」「…って聞いたんだけど」: whether what the asker heard of (a project, told by what it does) is so.
+_TOPIC_BARE = re.compile(r"(?<![てで])(?:ありますか|ある\?|あるの|ある？)|ってあ(?:る|ります)"
+                         r"|って(?:本当|ほんと)|(?:って|と)聞いた(?:んだ|んです)?(?:けど|けれど|が)?[。?？!！]*$")
 
 # What was left of a budget (不用額, 執行残): the budget less what was spent.
 _UNSPENT = re.compile(r"使い残|使わなかった|余った|不用額|執行残")

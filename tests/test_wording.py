@@ -486,6 +486,16 @@ def test_a_formal_noun_of_aspect_is_not_content():
     assert "事業所" in content_tokens(tokenize("委託先の事業所はどこ？"))
 
 
+def test_asking_whether_what_one_heard_is_so_asks_for_the_project():
+    """「…って本当？」「…って聞いたんだけど」 ask whether such a project exists; 本当 names nothing."""
+    from assistant.match import content_tokens
+
+    for said in ("空き家を片付けるのに市がお金を出してくれるって本当？", "空き家の片付けにお金が出るって聞いたんだけど"):
+        q = parse(said)
+        assert q.answer is AnswerType.TOPIC and "本当" not in content_tokens(q.tokens)
+    assert parse("補助が出るって聞いたけど、いつから？").answer is not AnswerType.TOPIC
+
+
 def test_a_field_of_the_form_and_a_verb_of_listing_frame_the_question():
     from assistant.match import content_tokens
     from vectorstore.tokens import tokenize
