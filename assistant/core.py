@@ -151,6 +151,10 @@ class Assistant:
         if subject and (other := self._contrasted(q, subject, hits, state)):
             named, fits = other[0], {sid: 1.0 for sid in other}
             q = q.with_(named=(subject,))
+        elif subject and (project := _project_phrase(subject, q.municipality)):
+            # 「じゃあ…誘致の事業は？」: another project, by a name the store does not hold.
+            if self._named(q.with_(named=(project,)), hits, filters)[0] is None:
+                return self._absent(q.with_(named=(project,)), hits, state)
         names_other = bool(state.sheet_id) and (
             (bool(q.named) and named is not None and named != state.sheet_id)
             or any(h.name >= STRONG_NAME and h.sheet.sheet_id != state.sheet_id and h.sheet.project_name != state.project
@@ -595,6 +599,14 @@ class Assistant:
         closest = hits[0].sheet if hits else None
         return Outcome(render.absent(q.named[0], closest), State(absent=q.named[0]))
 
+
+
+def _project_phrase(subject: str, municipality: str) -> str:
+    """The subject of a contrastive follow-up when it names a project (it ends in 事業, 業務, 事務),
+    without the city's name before it."""
+    if municipality:
+        subject = re.sub(rf"^{re.escape(municipality)}(?:の)?", "", subject)
+    return subject if len(subject) > 2 and subject.endswith(("事業", "業務", "事務")) else ""
 
 
 def _field_coverage(topic: tuple[str, ...], ss: SheetScore, idf: Callable[[str], float]) -> tuple[float, str]:

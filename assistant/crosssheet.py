@@ -118,8 +118,10 @@ class CrossSheet:
         scoped = bool(department or policy or len(named) >= 2 or unknown or wordgroup)
         # A municipality alone is a scope when the question is about its projects as a whole
         # (「神戸市の事業で…いちばん」「大船渡市の全事業の…合計」).
-        citywide = bool(q.municipality) and bool(_RANK.search(t) or _COUNT.search(t) or _SUM.search(t)
-                                                 or re.search(r"(?:の|で|が)(?:全|すべての|全ての)?事業(?:の|で|は|を|全体)", t))
+        # The projects' word must follow the city's name: 「…誘致の事業は」 is one project, described.
+        citywide = bool(q.municipality) and bool(
+            _RANK.search(t) or _COUNT.search(t) or _SUM.search(t)
+            or re.search(re.escape(q.municipality) + r"(?:内)?(?:の|で|が)(?:全|すべての|全ての)?事業(?:の|で|は|を|全体)", t))
         if not scoped and not citywide:
             return None
         op = self._op(t, named)

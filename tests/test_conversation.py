@@ -337,3 +337,14 @@ def test_what_one_receives_is_the_sum_the_sheet_writes_and_a_follow_up_asks_it_i
     assert all(c.section == "事業概要" for c in now.citations)
     assert before.status == "answered" and "１万円" in before.answer
     assert not has_number(before.answer, "334")  # the H30 トータルコスト
+
+
+def test_a_project_described_but_not_indexed_is_refused_not_a_list_of_the_town_nor_the_last_figure(four_towns):
+    """「北町の森林保全の事業は」 asks of one project (its 事業 follows its description, not the town's
+    name): not 北町's list; 「じゃあ…の事業は？」 after a figure is that project, not the same row."""
+    (alone,) = talk(four_towns, "北町の森林保全の事業はどうなってる？")
+    assert alone.status == "not_found" and "で絞り込み" not in alone.answer
+    fig, other = talk(four_towns, "北町の電子窓口推進事業（東部地区）の平成30年度のトータルコストは？",
+                      "じゃあ北町の森林保全の事業はどうなってる？")
+    assert has_number(fig.answer, "334")
+    assert other.status == "not_found" and "森林保全の事業" in other.answer and not has_number(other.answer, "334")
