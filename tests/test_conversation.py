@@ -323,7 +323,8 @@ def grant(tmp_path_factory):
     text = (SAMPLE_DIR / "tochigi-joho-kyogikai.txt").read_text(encoding="utf-8")
     overview = next(line for line in text.splitlines() if line.startswith("事業概要\t"))
     text = text.replace("栃木県市町村情報化推進協議会参画事業", "子育て応援給付事業").replace(
-        overview, "事業概要\t出生した子１人につき商品券を支給する。支給額は１人につき２万円（平成30年度までは１万円）。")
+        overview, "事業概要\t出生した子１人につき商品券を支給する。支給額は１人につき２万円（平成30年度までは１万円）。"
+        "商品券の発行は地元の商工会議所に委託している。")
     (folder / "grant.txt").write_text(text, encoding="utf-8")
     _, assistant = ingested(tmp_path_factory.mktemp("grant-home"), [folder])
     return assistant
@@ -348,3 +349,9 @@ def test_a_project_described_but_not_indexed_is_refused_not_a_list_of_the_town_n
                       "じゃあ北町の森林保全の事業はどうなってる？")
     assert has_number(fig.answer, "334")
     assert other.status == "not_found" and "森林保全の事業" in other.answer and not has_number(other.answer, "334")
+
+
+def test_a_cue_for_a_section_the_form_lacks_is_found_in_the_sections_it_has(grant):
+    """The form has no 実施形態 field for 「委託先は」 to point at; its overview says who does the work."""
+    (a,) = talk(grant, "子育て応援給付事業はどこに委託してるの？")
+    assert a.status == "answered" and "商工会議所" in a.answer
