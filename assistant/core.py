@@ -152,7 +152,7 @@ class Assistant:
             named, fits = other[0], {sid: 1.0 for sid in other}
             q = q.with_(named=(subject,))
         elif subject and (project := _project_phrase(subject, q.municipality)):
-            # 「じゃあ…誘致の事業は？」: another project, by a name the store does not hold.
+            # 「では…を育てる事業は？」: another project, by a name the store does not hold.
             if self._named(q.with_(named=(project,)), hits, filters)[0] is None:
                 return self._absent(q.with_(named=(project,)), hits, state)
         names_other = bool(state.sheet_id) and (
@@ -867,7 +867,7 @@ def _state_of(ss: SheetScore, state: State, **changes: object) -> State:
 
 def _asked_of(q: Query, ss: SheetScore) -> str:
     """What the question asked of the sheet's project: its words with the project's name left out
-    (「…はいつ開設されたの？」), for a follow-up that asks the same of another project."""
+    (「…はいつ建てられたの？」), for a follow-up that asks the same of another project."""
     text = strip_name(q.norm, ss.ev.sheet.sheet.project_name)
     for n in q.named:
         text = text.replace(n, " ")

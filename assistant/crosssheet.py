@@ -118,7 +118,7 @@ class CrossSheet:
         scoped = bool(department or policy or len(named) >= 2 or unknown or wordgroup)
         # A municipality alone is a scope when the question is about its projects as a whole
         # (「神戸市の事業で…いちばん」「大船渡市の全事業の…合計」).
-        # The projects' word must follow the city's name: 「…誘致の事業は」 is one project, described.
+        # The projects' word must follow the city's name: 「…を育てる事業は」 is one project, described.
         citywide = bool(q.municipality) and bool(
             _RANK.search(t) or _COUNT.search(t) or _SUM.search(t)
             or re.search(re.escape(q.municipality) + r"(?:内)?(?:の|で|が)(?:全|すべての|全ての)?事業(?:の|で|は|を|全体)", t))
@@ -178,7 +178,7 @@ class CrossSheet:
                             out.append((r.sheet_id, f"{stem}（{part}）"))
                 continue
             within = Filters(municipality=q.municipality)
-            # 「中央卸売市場の管理業務」: the words before の narrow the name when names hold them joined.
+            # 「北部浄水場の管理業務」: the words before の narrow the name when names hold them joined.
             at = q.norm.find(phrase)
             before = re.search(r"([\u4e00-\u9fff\u30a0-\u30ffー]{2,20})の$", q.norm[:at]) if at > 0 else None
             if before and sum(1 for r in self.store.name_matches(before.group(1) + phrase, k=20, filters=within)

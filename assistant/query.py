@@ -554,7 +554,7 @@ _NOT_A_CITY = re.compile(r"^(?:政令|中核|特例|指定|指定都|近隣|周�
 # under discussion (〜のほう, the contrastive "the one of X"); the rest of the question is inherited.
 _CONTRAST = re.compile(rf"^(?:{_OPENERS}|で)?[、,]?\s*"
                        r"([^\s、。,?？!！「」]{2,30}?)の(?:ほう|方)(?:は|だと|では|って|も|なら|について|の)"
-                       # 「じゃあ東部市場は？」: an opener sets the phrase it brings up against the one under discussion
+                       # 「では南分室は？」: an opener sets the phrase it brings up against the one under discussion
                        rf"|^(?:{_OPENERS})[、,]?\s*([^\s、。,?？!！「」]{{2,30}}?)(?:は|だと|では|って|なら)")
 
 

@@ -74,7 +74,7 @@ def read_turn(q: Query, state: State, names_other: bool) -> Turn:
         if inherit and state.row:  # 「では不法投棄対策事業は？」: the same row, another project
             return Turn(_inherit_figure(q, state), row=state.row, base_year=state.year)
         if inherit and state.asked and q.named:
-            # 「吉浜診療所のほうは？」 after 「綾里診療所はいつ開設されたの？」: the same question of the other project.
+            # 「北分室のほうは？」 after 「南分室はいつ建てられたの？」: the same question of the other project.
             again = parse(f"{q.named[0]}{state.asked}")
             return Turn(again.with_(municipality=q.municipality or again.municipality, named=q.named))
         # 「では防犯灯設置事業の同じ年度の人件費は？」: its own row, counted from the year under discussion.
@@ -114,7 +114,7 @@ def read_turn(q: Query, state: State, names_other: bool) -> Turn:
         # something new about the same sheet; a bare noun (「県の補助は？」) re-asks the figure.
         return Turn(q, follows=True)
     if state.asked and state.section and not state.row and not (q.tables or q.kinds) and not _has_quantity(q):
-        # 「R5まではいくらだったの？」 after an amount quoted from the sheet's sentences: the same
+        # 「R3まではどうだった？」 after an amount quoted from the sheet's sentences: the same
         # sentences are asked, in the year named; the project's cost rows are not.
         return Turn(q.with_(numeric=False, answer=AnswerType.TEXT), follows=True)
     # The same row, other years: 「その前の年度は？」「では令和3年度は？」「令和4年度と比べると？」

@@ -450,7 +450,7 @@ def test_entered_in_the_budget_frames_a_figure_question_and_handing_over_is_the_
     from assistant.match import content_tokens, expand
     from vectorstore.tokens import tokenize
 
-    assert content_tokens(tokenize("委託料はいくら計上されてる？")) == ["委託料"]
+    assert content_tokens(tokenize("清掃の委託料、いくら計上した？")) == ["清掃", "委託料"]
     assert {"交付", "支給", "贈呈"} <= set(expand("渡す"))
 
 
@@ -490,7 +490,7 @@ def test_asking_whether_what_one_heard_is_so_asks_for_the_project():
     """「…って本当？」「…って聞いたんだけど」 ask whether such a project exists; 本当 names nothing."""
     from assistant.match import content_tokens
 
-    for said in ("空き家を片付けるのに市がお金を出してくれるって本当？", "空き家の片付けにお金が出るって聞いたんだけど"):
+    for said in ("空き家を片付けるのに市がお金を出してくれるって本当？", "空き家の片付けにお金を出してくれると聞いたんですが"):
         q = parse(said)
         assert q.answer is AnswerType.TOPIC and "本当" not in content_tokens(q.tokens)
     assert parse("補助が出るって聞いたけど、いつから？").answer is not AnswerType.TOPIC
