@@ -51,7 +51,17 @@ from .evidence import (
 )
 from .match import compact, content_tokens, expand, generic_cost, name_key, token_coverage
 from .messages import History
-from .query import AnswerType, Op, Query, asks_share, contrast_subject, normalize, other_city, parse, section_priors
+from .query import (
+    AnswerType,
+    Op,
+    Query,
+    asks_share,
+    contrast_subject,
+    normalize,
+    other_city,
+    parse,
+    section_priors,
+)
 from .state import State, Turn, read_turn
 
 CANDIDATES = 8
