@@ -552,10 +552,10 @@ _NOT_A_CITY = re.compile(r"^(?:政令|中核|特例|指定|指定都|近隣|周�
 
 # 「北部地区のほうは？」「じゃあ本庁の方だと？」: a follow-up that sets another subject against the one
 # under discussion (〜のほう, the contrastive "the one of X"); the rest of the question is inherited.
-_CONTRAST = re.compile(rf"^(?:{_OPENERS}|で)?[、,]?\s*"
-                       r"([^\s、。,?？!！「」]{2,30}?)の(?:ほう|方)(?:は|だと|では|って|も|なら|について|の)"
+_PHRASE = r"([^\s、。,?？!！「」]{2,30}?)"
+_CONTRAST = re.compile(rf"^(?:{_OPENERS}|で)?[、,]?\s*{_PHRASE}の(?:ほう|方)(?:は|だと|では|って|も|なら|について|の)"
                        # 「では南分室は？」: an opener sets the phrase it brings up against the one under discussion
-                       rf"|^(?:{_OPENERS})[、,]?\s*([^\s、。,?？!！「」]{{2,30}}?)(?:は|だと|では|って|なら)")
+                       rf"|^{_OPENERS}[、,]?\s*{_PHRASE}(?:は|だと|では|って|なら)")
 
 
 def contrast_subject(t: str) -> str:
