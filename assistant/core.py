@@ -610,7 +610,6 @@ class Assistant:
         return Outcome(render.absent(q.named[0], closest), State(absent=q.named[0]))
 
 
-
 def _project_phrase(subject: str, municipality: str) -> str:
     """The subject of a contrastive follow-up when it names a project (it ends in 事業, 業務, 事務),
     without the city's name before it."""

@@ -163,6 +163,11 @@ class CrossSheet:
         """Several sheets the question names at once: a name that fits more than one sheet equally
         (「選挙執行事務」 ends three names), or 「X（A・B・C）」 for X（A）, X（B）, X（C）."""
         idf = self.store.name_idf
+        within = Filters(municipality=q.municipality)  # the city asked bounds the names
+
+        def fitting(name: str) -> list[tuple[SheetRow, float]]:
+            return [(r, name_fit(name, r.project_name, idf)) for r in self.store.name_matches(name, k=20, filters=within)]
+
         out: list[tuple[str, str]] = []
         spelled = self.store.names_in(q.norm)   # whole names as catalogued (ふるさと納税事務, kana and all)
         for phrase in q.named:
@@ -177,15 +182,15 @@ class CrossSheet:
                                 and r.sheet_id not in {x for x, _ in out}:
                             out.append((r.sheet_id, f"{stem}（{part}）"))
                 continue
-            within = Filters(municipality=q.municipality)
             # 「北部浄水場の管理業務」: the words before の narrow the name when names hold them joined.
             at = q.norm.find(phrase)
             before = re.search(r"([\u4e00-\u9fff\u30a0-\u30ffー]{2,20})の$", q.norm[:at]) if at > 0 else None
-            if before and sum(1 for r in self.store.name_matches(before.group(1) + phrase, k=20, filters=within)
-                              if name_fit(before.group(1) + phrase, r.project_name, idf) > 0.95) >= 2:
-                phrase = before.group(1) + phrase
-            fits = [(r, name_fit(phrase, r.project_name, idf))
-                    for r in self.store.name_matches(phrase, k=20, filters=within)]
+            joined = before.group(1) + phrase if before else ""
+            longer = fitting(joined) if joined else []
+            if sum(1 for _, f in longer if f > 0.95) >= 2:
+                phrase, fits = joined, longer
+            else:
+                fits = fitting(phrase)
             good = [r for r, f in fits if f > 0.95]  # spelled exactly in each name, not merely its words
             same = [r for r in good if name_key(r.project_name) == name_key(phrase)]
             if same:  # 「ふるさと納税事務」 is that project, not 「企業版ふるさと納税事務」 too

@@ -288,7 +288,8 @@ class Scorer:
                     qvec: np.ndarray | None) -> SheetScore:
         s = ev.sheet.sheet
         asked = asked_tokens(q, s.project_name, s.municipality)
-        if q.cues and q.sections and not any(u.section in dict(q.sections) for u in ev.units if u.kind is UnitKind.PASSAGE):
+        cued = {sec for sec, _ in q.sections}
+        if q.cues and cued and not any(u.section in cued for u in ev.units if u.kind is UnitKind.PASSAGE):
             # The form has none of the sections the cue words name (an 実施形態 field for 「どこに委託」): what
             # the sheet says of them is in its other sections, found by the words themselves.
             asked = asked_tokens(q.with_(cues=()), s.project_name, s.municipality)
