@@ -25,7 +25,7 @@ from ingest.years import ERA_NAMES
 from vectorstore.store import Evidence, Hit, Store, norm_name
 from vectorstore.tokens import tokenize
 
-from .match import compact, content_tokens, inflected, is_total, label_coverage, spells_head, token_coverage
+from .match import WAGO, compact, content_tokens, inflected, is_total, label_coverage, spells_head, token_coverage
 from .query import WHY_SECTIONS, AnswerType, Query, count_noun_unit
 
 
@@ -174,6 +174,9 @@ def asked_tokens(q: Query, ps_name: str, municipality: str) -> tuple[str, ...]:
     text = strip_name(text, ps_name)
     exclude = set(tokenize(municipality)) | set(tokenize(municipality[:-1] if len(municipality) > 2 else ""))
     exclude |= _OWN_PLACE
+    # A native verb for a word of the name (進める on a ○○の推進 sheet) says the name again.
+    name = compact(ps_name)
+    exclude |= {t for t, forms in WAGO.items() if any(f in name for f in forms)}
     return tuple(content_tokens(tokenize(text), exclude))
 
 

@@ -802,3 +802,10 @@ def test_a_topics_verbs_count_for_half_its_nouns():
 
     weight = inflected_half(_one)
     assert weight("荒らす") == 0.5 * weight("畑") and weight("駆除") == 1.0
+
+
+def test_a_native_verb_for_a_word_of_the_name_is_the_name_again():
+    from assistant.evidence import asked_tokens
+    q = parse("港の清掃を進めているのはなぜ？")
+    assert "進める" not in asked_tokens(q, "港湾清掃の推進", "某市")
+    assert "進める" in asked_tokens(q, "港湾清掃事業", "某市")  # a name without 推進: the verb is content
