@@ -217,7 +217,8 @@ _MANNER = re.compile(r"どう(?!して)|どんな|どのよう|どういう")
 SECTION_CUES: tuple[tuple[re.Pattern[str], tuple[Section, ...]], ...] = (
     # 「始めた頃と比べて何が変わった」 is the form's own question for 環境変化, not the origin.
     (re.compile(r"(?:始め|始ま|開始|当初)[^。、?？]{0,8}(?:比べ|比較|と比)"), (Section.CHANGES,)),
-    (re.compile(r"きっかけ|経緯|発端|なぜ始|何故始|どうして始|(?:始ま|始め|開始)(?![^。、?？]{0,8}(?:比べ|比較|と比))|そもそも|創設|由来|いつ始|いつから|ができた|が作られ|が生まれ"),
+    (re.compile(r"きっかけ|経緯|発端|なぜ始|何故始|どうして始|(?:始ま|始め|開始)(?![^。、?？]{0,8}(?:比べ|比較|と比))|そもそも|創設|由来|いつ始|いつから|ができた|が作られ|が生まれ"
+                r"|(?<![\u4e00-\u9fff])(?:やる|する|行う)ことになっ"),  # 「…をやることになった」: how it came to be done
      (Section.ORIGIN, Section.PERIOD)),
     (re.compile(r"課長|所管課長|全体総括"), (Section.MANAGER_OPINION,)),
     (re.compile(r"外部評価|委員会の意見|評価委員"), (Section.EXTERNAL_REVIEW, Section.EVALUATION)),
@@ -236,8 +237,8 @@ SECTION_CUES: tuple[tuple[re.Pattern[str], tuple[Section, ...]], ...] = (
     (re.compile(r"手段|活動内容|何をして|具体的|やり方|方法"), (Section.MEANS_DONE, Section.MEANS_PLAN, Section.MEANS)),
     (re.compile(r"目的|意図|ねらい|狙い|目指|めざ|何のため|なんのため|何の為"), (Section.PURPOSE, Section.RESULT)),
     (re.compile(r"対象|誰を|だれを|どのような人|どんな人|どのような方|利用でき"), (Section.TARGET,)),
-    # 「始めた理由」 asks how it began (above), not for a rating's 判断理由.
-    (re.compile(r"評価|妥当|有効|効率|達成状況|判断理由|(?<!始めた)(?<!始まった)(?<!開始した)(?<!始めたの)理由"),
+    # 「始めた理由」「やることになった理由」 ask how it began (above), not for a rating's 判断理由.
+    (re.compile(r"評価|妥当|有効|効率|達成状況|判断理由|(?<!始めた)(?<!始まった)(?<!開始した)(?<!始めたの)(?<!ことになった)(?<!ことになったの)理由"),
      (Section.EVALUATION,)),
     (re.compile(r"概要|どんな事業|どのような事業|何をする|事業内容|内容"), (Section.OVERVIEW, Section.MEANS)),
     # 「まつり期間中の」: during some other period, not the project's own 事業期間

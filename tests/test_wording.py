@@ -43,6 +43,8 @@ def test_how_many_in_a_unit_asks_for_a_figure_in_it(question, counter):
     ("利用が伸びない原因は？", Section.ISSUES),
     ("うまくいっていないところはある？", Section.ISSUES),
     ("この仕組みができたのはいつ？", Section.ORIGIN),
+    ("市が清掃船の運航をすることになったのはどうして？", Section.ORIGIN),
+    ("この講座をやることになったわけは？", Section.ORIGIN),
 ])
 def test_a_section_asked_for_in_plain_words(question, section):
     q = parse(question)
