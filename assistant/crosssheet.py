@@ -222,8 +222,11 @@ class CrossSheet:
         if not m or not (_RANK.search(t) or _COUNT.search(t) or _SUM.search(t) or _LIST.search(t)):
             return ""
         words = m.group(1)
-        if q.municipality and words.startswith(q.municipality):
-            words = words[len(q.municipality):]
+        # The city's name, with or without 市 (「大船渡の事業」), says whose projects, not a word of their names.
+        for city in (q.municipality, q.municipality[:-1]) if len(q.municipality) > 2 else ():
+            if words.startswith(city):
+                words = words[len(city):]
+                break
         if len(words) < 2 or words in ("全体", "全部", "市", "全"):
             return ""
         hits = self.store.db.scoped(Scope(municipality=q.municipality, name_like=words))

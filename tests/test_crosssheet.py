@@ -177,3 +177,12 @@ def test_the_most_of_a_text_is_no_ranking_of_figures(env):
     assert ans.intent != "cross"
     ranked = a.ask("水産課の事業のうち、令和6年度のトータルコストが最も多いのはどれ？")
     assert ranked.intent == "cross"
+
+
+def test_a_project_described_with_the_citys_short_name_is_not_a_list_of_its_namesakes(env):
+    """「…している大船渡の事業」 describes one project: 大船渡 says whose it is, not a word of the names."""
+    _, a, sheets = env
+    ans = a.ask("カキの貝毒を調べている大船渡の事業は？")
+    assert "名前に含む" not in ans.answer
+    assert ans.status == "answered" and any("貝毒" in c.project_name for c in ans.citations)
+    assert len({c.project_name for c in ans.citations}) <= 2
