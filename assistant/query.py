@@ -187,9 +187,10 @@ _TOPIC = re.compile(r"(?:事業|業務|取り?組み?|シート|施策)(?:は|�
 
 # 「…ってある？」 on its own: is there such a project, unless the question names a section (「関係者からは
 # どんな意見があるの」 asks what the sheet says there). 「書いてある」 is 'is written', not 'exists'.
+_TOPIC_BARE = re.compile(r"(?<![てで])(?:ありますか|ある\?|あるの|ある？)|ってあ(?:る|ります)")
 # 「…って本当？」「…って聞いたんだけど」: whether what the asker heard of (a project, told by what it does) is so.
-_TOPIC_BARE = re.compile(r"(?<![てで])(?:ありますか|ある\?|あるの|ある？)|ってあ(?:る|ります)"
-                         r"|って(?:本当|ほんと)|(?:って|と)聞いた(?:んだ|んです)?(?:けど|けれど|が)?[。?？!！]*$")
+# With the project's name spelled (masked ＿), it is what was heard of that project that is asked.
+_HEARSAY = re.compile(r"って(?:本当|ほんと)|(?:って|と)聞いた(?:んだ|んです)?(?:けど|けれど|が)?[。?？!！]*$")
 
 # What was left of a budget (不用額, 執行残): the budget less what was spent.
 _UNSPENT = re.compile(r"使い残|使わなかった|余った|不用額|執行残")
@@ -412,7 +413,8 @@ def _answer_type(t: str, numeric: bool, named_section: bool = False) -> AnswerTy
     if _asks_department(t) and not numeric and not _ASK_DATE.search(t) and not re.search(r"人数|職員数|何人", t):
         if re.search(r"どこ|何課|どの課|どの部|どの局|部署|担当課|所管課|所管局|教えて|は\?|は？|は$", t):
             return AnswerType.DEPARTMENT
-    topic = _TOPIC.search(t) or (_TOPIC_BARE.search(t) and not named_section)
+    topic = _TOPIC.search(t) or ((_TOPIC_BARE.search(t) or (_HEARSAY.search(t) and "＿" not in t))
+                                 and not named_section)
     if topic and not numeric and not _ASK_DATE.search(t):
         return AnswerType.TOPIC
     if numeric:

@@ -811,3 +811,8 @@ def test_a_native_verb_for_a_word_of_the_name_is_the_name_again():
     q = parse("港の清掃を進めているのはなぜ？")
     assert "進める" not in asked_tokens(q, "港湾清掃の推進", "某市")
     assert "進める" in asked_tokens(q, "港湾清掃事業", "某市")  # a name without 推進: the verb is content
+
+
+def test_hearsay_of_a_named_project_asks_about_it_not_whether_it_exists():
+    assert parse("川辺のごみ拾いを市がしてるって本当？").answer is AnswerType.TOPIC
+    assert parse("さくら湯優待の料金、上がったって本当？", mask=("さくら湯優待",)).answer is not AnswerType.TOPIC
