@@ -816,3 +816,9 @@ def test_a_native_verb_for_a_word_of_the_name_is_the_name_again():
 def test_hearsay_of_a_named_project_asks_about_it_not_whether_it_exists():
     assert parse("川辺のごみ拾いを市がしてるって本当？").answer is AnswerType.TOPIC
     assert parse("さくら湯優待の料金、上がったって本当？", mask=("さくら湯優待",)).answer is not AnswerType.TOPIC
+
+
+@pytest.mark.parametrize(("said", "printed"), [("なくなる", "廃止"), ("打ち切る", "終了"), ("取り止める", "中止")])
+def test_plain_verbs_of_ending_match_the_forms_nouns(said, printed):
+    from assistant.match import expand
+    assert printed in expand(said)
