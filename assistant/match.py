@@ -125,8 +125,9 @@ _ASKING_WORDS = (
 ).split()
 
 
-# Light verbs: they make a verb of a noun (派遣できる, 午後にやる) and name nothing a sheet says.
-_LIGHT_VERBS = "やる できる くれる しまう".split()
+# Light verbs: they make a verb of a noun (派遣できる, 午後にやる) and name nothing a sheet says; 回す is
+# 'to run' the work (「窓口を何人で回す」), said of any project.
+_LIGHT_VERBS = "やる できる くれる しまう 回す".split()
 
 
 @lru_cache(maxsize=1)

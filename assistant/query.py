@@ -382,6 +382,8 @@ WHY_SECTIONS = ((Section.ORIGIN, 1.0), (Section.PURPOSE, 0.6), (Section.OVERVIEW
 # Staff words name the personnel table when they stand alone (職員数, 職員は何人, 正規職員); after another noun
 # (情報化担当職員数, 受講した職員数 is 職員数 too) they count a kind of staff, which indicator rows do.
 _STAFF_CUES = ("職員", "従事")
+# 「何人でやってる」「何名体制」: by how many people the work is done, the form's staff (人件費) table.
+_STAFFED = re.compile(r"(?:何|なん)(?:人|名)(?:体制|で(?:やって|回して|担当|対応|運営|実施|行って|して|こなして))")
 _RECEIVED = re.compile(r"もらえ|もらう|もらっ|貰|受け取|受けられ|支給され|給付され|出るの|出る\?|出る？|出ます")
 
 
@@ -478,6 +480,8 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
     counter = counter_m.group(1) if counter_m and counter_m.lastindex else ""
     money = bool(_ASK_MONEY.search(m_))
     tables = tuple(dict.fromkeys(tab for w, tab in TABLE_CUES if _names_table(m_, w)))
+    if not tables and _STAFFED.search(m_):
+        tables = (Table.PERSONNEL,)  # 「何人で回してる」「何人体制」: the staff who do the work
     numeric = bool(counter_m or money or tables or re.search(r"何\s*%|何割|率は|割合", m_)
                    or (years and (_FIGURE_WORDS.search(m_) or kinds)))
     if _ASK_DATE.search(m_) and not (money or tables):

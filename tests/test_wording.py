@@ -822,3 +822,14 @@ def test_hearsay_of_a_named_project_asks_about_it_not_whether_it_exists():
 def test_plain_verbs_of_ending_match_the_forms_nouns(said, printed):
     from assistant.match import expand
     assert printed in expand(said)
+
+
+def test_running_the_work_is_a_light_verb():
+    from assistant.evidence import asked_tokens
+    assert asked_tokens(parse("この窓口は何人で回してるの？"), "某事業", "某市") == ("窓口",)
+
+
+@pytest.mark.parametrize("question", ["この事業は何人でやってるの？", "窓口は何名体制？", "令和5年度は何人で回してた？"])
+def test_by_how_many_people_asks_the_staff_table(question):
+    q = parse(question)
+    assert q.numeric and q.tables == (Table.PERSONNEL,)
