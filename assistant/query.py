@@ -168,7 +168,8 @@ def count_noun_unit(text: str) -> str:
 
 
 _ASK_MONEY = re.compile(r"いくら|幾ら|何円|金額|何千円|何万円|何百万円|何億円")
-_ASK_DATE = re.compile(r"いつ|何年度?に|何月|何日|時期|何年から|何年度から")
+# 何日 is a date before に/から/です (「何日に開所」); before a verb or 間 it counts days (「何日開いた」).
+_ASK_DATE = re.compile(r"いつ|何年度?に|何月|何日(?=に|から|まで|付|頃|ごろ|です|だ|\?|？|$)|時期|何年から|何年度から")
 _ASK_WHO = re.compile(r"誰|だれ|どこ|どちら|どの(?:団体|機関|組織|区|学校|地域|地区|施設|人|ような人|ような方)|どんな(?:人|方|団体)|何という|名前|名称")
 _ASK_REASON = re.compile(r"なぜ|何故|どうして|なんで|理由|きっかけ|経緯|発端|背景|そもそも|由来|いきさつ")
 _ASK_YESNO = re.compile(r"ですか[、,]?.{1,12}ですか|ますか[、,]?.{1,12}ますか|それとも|かどうか")

@@ -833,3 +833,11 @@ def test_running_the_work_is_a_light_verb():
 def test_by_how_many_people_asks_the_staff_table(question):
     q = parse(question)
     assert q.numeric and q.tables == (Table.PERSONNEL,)
+
+
+@pytest.mark.parametrize(("question", "answer"), [
+    ("この施設は年に何日開いてる？", AnswerType.NUMBER), ("教室は何日間やったの？", AnswerType.NUMBER),
+    ("開所したのは何日？", AnswerType.DATE), ("何日に受付を始めた？", AnswerType.DATE),
+])
+def test_how_many_days_is_a_count_and_on_what_day_a_date(question, answer):
+    assert parse(question).answer is answer
