@@ -841,3 +841,9 @@ def test_by_how_many_people_asks_the_staff_table(question):
 ])
 def test_how_many_days_is_a_count_and_on_what_day_a_date(question, answer):
     assert parse(question).answer is answer
+
+
+@pytest.mark.parametrize(("said", "printed"), [("パスポート", "旅券"), ("オープン", "開設"), ("スタート", "開始")])
+def test_loanwords_match_the_forms_terms(said, printed):
+    from assistant.match import expand
+    assert printed in expand(said)
