@@ -230,7 +230,7 @@ class Assistant:
             out = self._figure(q, turn, scored, state, filters)
             if out is not None:
                 return out
-        return self._passage(q, scored, state, filters)
+        return self._passage(q, scored, state, filters, settled=turn.follows or turn.continues)
 
     # --- sheets -------------------------------------------------------------------------
     def _named(self, q: Query, hits: list[Hit], filters: Filters) -> tuple[str | None, dict[str, float]]:
@@ -497,7 +497,12 @@ class Assistant:
         return best[1] if best else None
 
     # --- passages -----------------------------------------------------------------------
-    def _passage(self, q: Query, scored: list[SheetScore], state: State, filters: Filters) -> Outcome:
+    def _passage(self, q: Query, scored: list[SheetScore], state: State, filters: Filters,
+                 settled: bool = False) -> Outcome:
+        """The best passage over the sheets. A sheet is ranked by its best passage, by how strongly
+        retrieval points at it, and (unless the conversation has settled which sheet: `settled`) by how
+        many of the question's words it holds anywhere: a passage that only sits in the section asked
+        (開始のきっかけ for 「いつから」) is no answer from a sheet that says nothing of what is asked."""
         def usable(ss: SheetScore) -> list[Scored]:
             out = [p for p in ss.passages if not filters.section or p.unit.section.value == filters.section]  # pyright: ignore[reportOptionalMemberAccess] - a passage's unit has a section
             if not q.sections and any(y.relative is None for y in q.years):
@@ -519,7 +524,8 @@ class Assistant:
                 continue
             ps = usable(ss)
             if ps:
-                ranked.append((self.w.sheet_prior * ss.prior + ps[0].score, ss, ps))
+                held = 0.0 if settled else self.w.sheet_held * ss.held
+                ranked.append((self.w.sheet_prior * ss.prior + ps[0].score + held, ss, ps))
         ranked.sort(key=lambda r: (-r[0], r[1].sheet_id))
         routed = self._routed(q, ranked) if ranked and ranked[0][2][0].score < self.w.p_min else None
         if routed is not None:

@@ -63,6 +63,7 @@ class Weights:
     text_figure_cov: float = 0.5     # a count or amount written in a sentence answers with this coverage
     # sheets
     sheet_prior: float = 0.5
+    sheet_held: float = 0.3          # a sheet's share of the asked words, in any of its units (narrative)
     named_min: float = 0.75          # a named project must be covered this much by a sheet's name
     ambiguous: float = 0.04          # two sheets within this of each other both answer (narrative)
     topic_dense: float = 0.86        # a topic in other words: the nearest profile answers at this e5 cosine…
@@ -99,6 +100,7 @@ class SheetScore:
     rows: tuple[Scored, ...]
     passages: tuple[Scored, ...]
     row_asked: tuple[str, ...] = ()  # the asked words a row label is judged by (see _row_words)
+    held: float = 1.0                # share of the asked words the sheet holds anywhere (name, labels, text)
 
     @property
     def sheet_id(self) -> str:
@@ -318,7 +320,11 @@ class Scorer:
         # Equal scores: the sheet's own order (a section's first sentence before its later ones).
         rows.sort(key=lambda x: (-round(x.score, 9), order[x.unit.unit_id]))
         passages.sort(key=lambda x: (-round(x.score, 9), order[x.unit.unit_id]))
-        return SheetScore(ev, hit, prior, fit, asked, tuple(rows), tuple(passages), row_asked)
+        every = set(tokenize(s.project_name)).union(*ev.tokens)
+        whole = compact(s.project_name + "".join(u.label + u.text for u in ev.units))
+        said = asked_tokens(q, "", s.municipality)  # the same words for every sheet, its name's included
+        held_share = token_coverage(said, every, inflected_half(self.store.bm25.idf), whole) if said else 1.0
+        return SheetScore(ev, hit, prior, fit, asked, tuple(rows), tuple(passages), row_asked, held_share)
 
     def _dense(self, qvec: np.ndarray | None, vec: np.ndarray) -> float:
         if qvec is None:

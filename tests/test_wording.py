@@ -847,3 +847,28 @@ def test_how_many_days_is_a_count_and_on_what_day_a_date(question, answer):
 def test_loanwords_match_the_forms_terms(said, printed):
     from assistant.match import expand
     assert printed in expand(said)
+
+
+def test_a_sheet_is_weighed_by_the_share_of_the_asked_words_it_holds_anywhere():
+    """A passage that only sits in the section asked (開始のきっかけ for 「いつから」) is no answer from a
+    sheet that says nothing of what is asked: the sheet holding the words, in any unit, is ranked above."""
+    from types import SimpleNamespace
+
+    from assistant.evidence import Scorer
+    from ingest.units import Unit, UnitKind
+    from vectorstore.tokens import tokenize
+
+    def ev(name, texts):
+        units = tuple(Unit(unit_id=f"{name}{i}", sheet_id=name, record_id=f"{name}{i}", kind=UnitKind.PASSAGE,
+                           text=t, section=sec, label=sec.value) for i, (sec, t) in enumerate(texts))
+        sheet = SimpleNamespace(sheet=SimpleNamespace(project_name=name, municipality="某市", sheet_id=name))
+        return SimpleNamespace(sheet=sheet, units=units, tokens=tuple(tuple(tokenize(u.text)) for u in units),
+                               vectors=tuple(None for _ in units))
+
+    scorer = Scorer(SimpleNamespace(bm25=SimpleNamespace(idf=lambda t: 1.0, score=lambda a, b: 0.0)))  # pyright: ignore[reportArgumentType]
+    q = parse("旅券の申請を受け付けるようになったのはいつから？")
+    holds = scorer.score_sheet(q, ev("窓口事務", [(Section.OVERVIEW, "旅券の申請を受け付ける。"),  # pyright: ignore[reportArgumentType]
+                                                (Section.ORIGIN, "平成19年4月から始めた。")]), None, 0.4, 0.0, None)
+    lacks = scorer.score_sheet(q, ev("寄附事務", [(Section.ORIGIN, "平成20年6月から始めた。")]),  # pyright: ignore[reportArgumentType]
+                               None, 0.4, 0.0, None)
+    assert holds.held == 1.0 and lacks.held == 0.0
