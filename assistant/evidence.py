@@ -25,7 +25,16 @@ from ingest.years import ERA_NAMES
 from vectorstore.store import Evidence, Hit, Store, norm_name
 from vectorstore.tokens import tokenize
 
-from .match import WAGO, compact, content_tokens, inflected, is_total, label_coverage, spells_head, token_coverage
+from .match import (
+    WAGO,
+    compact,
+    content_tokens,
+    inflected,
+    is_total,
+    label_coverage,
+    spells_head,
+    token_coverage,
+)
 from .query import WHY_SECTIONS, AnswerType, Query, count_noun_unit
 
 
