@@ -355,3 +355,16 @@ def test_a_cue_for_a_section_the_form_lacks_is_found_in_the_sections_it_has(gran
     """The form has no 実施形態 field for 「委託先は」 to point at; its overview says who does the work."""
     (a,) = talk(grant, "子育て応援給付事業はどこに委託してるの？")
     assert a.status == "answered" and "商工会議所" in a.answer
+
+
+def test_a_kind_said_with_the_year_compared_is_not_the_kind_of_the_year_discussed():
+    """「R5の決算と比べると」 after R7's budget: R5 is read in 決算, R7 keeps its own column; inside a
+    range said with one kind at both ends, every year takes it."""
+    from assistant.query import parse
+    from assistant.render import _kinds_per_year
+    from ingest.records import Kind
+
+    assert _kinds_per_year(parse("R5の決算と比べるとどうなってる？"), [2023, 2025]) == [(2023, Kind.SETTLED),
+                                                                                      (2025, None)]
+    assert _kinds_per_year(parse("R4決算からR6決算までの推移は？"), [2022, 2023, 2024]) == [
+        (2022, Kind.SETTLED), (2023, Kind.SETTLED), (2024, Kind.SETTLED)]
