@@ -843,7 +843,7 @@ def test_how_many_days_is_a_count_and_on_what_day_a_date(question, answer):
     assert parse(question).answer is answer
 
 
-@pytest.mark.parametrize(("said", "printed"), [("パスポート", "旅券"), ("オープン", "開設"), ("スタート", "開始")])
+@pytest.mark.parametrize(("said", "printed"), [("パスポート", "旅券"), ("オープン", "開設"), ("スタート", "開始"), ("ペット", "動物")])
 def test_loanwords_match_the_forms_terms(said, printed):
     from assistant.match import expand
     assert printed in expand(said)
