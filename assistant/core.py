@@ -505,8 +505,9 @@ class Assistant:
         (開始のきっかけ for 「いつから」) is no answer from a sheet that says nothing of what is asked."""
         def usable(ss: SheetScore) -> list[Scored]:
             out = [p for p in ss.passages if not filters.section or p.unit.section.value == filters.section]  # pyright: ignore[reportOptionalMemberAccess] - a passage's unit has a section
-            if not q.sections and any(y.relative is None for y in q.years):
-                # 「H25年度の…は？」 with no section named: only a passage that speaks of that year answers.
+            if (not q.sections or q.counter or q.money) and any(y.relative is None for y in q.years):
+                # 「H25年度の…は？」 with no section named, or a count or amount asked of a year (「R7の実績は
+                # 何件」): only a passage that speaks of that year answers.
                 out = [p for p in out if p.parts.get("years", 1.0) > 0]
             if q.answer is AnswerType.DATE:
                 dated = [p for p in out if p.parts.get("type", 0.0) > 0]

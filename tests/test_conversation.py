@@ -368,3 +368,17 @@ def test_a_kind_said_with_the_year_compared_is_not_the_kind_of_the_year_discusse
                                                                                       (2025, None)]
     assert _kinds_per_year(parse("R4決算からR6決算までの推移は？"), [2022, 2023, 2024]) == [
         (2022, Kind.SETTLED), (2023, Kind.SETTLED), (2024, Kind.SETTLED)]
+
+
+def test_a_count_asked_of_a_year_is_not_answered_by_a_sentence_of_another_year(tmp_path):
+    """「31年度の研修の実績は何件？」: a sentence counting 研修 in 29年度 is another year's figure, even in
+    the section the question names (実績); the sheet has no such figure, so it says so."""
+    text = (SAMPLE_DIR / "tochigi-joho-kyogikai.txt").read_text("utf-8")
+    text = text.replace("① 手段（主な活動） 31年度実績 ", "① 手段（主な活動） 31年度実績 ・平成29年度は職員研修を12件開催した。 ", 1)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/sheet.txt").write_text(text, encoding="utf-8")
+    _, assistant = ingested(tmp_path / "home", [tmp_path / "src"])
+    ans = assistant.ask("平成31年度の職員研修の実績は何件？")
+    assert not (ans.status == "answered" and has_number(ans.answer, "12"))
+    said = assistant.ask("平成29年度の職員研修の実績は何件？")  # the year the sentence speaks of
+    assert said.status == "answered" and has_number(said.answer, "12")
