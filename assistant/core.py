@@ -523,6 +523,8 @@ class Assistant:
         for ss in scored:
             if named_only and ss.name_fit < 0.2:
                 continue
+            if not settled and ss.held == 0.0 and ss.name_fit < 0.5:
+                continue  # a sheet holding none of the question's words, anywhere, and not named by it
             ps = usable(ss)
             if ps:
                 held = 0.0 if settled else self.w.sheet_held * ss.held

@@ -382,3 +382,11 @@ def test_a_count_asked_of_a_year_is_not_answered_by_a_sentence_of_another_year(t
     assert not (ans.status == "answered" and has_number(ans.answer, "12"))
     said = assistant.ask("平成29年度の職員研修の実績は何件？")  # the year the sentence speaks of
     assert said.status == "answered" and has_number(said.answer, "12")
+
+
+def test_a_sheet_holding_none_of_the_questions_words_does_not_answer_it(env):
+    """「公園の遊具はいつ始まった？」: the sample's 開始のきっかけ is the section asked and holds a date, but
+    the sheet says nothing of 公園 or 遊具 anywhere; answering would be another project's history."""
+    ans = env[1].ask("公園の遊具はいつ始まった？")
+    assert ans.status == "not_found"
+    assert env[1].ask("この協議会はいつ始まった？").status == "answered"  # its own words: answered
