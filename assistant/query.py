@@ -236,7 +236,10 @@ SECTION_CUES: tuple[tuple[re.Pattern[str], tuple[Section, ...]], ...] = (
      (Section.DIRECTION, Section.MANAGER_OPINION)),
     (re.compile(r"他都市|他市|他の自治体|政令市"), (Section.OTHER_CITIES,)),
     (re.compile(r"取り組み|取組|成果|実績|何をした|行った"), (Section.ACTIVITIES, Section.MEANS_DONE, Section.RESULT)),
-    (re.compile(r"手段|活動内容|何をして|具体的|やり方|方法"), (Section.MEANS_DONE, Section.MEANS_PLAN, Section.MEANS)),
+    # 「何をしてるの」: what the project does, as a whole (its 概要), not last year's activities.
+    (re.compile(r"何をして(?:いる|る|います|ます)"), (Section.OVERVIEW, Section.MEANS, Section.PURPOSE)),
+    (re.compile(r"手段|活動内容|何をし(?!て(?:いる|る|います|ます))|具体的|やり方|方法"),
+     (Section.MEANS_DONE, Section.MEANS_PLAN, Section.MEANS)),
     (re.compile(r"目的|意図|ねらい|狙い|目指|めざ|何のため|なんのため|何の為"), (Section.PURPOSE, Section.RESULT)),
     (re.compile(r"対象|誰を|だれを|どのような人|どんな人|どのような方|利用でき"), (Section.TARGET,)),
     # 「始めた理由」「やることになった理由」 ask how it began (above), not for a rating's 判断理由.
