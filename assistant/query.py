@@ -228,6 +228,8 @@ SECTION_CUES: tuple[tuple[re.Pattern[str], tuple[Section, ...]], ...] = (
                 r"|お願い|不満|言われ|求め|受け止め|クレーム)"),
      (Section.OPINIONS, Section.EXTERNAL_REVIEW)),
     (re.compile(r"環境変化|取り巻く|状況.*(?:変わ|動)|変化|変わって"), (Section.CHANGES,)),
+    # 「昔は誰が対象だった」: how it was before, which the form tells where it says what has changed.
+    (re.compile(r"(?:昔|以前|かつて)(?:は|の|って)"), (Section.CHANGES, Section.ORIGIN)),
     (re.compile(r"直営|委託|実施形態|実施方法|執行体制|指定管理|民間"), (Section.DELIVERY, Section.STAFFING)),
     (re.compile(r"根拠|法令|条例|要綱|法律|規則|基づ"), (Section.LEGAL_BASIS,)),
     (re.compile(r"課題|問題点|困って|困り|悩み|ネック|うまくいって(?:い)?ない|進まな|伸びな|広まらな|原因"),

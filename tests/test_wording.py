@@ -46,6 +46,7 @@ def test_how_many_in_a_unit_asks_for_a_figure_in_it(question, counter):
     ("市が清掃船の運航をすることになったのはどうして？", Section.ORIGIN),
     ("この講座をやることになったわけは？", Section.ORIGIN),
     ("この窓口って何をしてるの？", Section.OVERVIEW),
+    ("以前は誰が使えたの？", Section.CHANGES),
     ("昨年度は何をしたの？", Section.ACTIVITIES),
 ])
 def test_a_section_asked_for_in_plain_words(question, section):
