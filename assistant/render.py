@@ -146,7 +146,7 @@ def _kinds_per_year(q: Query, years: list[int]) -> list[tuple[int, Kind | None]]
             own = None  # the year is said with no kind of its own (「予算で見て、R8はR7決算見込と比べ」)
         elif len(years) > len(refs) and q.year_range:
             # A year inside a range the question spans (R4決算からR6決算): the kind both ends share. A
-            # year added by the conversation (「R5の決算と比べると」 after R7's budget) keeps its own.
+            # year added by the conversation (「令和3年度の決算と比較したら」 after R6's budget) keeps its own.
             ends = [r.kind for r in refs if r.relative is None]
             own = ends[0] if len(set(ends)) == 1 else None
         else:

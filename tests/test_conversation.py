@@ -358,16 +358,15 @@ def test_a_cue_for_a_section_the_form_lacks_is_found_in_the_sections_it_has(gran
 
 
 def test_a_kind_said_with_the_year_compared_is_not_the_kind_of_the_year_discussed():
-    """「R5の決算と比べると」 after R7's budget: R5 is read in 決算, R7 keeps its own column; inside a
+    """「令和3年度の決算と比較したら」 after R6's budget: R3 is read in 決算, R6 keeps its own column; inside a
     range said with one kind at both ends, every year takes it."""
     from assistant.query import parse
     from assistant.render import _kinds_per_year
     from ingest.records import Kind
 
-    assert _kinds_per_year(parse("R5の決算と比べるとどうなってる？"), [2023, 2025]) == [(2023, Kind.SETTLED),
-                                                                                      (2025, None)]
-    assert _kinds_per_year(parse("R4決算からR6決算までの推移は？"), [2022, 2023, 2024]) == [
-        (2022, Kind.SETTLED), (2023, Kind.SETTLED), (2024, Kind.SETTLED)]
+    assert _kinds_per_year(parse("令和3年度の決算と比較したら？"), [2021, 2024]) == [(2021, Kind.SETTLED), (2024, None)]
+    assert _kinds_per_year(parse("R1決算からR3決算の動きは？"), [2019, 2020, 2021]) == [
+        (2019, Kind.SETTLED), (2020, Kind.SETTLED), (2021, Kind.SETTLED)]
 
 
 def test_a_count_asked_of_a_year_is_not_answered_by_a_sentence_of_another_year(tmp_path):
