@@ -293,8 +293,8 @@ class Scorer:
             parts["years"] = 1.0 if any(y.western in said for y in asked_years) else 0.0
             weights["years"] = w.p_years
         score = _mean(parts, weights)
-        if says_nothing(u.text):
-            score *= w.nothing_factor
+        if says_nothing(u.text) or (not q.numeric and _FIGURES_ONLY.fullmatch(u.text.strip())):
+            score *= w.nothing_factor  # 「特になし」, or a field of bare figures (「2,075（0）」) for a question in words
         return Scored(u, score, parts)
 
     # --- sheets -------------------------------------------------------------------------
@@ -485,6 +485,10 @@ def _mean(parts: dict[str, float], weights: dict[str, float]) -> float:
 
 
 _NOTHING = re.compile(r"^[\s・]*(?:特に|とくに)?(?:なし|無し|ない|ありません|該当なし|該当無し|記載なし|-|―|－|ー)[。.\s]*$")
+
+
+# A field holding only figures and their brackets and signs: it answers no question asked in words.
+_FIGURES_ONLY = re.compile(r"[\d\s,.，．、()（）%％△▲＋+\-－−/／~～円千万]*\d[\d\s,.，．、()（）%％△▲＋+\-－−/／~～円千万]*")
 
 
 def says_nothing(text: str) -> bool:

@@ -61,7 +61,7 @@ EVERYDAY: dict[str, tuple[str, ...]] = {
     "お年寄り": ("高齢者",),
     # Loanwords for the forms' Sino-Japanese terms.
     "パスポート": ("旅券",), "オープン": ("開設", "開所", "開館", "開業"), "スタート": ("開始",),
-    "キャンセル": ("取消", "中止"), "レンタル": ("貸出", "貸与"), "ペット": ("動物", "愛玩動物"),
+    "中身": ("内容",), "キャンセル": ("取消", "中止"), "レンタル": ("貸出", "貸与"), "ペット": ("動物", "愛玩動物"),
 }
 # Native words people say for the Sino-Japanese nouns the sheets are written in (和語 → 漢語): a
 # form says 配布, 移転, 廃止, 継続, 普及 where a question says 配る, 引っ越す, やめる, 続く, 広まる.

@@ -846,7 +846,7 @@ def test_how_many_days_is_a_count_and_on_what_day_a_date(question, answer):
     assert parse(question).answer is answer
 
 
-@pytest.mark.parametrize(("said", "printed"), [("パスポート", "旅券"), ("オープン", "開設"), ("スタート", "開始"), ("ペット", "動物")])
+@pytest.mark.parametrize(("said", "printed"), [("パスポート", "旅券"), ("オープン", "開設"), ("スタート", "開始"), ("ペット", "動物"), ("中身", "内容")])
 def test_loanwords_match_the_forms_terms(said, printed):
     from assistant.match import expand
     assert printed in expand(said)
@@ -875,3 +875,21 @@ def test_a_sheet_is_weighed_by_the_share_of_the_asked_words_it_holds_anywhere():
     lacks = scorer.score_sheet(q, ev("寄附事務", [(Section.ORIGIN, "平成20年6月から始めた。")]),  # pyright: ignore[reportArgumentType]
                                None, 0.4, 0.0, None)
     assert holds.held == 1.0 and lacks.held == 0.0
+
+
+def test_a_field_of_bare_figures_does_not_answer_a_question_in_words():
+    from types import SimpleNamespace
+
+    from assistant.evidence import Scorer
+    from ingest.units import Unit, UnitKind
+
+    scorer = Scorer(SimpleNamespace(bm25=SimpleNamespace(idf=lambda t: 1.0, score=lambda a, b: 0.0)))  # pyright: ignore[reportArgumentType]
+
+    def field(text):
+        return Unit(unit_id=text, sheet_id="s1", record_id=text, kind=UnitKind.PASSAGE, text=text,
+                    section=Section.DIRECTION, label="方向性")
+
+    q = parse("今後はどうする方針？")
+    figures = scorer.score_passage(q, field("1,250（300）"), (), (), None)
+    words = scorer.score_passage(q, field("現状のまま継続"), (), (), None)
+    assert figures.score < words.score
