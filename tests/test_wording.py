@@ -893,3 +893,12 @@ def test_a_field_of_bare_figures_does_not_answer_a_question_in_words():
     figures = scorer.score_passage(q, field("1,250（300）"), (), (), None)
     words = scorer.score_passage(q, field("現状のまま継続"), (), (), None)
     assert figures.score < words.score
+
+
+def test_so_far_frames_the_question_and_is_not_content():
+    """「今までに」「これまでに」 say up to now, as 今 does; the sentence asked holds the rest (委嘱した人数)."""
+    from assistant.match import content_tokens
+    from vectorstore.tokens import tokenize
+
+    assert content_tokens(tokenize("今までに何人に委嘱した？")) == ["委嘱"]
+    assert content_tokens(tokenize("これまでに何人に委嘱した？")) == ["委嘱"]
