@@ -523,12 +523,12 @@ class Assistant:
         for ss in scored:
             if named_only and ss.name_fit < 0.2:
                 continue
-            if not settled and ss.held == 0.0 and ss.name_fit < 0.5:
+            held = 0.0 if settled else self.scorer.holds(q, ss.ev)
+            if not settled and held == 0.0 and ss.name_fit < 0.5:
                 continue  # a sheet holding none of the question's words, anywhere, and not named by it
             ps = usable(ss)
             if ps:
-                held = 0.0 if settled else self.w.sheet_held * ss.held
-                ranked.append((self.w.sheet_prior * ss.prior + ps[0].score + held, ss, ps))
+                ranked.append((self.w.sheet_prior * ss.prior + ps[0].score + self.w.sheet_held * held, ss, ps))
         ranked.sort(key=lambda r: (-r[0], r[1].sheet_id))
         routed = self._routed(q, ranked) if ranked and ranked[0][2][0].score < self.w.p_min else None
         if routed is not None:

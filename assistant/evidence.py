@@ -109,7 +109,6 @@ class SheetScore:
     rows: tuple[Scored, ...]
     passages: tuple[Scored, ...]
     row_asked: tuple[str, ...] = ()  # the asked words a row label is judged by (see _row_words)
-    held: float = 1.0                # share of the asked words the sheet holds anywhere (name, labels, text)
 
     @property
     def sheet_id(self) -> str:
@@ -329,11 +328,19 @@ class Scorer:
         # Equal scores: the sheet's own order (a section's first sentence before its later ones).
         rows.sort(key=lambda x: (-round(x.score, 9), order[x.unit.unit_id]))
         passages.sort(key=lambda x: (-round(x.score, 9), order[x.unit.unit_id]))
+        return SheetScore(ev, hit, prior, fit, asked, tuple(rows), tuple(passages), row_asked)
+
+    def holds(self, q: Query, ev: Evidence) -> float:
+        """The share of the question's words the sheet holds anywhere (name, labels, text): the same
+        words for every sheet, its name's included; 1.0 when the question has none. Narrative answers
+        weigh sheets by it (core._passage), so it is worked out there, not for every question."""
+        s = ev.sheet.sheet
+        said = asked_tokens(q, "", s.municipality)
+        if not said:
+            return 1.0
         every = set(tokenize(s.project_name)).union(*ev.tokens)
         whole = compact(s.project_name + "".join(u.label + u.text for u in ev.units))
-        said = asked_tokens(q, "", s.municipality)  # the same words for every sheet, its name's included
-        held_share = token_coverage(said, every, inflected_half(self.store.bm25.idf), whole) if said else 1.0
-        return SheetScore(ev, hit, prior, fit, asked, tuple(rows), tuple(passages), row_asked, held_share)
+        return token_coverage(said, every, inflected_half(self.store.bm25.idf), whole)
 
     def _dense(self, qvec: np.ndarray | None, vec: np.ndarray) -> float:
         if qvec is None:

@@ -870,11 +870,10 @@ def test_a_sheet_is_weighed_by_the_share_of_the_asked_words_it_holds_anywhere():
 
     scorer = Scorer(SimpleNamespace(bm25=SimpleNamespace(idf=lambda t: 1.0, score=lambda a, b: 0.0)))  # pyright: ignore[reportArgumentType]
     q = parse("旅券の申請受付はいつから？")
-    holds = scorer.score_sheet(q, ev("窓口事務", [(Section.OVERVIEW, "旅券の申請受付を行う。"),  # pyright: ignore[reportArgumentType]
-                                                (Section.ORIGIN, "平成19年4月から始めた。")]), None, 0.4, 0.0, None)
-    lacks = scorer.score_sheet(q, ev("寄附事務", [(Section.ORIGIN, "平成20年6月から始めた。")]),  # pyright: ignore[reportArgumentType]
-                               None, 0.4, 0.0, None)
-    assert holds.held == 1.0 and lacks.held == 0.0
+    holds = scorer.holds(q, ev("窓口事務", [(Section.OVERVIEW, "旅券の申請受付を行う。"),  # pyright: ignore[reportArgumentType]
+                                          (Section.ORIGIN, "平成19年4月から始めた。")]))
+    lacks = scorer.holds(q, ev("寄附事務", [(Section.ORIGIN, "平成20年6月から始めた。")]))  # pyright: ignore[reportArgumentType]
+    assert holds == 1.0 and lacks == 0.0
 
 
 def test_a_field_of_bare_figures_does_not_answer_a_question_in_words():
