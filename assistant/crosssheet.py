@@ -485,14 +485,14 @@ def _listing(cq: CrossQuery, reading: str, sheets: list[SheetRow]) -> Answer:
     lines = ["| 事務事業名 | 自治体 | 担当 |", "|---|---|---|"]
     lines += [f"| {_md(s.project_name)}[{i}] | {_md(s.municipality or '不明')} | {_md(s.department or '—')} |"
               for i, s in enumerate(sheets, start=1)]
-    head = f"{reading}の事業は {len(sheets)} 件です。" if cq.op == "count" else \
-        f"{reading}の事業は次の {len(sheets)} 件です（すべて挙げます）。"
-    if cq.scope.sheet_ids:  # chosen by their names: the names are the list, said once
-        head = f"お尋ねの名前の事業は {len(sheets)} 件です。" if cq.op == "count" else \
-            f"お尋ねの名前の事業は次の {len(sheets)} 件です（すべて挙げます）。"
-        return Answer(status=Status.ANSWERED, intent="cross", citations=cites, answer=f"{head}\n\n" + "\n".join(lines))
+    # Sheets chosen by their names: the names are the list, said once (no 「…で絞り込み」 before it).
+    by_name = bool(cq.scope.sheet_ids)
+    whose = "お尋ねの名前" if by_name else reading
+    head = f"{whose}の事業は {len(sheets)} 件です。" if cq.op == "count" else \
+        f"{whose}の事業は次の {len(sheets)} 件です（すべて挙げます）。"
+    scope = "" if by_name else f"{reading}で絞り込み: "
     return Answer(status=Status.ANSWERED, intent="cross", citations=cites,
-                  answer=f"{reading}で絞り込み: {head}\n\n" + "\n".join(lines))
+                  answer=f"{scope}{head}\n\n" + "\n".join(lines))
 
 
 def _cite_all(sheets: Sequence[SheetRow]) -> tuple[Citation, ...]:
