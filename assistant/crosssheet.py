@@ -28,7 +28,7 @@ from vectorstore.tokens import tokenize
 from .answer import Answer, Chart, Citation, Status, cite_cell, cite_sheet
 from .evidence import name_fit
 from .match import compact, content_tokens, generic_cost, is_total, label_coverage, name_key, token_coverage
-from .query import Query
+from .query import Query, city_stem
 
 _RANK = re.compile(r"いちばん|一番|最も|もっとも|最大|最小|最高|最低|上位|下位|トップ|ワースト|多い順|大きい順|高い順|\d+番目|"
                    r"少ない順|小さい順|低い順|ランキング|順位|順に")
@@ -223,7 +223,7 @@ class CrossSheet:
             return ""
         words = m.group(1)
         # The city's name, with or without 市 (「大船渡の事業」), says whose projects, not a word of their names.
-        for city in (q.municipality, q.municipality[:-1]) if len(q.municipality) > 2 else ():
+        for city in (q.municipality, city_stem(q.municipality)) if q.municipality else ():
             if words.startswith(city):
                 words = words[len(city):]
                 break

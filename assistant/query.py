@@ -467,7 +467,7 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
     about a change, not about 職員; 「…補助金交付事業の経緯」 about a history, not a 補助金."""
     t = normalize(text)
     quoted = tuple(m.group(1) for m in _NAMED.finditer(t) if m.group(1))
-    muni = next((m for m in municipalities if _stem(m) and _stem(m) in t), "")
+    muni = next((m for m in municipalities if city_stem(m) and city_stem(m) in t), "")
     named = tuple(dict.fromkeys(n for m in _NAMED.finditer(t) if m.group(2)
                                 for n in [_drop_prefix(_drop_opening(m.group(2), m.start(2)), muni)]
                                 if _names_a_project(t, m.start(2), n)))
@@ -537,7 +537,7 @@ def _drop_opening(name: str, start: int) -> str:
 
 
 def _drop_prefix(name: str, municipality: str) -> str:
-    for prefix in (municipality, _stem(municipality)):
+    for prefix in (municipality, city_stem(municipality)):
         if prefix and name.startswith(prefix) and len(name) > len(prefix) + 2:
             return name[len(prefix):]
     return name
@@ -580,7 +580,7 @@ def other_city(t: str, municipalities: tuple[str, ...]) -> str:
     """A city the question asks about that no sheet in the store belongs to ('' when none is, or
     when the question also names one that is): its sheets cannot answer, however alike."""
     known = [m for m in municipalities if m]
-    if any(_stem(m) in t for m in known):
+    if any(city_stem(m) in t for m in known):
         return ""
     for m in _CITY.finditer(t):
         name = m.group(1)
@@ -589,7 +589,8 @@ def other_city(t: str, municipalities: tuple[str, ...]) -> str:
     return ""
 
 
-def _stem(municipality: str) -> str:
+def city_stem(municipality: str) -> str:
+    """A city's name as people shorten it: 大船渡市 → 大船渡 (市町村区 dropped, when something is left)."""
     return municipality[:-1] if len(municipality) > 2 and municipality[-1] in "市町村区" else municipality
 
 
