@@ -790,7 +790,7 @@ def _figure_not_in(q: Query, chosen: list[Scored]) -> bool:
     would answer a different question."""
     if not q.numeric:
         return False
-    if q.counter or q.money:
+    if q.counter or q.money or q.counted:
         return all(p.parts.get("type", 1.0) == 0.0 for p in chosen)
     if asks_share(q.norm):
         return not any(re.search(r"\d\s*(?:%|％|割)", unicodedata.normalize("NFKC", p.unit.text)) for p in chosen)

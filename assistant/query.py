@@ -515,7 +515,9 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
     op = _op(m_, years, kinds, year_range)
     if op in (Op.DIFF, Op.SUM, Op.RATE, Op.CHANGE, Op.TREND, Op.COMPARE) and (tables or _FIGURE_WORDS.search(m_)):
         numeric, answer = True, AnswerType.NUMBER
-    cm = re.search(r"(?:いくつ|幾つ|何)の([\u4e00-\u9fff\u30a0-\u30ff]{1,8})", m_)
+    # What a count without a counter counts: 「いくつの小学校区」, or the noun it is asked of (「店舗がいくつ」).
+    cm = (re.search(r"(?:いくつ|幾つ|何)の([\u4e00-\u9fff\u30a0-\u30ff]{1,8})", m_)
+          or re.search(r"([\u4e00-\u9fff\u30a0-\u30ff]{1,8})(?:は|が|って|も)(?:全部で|合わせて|合計で|今)?(?:いくつ|幾つ)(?!もり)", m_))
     sm = re.match(r"^(.{2,40}?)(?:って|とは|は)", t)
     return Query(text=text, norm=t, subject=sm.group(1) if sm else "", tokens=tuple(tokenize(t)), years=tuple(years), year_range=year_range,
                  kinds=kinds, answer=answer, op=op, counter=counter, count_noun=count_noun_unit(m_), counted=cm.group(1) if cm else "",

@@ -901,3 +901,25 @@ def test_so_far_frames_the_question_and_is_not_content():
 
     assert content_tokens(tokenize("今までに何人に委嘱した？")) == ["委嘱"]
     assert content_tokens(tokenize("これまでに何人に委嘱した？")) == ["委嘱"]
+
+
+def test_a_count_asked_of_a_noun_needs_a_passage_that_counts_that_noun():
+    """「店舗がいくつ」 counts 店舗: a passage whose numbers count other things (２市場, １階) does not
+    answer it, and the answer is a refusal rather than those sentences; 「12店舗が入居」 answers."""
+    from types import SimpleNamespace
+
+    from assistant.core import _figure_not_in
+    from assistant.evidence import Scorer
+    from ingest.units import Unit, UnitKind
+
+    scorer = Scorer(SimpleNamespace(bm25=SimpleNamespace(idf=lambda t: 1.0, score=lambda a, b: 0.0)))  # pyright: ignore[reportArgumentType]
+
+    def said(text):
+        u = Unit(unit_id=text, sheet_id="s1", record_id=text, kind=UnitKind.PASSAGE, text=text,
+                 section=Section.OVERVIEW, label="事業概要")
+        return scorer.score_passage(q, u, (), (), None)
+
+    q = parse("駅前の市場には店舗がいくつ入っていますか？")
+    assert q.counted == "店舗"
+    assert _figure_not_in(q, [said("現在は２市場を管理し、１階部分を売却する。")])
+    assert not _figure_not_in(q, [said("市場には12店舗が入居している。")])
