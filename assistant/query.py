@@ -167,7 +167,10 @@ def count_noun_unit(text: str) -> str:
     return m.group(2) or ("人" if m.group(1) == "者" else m.group(1))
 
 
-_ASK_MONEY = re.compile(r"いくら|幾ら|何円|金額|何千円|何万円|何百万円|何億円")
+# 「いくら」, or a noun of money asked by how much (「コストはどれくらい」「費用ってどのくらい」).
+_ASK_MONEY = re.compile(r"いくら|幾ら|何円|金額|何千円|何万円|何百万円|何億円"
+                        r"|(?:コスト|費用|経費|予算|決算|事業費|人件費|歳出|歳入|支出|収入)(?:は|って|が|も)?"
+                        r"(?:全部で|合わせて|合計で|年間で?)?(?:どれくらい|どれぐらい|どのくらい|どの位)")
 # 何日 is a date before に/から/です (「何日に開所」); before a verb or 間 it counts days (「何日開いた」).
 _ASK_DATE = re.compile(r"いつ|何年度?に|何月|何日(?=に|から|まで|付|頃|ごろ|です|だ|\?|？|$)|時期|何年から|何年度から")
 _ASK_WHO = re.compile(r"誰|だれ|どこ|どちら|どの(?:団体|機関|組織|区|学校|地域|地区|施設|人|ような人|ような方)|どんな(?:人|方|団体)|何という|名前|名称")

@@ -923,3 +923,14 @@ def test_a_count_asked_of_a_noun_needs_a_passage_that_counts_that_noun():
     assert q.counted == "店舗"
     assert _figure_not_in(q, [said("現在は２市場を管理し、１階部分を売却する。")])
     assert not _figure_not_in(q, [said("市場には12店舗が入居している。")])
+
+
+@pytest.mark.parametrize("text", ["管理コストどれくらい？", "費用ってどのくらいかかった？", "事業費は全部でどれぐらい？"])
+def test_a_noun_of_money_asked_by_how_much_asks_an_amount(text):
+    """コスト・費用・事業費 with どれくらい ask an amount of money, as いくら does: a passage with no amount
+    in it does not answer them."""
+    assert parse(text).money
+
+
+def test_how_much_of_a_thing_not_money_is_not_an_amount():
+    assert not parse("待ち時間はどれくらい？").money
