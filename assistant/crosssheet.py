@@ -131,8 +131,10 @@ class CrossSheet:
             return None  # 「最大の悩みは何か」: the most of a text (課題), not a ranking of figures
         if op in ("rank", "sum", "compare") and by_name_only(named, department, policy) and not _asks_figure(q, t):
             return None  # namesakes asked about in words (「協議会参画事業を取り巻く状況は…比べて」): a text question
-        if op == "sum" and q.year_range and by_name_only(named, department, policy) and not _EVERY.search(t):
-            return None  # 「…参画事業の28年度から30年度までの合計」: a sheet's years summed, not its namesakes
+        if op == "sum" and _years_summed(q) and not (department or policy) and not _MANY_PROJECTS.search(t):
+            # 「…参画事業の28年度から30年度までの合計」「…の件数、R5とR6を足すと」: one figure's years summed,
+            # not the namesakes or the city's projects, which would need their plural said (各事業, 全事業)
+            return None
         by_name = len(named) >= 2 and not (department or policy)
         scope = Scope(municipality="" if by_name else q.municipality, department=department or unknown, policy=policy,
                       department_exact=department in self._unit_names, name_like=wordgroup,
@@ -469,6 +471,9 @@ def _label_fit(quantity: tuple[str, ...], qcompact: str, label: str, idf) -> flo
 
 
 # Words that ask about several sheets at once (「3つの…」「各事業」「それぞれ」), not a sheet and its namesakes.
+# Projects spoken of in the plural: each, all of them, a count of them, or an enumeration in brackets.
+_MANY_PROJECTS = re.compile(r"\d+つの|[0-9０-９]+件の|各|それぞれ|(?:全|全ての|すべての)(?:事業|業務)|(?:事業|業務)(?:を|の)?(?:全部|全て|すべて|合わせ)"
+                            r"|[（(][^）)]*[・、][^）)]*[）)]")
 _EVERY = re.compile(r"\d+つの|[0-9０-９]+件の|各|それぞれ|全て|すべて|全部|[（(][^）)]*[・、][^）)]*[）)]")
 
 
@@ -613,3 +618,7 @@ def _cell_of(c: CellRow) -> TableCell:
                                      fiscal_year_label=c.year_label, printed_year_label=c.printed_year_label,
                                      kind=Kind(c.kind), value=c.value, value_text=c.value_text, locator=c.locator)
 
+
+def _years_summed(q: Query) -> bool:
+    """The question sums a figure over years: a range (28年度から30年度まで) or two or more years named."""
+    return q.year_range or len({y.text for y in q.years}) >= 2

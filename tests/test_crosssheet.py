@@ -186,3 +186,22 @@ def test_a_project_described_with_the_citys_short_name_is_not_a_list_of_its_name
     assert "名前に含む" not in ans.answer
     assert ans.status == "answered" and any("貝毒" in c.project_name for c in ans.citations)
     assert len({c.project_name for c in ans.citations}) <= 2
+
+
+def test_two_years_of_one_figure_summed_are_that_sheets_sum_not_the_citys(env):
+    """「大船渡市の〇〇件数、R5とR6を足すと」 sums one indicator over two years: one sheet answers, not a sum
+    of every 大船渡 sheet's figure for one year."""
+    _, a, sheets = env
+    labels: dict[str, list[ParsedSheet]] = {}
+    for ps in sheets:
+        for label in {c.row_label for c in ps.cells if c.table.value.endswith("指標")}:
+            labels.setdefault(label, []).append(ps)
+    label, ps = next((lb, found[0]) for lb, found in sorted(labels.items()) if len(found) == 1
+                     and found[0].sheet.municipality == "大船渡市" and len(lb) > 6
+                     and all(_value(found[0], lb, y) for y in (2023, 2024)))
+    plain = re.sub(r"^[ア-ン]\s*", "", label)
+    ans = a.ask(f"大船渡市の{plain}、R5とR6を足すと全部で？")
+    assert ans.status == "answered"
+    assert {c.project_name for c in ans.citations} == {ps.sheet.project_name}
+    total = _value(ps, label, 2023) + _value(ps, label, 2024)  # pyright: ignore[reportOperatorIssue]
+    assert has_number(ans.answer, f"{total:g}")
