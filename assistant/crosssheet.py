@@ -30,9 +30,11 @@ from .evidence import name_fit
 from .match import compact, content_tokens, generic_cost, is_total, label_coverage, name_key, token_coverage
 from .query import Query, city_stem
 
-_RANK = re.compile(r"いちばん|一番|最も|もっとも|最大|最小|最高|最低|上位|下位|トップ|ワースト|多い順|大きい順|高い順|\d+番目|"
+# 上位/下位 rank, except as the first half of a noun the forms print (上位成果指標, 上位施策, 上位計画).
+_HIGHER_NOUN = r"(?!成果|指標|施策|計画|政策|目標|法|機関|団体)"
+_RANK = re.compile(r"いちばん|一番|最も|もっとも|最大|最小|最高|最低|上位" + _HIGHER_NOUN + r"|下位" + _HIGHER_NOUN + r"|トップ|ワースト|多い順|大きい順|高い順|\d+番目|"
                    r"少ない順|小さい順|低い順|ランキング|順位|順に")
-_LOW = re.compile(r"小さい|少ない|低い|安い|最小|最低|下位|ワースト|少ない順|小さい順|低い順")
+_LOW = re.compile(r"小さい|少ない|低い|安い|最小|最低|下位" + _HIGHER_NOUN + r"|ワースト|少ない順|小さい順|低い順")
 _TOP_N = re.compile(r"(?:上位|下位|トップ|ワースト|ベスト)\s*(\d+)|(\d+)\s*(?:つ|件|事業|位まで|番目まで)")
 _COUNT = re.compile(r"(?:事業|業務|シート|もの)(?:は|が|って)?(?:全部で|全体で|合わせて)?(?:いくつ|何件|何事業|何個|幾つ|"
                     r"どれくらい|どのくらい|どれだけ)|いくつの事業|何件の事業|何事業|事業の数")
@@ -151,7 +153,7 @@ class CrossSheet:
         cities = {t for m in self.store.municipalities() for t in (*tokenize(m), *tokenize(m[:-1]))}
         quantity = tuple(content_tokens(tokenize(_OPS.sub(" ", strip)), cities))
         m = _TOP_N.search(t)
-        top = int(next(g for g in m.groups() if g)) if m else (3 if "上位" in t or "トップ" in t else 1)
+        top = int(next(g for g in m.groups() if g)) if m else (3 if re.search("上位" + _HIGHER_NOUN, t) or "トップ" in t else 1)
         nth = _NTH.search(t)
         # Money without a row named: 「予算で比べる」「決算額の合計」 ask for the main cost row.
         money = q.money or bool(q.tables) or bool(_MONEY_WORD.search(t)) or (

@@ -205,3 +205,4 @@ def test_two_years_of_one_figure_summed_are_that_sheets_sum_not_the_citys(env):
     assert {c.project_name for c in ans.citations} == {ps.sheet.project_name}
     total = _value(ps, label, 2023) + _value(ps, label, 2024)  # pyright: ignore[reportOperatorIssue]
     assert has_number(ans.answer, f"{total:g}")
+

@@ -934,3 +934,13 @@ def test_a_noun_of_money_asked_by_how_much_asks_an_amount(text):
 
 def test_how_much_of_a_thing_not_money_is_not_an_amount():
     assert not parse("待ち時間はどれくらい？").money
+
+
+@pytest.mark.parametrize(("text", "ranks"), [("この事業の上位成果指標は？", False),
+                                             ("上位施策は何？", False),
+                                             ("水産課の事業でトータルコストの上位3つは？", True),
+                                             ("事業費が下位の事業は？", True)])
+def test_the_forms_upper_indicator_is_no_ranking(text, ranks):
+    """上位成果指標 (and 上位施策) are what the form prints, not 「上位」 (the top few): no ranking is asked."""
+    from assistant.crosssheet import _RANK
+    assert bool(_RANK.search(text)) is ranks
