@@ -251,6 +251,10 @@ class Scorer:
         elif _per_money(unit) and asked and asked[-1].endswith(("量", "数")) and not _PER.search(q.norm):
             # 「集めたごみの量」: a quantity, not the form's cost per unit of it (家庭ごみ収集量 in 千円／トン).
             parts["unit"] = 0.0
+        elif measure := next((m for m in _MEASURED_IN if m in asked), None):
+            # 「植栽面積」「延長」: an area or a length, printed in its own units (ha, ㎡, m); a row that neither
+            # names it nor is printed in such a unit counts something else (椿の植栽 in 本).
+            parts["unit"] = 1.0 if measure in u.label or _in_units(unit, _MEASURED_IN[measure]) else (0.0 if unit else 0.5)
         elif any(t.endswith("率") or t == "割合" for t in asked):
             # 「受診率」: a share, printed in ％ (or named a rate); not the count it is made of.
             parts["unit"] = 1.0 if unit in ("%", "％") or "率" in u.label else 0.0
@@ -445,6 +449,18 @@ def same_unit(unit: str, counter: str) -> bool:
         return True
     return any(c in group and any(head == g or (len(g) > 1 and head.endswith(g)) for g in group)
                for group in _UNIT_SPELLINGS)
+
+
+# Measures whose units say what they measure: a row printed in one of them is that measure.
+_AREA = ("ha", "ヘクタール", "㎡", "m2", "m²", "平方メートル", "平米", "a", "アール", "km2", "km²", "平方キロメートル")
+_LENGTH = ("m", "km", "メートル", "キロメートル", "キロ")
+_WEIGHT = ("kg", "t", "トン", "キログラム", "g", "グラム")
+_MEASURED_IN = {"面積": _AREA, "延長": _LENGTH, "距離": _LENGTH, "長さ": _LENGTH, "重量": _WEIGHT, "重さ": _WEIGHT}
+
+
+def _in_units(unit: str, units: tuple[str, ...]) -> bool:
+    head = re.split(r"[/／]", unicodedata.normalize("NFKC", unit).strip().lower())[0].strip()
+    return head in units
 
 
 # Counters that count the same thing: people are 人 or 名.

@@ -944,3 +944,23 @@ def test_the_forms_upper_indicator_is_no_ranking(text, ranks):
     """上位成果指標 (and 上位施策) are what the form prints, not 「上位」 (the top few): no ranking is asked."""
     from assistant.crosssheet import _RANK
     assert bool(_RANK.search(text)) is ranks
+
+
+@pytest.mark.parametrize(("question", "printed", "other"), [("植えた面積はR6でどれだけ？", "アール", "本"),
+                                                          ("整備した延長はR5で？", "m", "箇所")])
+def test_an_area_or_length_is_a_row_printed_in_its_units(question, printed, other):
+    """面積 is measured in ha/a/㎡ and 延長 in m: a row of the same words counted in 本 or 箇所 counts
+    something else, while one printed in the measure's unit, or naming it, is the measure."""
+    from types import SimpleNamespace
+
+    from assistant.evidence import Scorer, asked_tokens
+    from assistant.match import compact
+
+    q = parse(question)
+    asked = asked_tokens(q, "某事業", "某市")
+    scorer = Scorer(SimpleNamespace(bm25=SimpleNamespace(idf=_one)))  # pyright: ignore[reportArgumentType]
+
+    def score(label: str, unit: str) -> float:
+        return scorer.score_row(q, _row(label, unit, Table.ACTIVITY), (), asked, compact(q.norm), None).score
+
+    assert score("植栽・整備", printed) > score("植栽・整備", other)
