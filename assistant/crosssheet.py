@@ -199,6 +199,8 @@ class CrossSheet:
             same = [r for r in good if name_key(r.project_name) == name_key(phrase)]
             if same:  # 「ふるさと納税事務」 is that project, not 「企業版ふるさと納税事務」 too
                 good = same
+            if len(good) >= 2 and at > 0:
+                good = _narrowed(good, q.norm[:at].replace(q.municipality, ""), phrase)
             if len(good) >= 2:
                 out += [(r.sheet_id, r.project_name) for r in good if r.sheet_id not in {x for x, _ in out}]
         return out
@@ -624,3 +626,13 @@ def _cell_of(c: CellRow) -> TableCell:
 def _years_summed(q: Query) -> bool:
     """The question sums a figure over years: a range (28年度から30年度まで) or two or more years named."""
     return q.year_range or len({y.text for y in q.years}) >= 2
+
+
+def _narrowed(names: list[SheetRow], modifier: str, phrase: str) -> list[SheetRow]:
+    """「アグリチャレンジのほうの就農応援事業」: words before the name modify it, and when they are held by
+    one of the names it fits (its bracketed part) and by no other, that one is meant."""
+    said = set(tokenize(modifier)) - set(tokenize(phrase))
+    held = [(len(said & set(tokenize(r.project_name))), r) for r in names]
+    best = max(n for n, _ in held)
+    winners = [r for n, r in held if n == best]
+    return winners if best > 0 and len(winners) == 1 else names

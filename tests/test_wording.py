@@ -964,3 +964,16 @@ def test_an_area_or_length_is_a_row_printed_in_its_units(question, printed, othe
         return scorer.score_row(q, _row(label, unit, Table.ACTIVITY), (), asked, compact(q.norm), None).score
 
     assert score("植栽・整備", printed) > score("植栽・整備", other)
+
+
+def test_words_before_a_shared_name_pick_the_one_that_holds_them():
+    """「アグリのほうの就農事業」: of two sheets named 就農事業（…）, the words before the name are held by
+    one bracketed part only, and that sheet is meant; words neither holds leave both."""
+    from types import SimpleNamespace
+
+    from assistant.crosssheet import _narrowed
+
+    a = SimpleNamespace(project_name="就農事業（農の応援）")
+    b = SimpleNamespace(project_name="就農事業（アグリチャレンジ、就農相談）")
+    assert _narrowed([a, b], "アグリチャレンジのほうの", "就農事業") == [b]  # pyright: ignore[reportArgumentType]
+    assert _narrowed([a, b], "福岡の", "就農事業") == [a, b]  # pyright: ignore[reportArgumentType]
