@@ -134,7 +134,7 @@ class CrossSheet:
         if op in ("rank", "sum", "compare") and by_name_only(named, department, policy) and not _asks_figure(q, t):
             return None  # namesakes asked about in words (「協議会参画事業を取り巻く状況は…比べて」): a text question
         if op == "sum" and _years_summed(q) and not (department or policy) and not _MANY_PROJECTS.search(t):
-            # 「…参画事業の28年度から30年度までの合計」「…の件数、R5とR6を足すと」: one figure's years summed,
+            # 「…の28年度から30年度までの合計」「令和5年度と6年度の合計」: one figure's years summed,
             # not the namesakes or the city's projects, which would need their plural said (各事業, 全事業)
             return None
         by_name = len(named) >= 2 and not (department or policy)
@@ -629,7 +629,7 @@ def _years_summed(q: Query) -> bool:
 
 
 def _narrowed(names: list[SheetRow], modifier: str, phrase: str) -> list[SheetRow]:
-    """「アグリチャレンジのほうの就農応援事業」: words before the name modify it, and when they are held by
+    """「北部のほうの浄水場管理事業」: words before the name modify it, and when they are held by
     one of the names it fits (its bracketed part) and by no other, that one is meant."""
     said = set(tokenize(modifier)) - set(tokenize(phrase))
     held = [(len(said & set(tokenize(r.project_name))), r) for r in names]

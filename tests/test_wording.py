@@ -904,8 +904,8 @@ def test_so_far_frames_the_question_and_is_not_content():
 
 
 def test_a_count_asked_of_a_noun_needs_a_passage_that_counts_that_noun():
-    """「店舗がいくつ」 counts 店舗: a passage whose numbers count other things (２市場, １階) does not
-    answer it, and the answer is a refusal rather than those sentences; 「12店舗が入居」 answers."""
+    """「テナントがいくつ」 counts テナント: a passage whose numbers count other things (２市場, １階) does not
+    answer it, and the answer is a refusal rather than those sentences; 「12テナントが入居」 answers."""
     from types import SimpleNamespace
 
     from assistant.core import _figure_not_in
@@ -919,10 +919,10 @@ def test_a_count_asked_of_a_noun_needs_a_passage_that_counts_that_noun():
                  section=Section.OVERVIEW, label="事業概要")
         return scorer.score_passage(q, u, (), (), None)
 
-    q = parse("駅前の市場には店舗がいくつ入っていますか？")
-    assert q.counted == "店舗"
+    q = parse("駅ビルにテナントはいくつある？")
+    assert q.counted == "テナント"
     assert _figure_not_in(q, [said("現在は２市場を管理し、１階部分を売却する。")])
-    assert not _figure_not_in(q, [said("市場には12店舗が入居している。")])
+    assert not _figure_not_in(q, [said("駅ビルには12テナントが入居している。")])
 
 
 @pytest.mark.parametrize("text", ["管理コストどれくらい？", "費用ってどのくらいかかった？", "事業費は全部でどれぐらい？"])
@@ -967,13 +967,13 @@ def test_an_area_or_length_is_a_row_printed_in_its_units(question, printed, othe
 
 
 def test_words_before_a_shared_name_pick_the_one_that_holds_them():
-    """「アグリのほうの就農事業」: of two sheets named 就農事業（…）, the words before the name are held by
+    """「北部のほうの浄水事業」: of two sheets named 就農事業（…）, the words before the name are held by
     one bracketed part only, and that sheet is meant; words neither holds leave both."""
     from types import SimpleNamespace
 
     from assistant.crosssheet import _narrowed
 
-    a = SimpleNamespace(project_name="就農事業（農の応援）")
-    b = SimpleNamespace(project_name="就農事業（アグリチャレンジ、就農相談）")
-    assert _narrowed([a, b], "アグリチャレンジのほうの", "就農事業") == [b]  # pyright: ignore[reportArgumentType]
-    assert _narrowed([a, b], "福岡の", "就農事業") == [a, b]  # pyright: ignore[reportArgumentType]
+    a = SimpleNamespace(project_name="浄水事業（南部浄水場）")
+    b = SimpleNamespace(project_name="浄水事業（北部浄水場、配水池）")
+    assert _narrowed([a, b], "北部のほうの", "浄水事業") == [b]  # pyright: ignore[reportArgumentType]
+    assert _narrowed([a, b], "福岡の", "浄水事業") == [a, b]  # pyright: ignore[reportArgumentType]
