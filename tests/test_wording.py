@@ -977,3 +977,10 @@ def test_words_before_a_shared_name_pick_the_one_that_holds_them():
     b = SimpleNamespace(project_name="浄水事業（北部浄水場、配水池）")
     assert _narrowed([a, b], "北部のほうの", "浄水事業") == [b]  # pyright: ignore[reportArgumentType]
     assert _narrowed([a, b], "福岡の", "浄水事業") == [a, b]  # pyright: ignore[reportArgumentType]
+
+
+@pytest.mark.parametrize("text", ["R7予算はR6決算より増えてる？", "利用者は前の年より減ってるの？"])
+def test_a_change_said_in_the_progressive_is_a_change(text):
+    """増えてる・減ってる (増えている) ask how a figure moved, as 増えた・減った do: both cells and the change."""
+    from assistant.query import Op
+    assert parse(text).op is Op.CHANGE
