@@ -424,8 +424,8 @@ class Assistant:
         ss = max(scored, key=lambda x: (x.prior, x.sheet_id))
         if ss.name_fit < 0.5 and _clearly_first(scored, self.w) is not ss and not turn.follows and len(scored) > 1:
             return None
-        if len([y for y in q.years if y.relative is None]) > 1:
-            return None
+        if len({y.western or y.text for y in q.years if y.relative is None}) > 1:
+            return None  # two years asked (the same year said twice, 「R6決算の…をR6の…で」, is one)
         if any((_PRINTED_PER.search(r.unit.label) or r.unit.table is Table.UNIT_COST)
                and r.parts["label"] >= self.w.row_min_label for r in ss.rows):
             return None

@@ -308,7 +308,7 @@ def per_unit(ps: ParsedSheet, amounts: list[tuple[Unit, TableCell]], b: Unit, cb
         x = c.value / cb.value
         per = f"{c.unit}/{cb.unit}" if cb.unit else c.unit
         part = f"{u.label}で {format_number(c.value)} ÷ {format_number(cb.value)} = {format_number(round(x, 1))}{per}"
-        if round(x, 1) != round(x):
+        if round(x, 1) != round(x) and round(x) != 0:  # 「約0千円/人」 says nothing: the yen figure follows
             part += f"（約{format_number(round(x))}{per}）"
         if c.unit in _YEN_IN and c.unit != "円":
             part += f"、円にすると約{format_number(round(x * _YEN_IN[c.unit]))}円"

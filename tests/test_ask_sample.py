@@ -198,6 +198,14 @@ def test_cost_per_head_divides_two_cited_cells_of_one_year(env):
         ("トータルコスト", "334", 2018), ("対象指標", "145", 2018)}
 
 
+def test_one_year_said_twice_in_a_division_is_one_year(env):
+    """「H30のトータルコストをH30の職員数で割ると」: the same year said of each figure is one year asked."""
+    ans = env[2].ask("平成30年度のトータルコストを平成30年度の情報化担当職員数で割ると、1人あたりいくら？")
+    assert ans.status == "answered" and ans.intent == "derived"
+    assert "334 ÷ 145" in ans.answer and has_number(ans.answer, "2303")
+    assert "約0" not in ans.answer  # a rounding to nothing is not shown
+
+
 def test_per_head_of_something_the_sheet_does_not_count_is_not_divided(env):
     ans = env[2].ask("協議会参画事業の平成30年度の市民1人あたりのコストは？")
     assert "÷" not in ans.answer
