@@ -200,7 +200,10 @@ class CrossSheet:
             if same:  # 「ふるさと納税事務」 is that project, not 「企業版ふるさと納税事務」 too
                 good = same
             if len(good) >= 2 and at > 0:
-                good = _narrowed(good, q.norm[:at].replace(q.municipality, ""), phrase)
+                modifier = q.norm[:at]
+                for w in (q.municipality, city_stem(q.municipality), *(y.text for y in q.years)):
+                    modifier = modifier.replace(w, " ") if w else modifier
+                good = _narrowed(good, modifier, phrase)
             if len(good) >= 2:
                 out += [(r.sheet_id, r.project_name) for r in good if r.sheet_id not in {x for x, _ in out}]
         return out
@@ -631,8 +634,10 @@ def _years_summed(q: Query) -> bool:
 def _narrowed(names: list[SheetRow], modifier: str, phrase: str) -> list[SheetRow]:
     """「北部のほうの浄水場管理事業」: words before the name modify it, and when they are held by
     one of the names it fits (its bracketed part) and by no other, that one is meant."""
-    said = set(tokenize(modifier)) - set(tokenize(phrase))
+    said = set(content_tokens(tokenize(modifier))) - set(tokenize(phrase))
     held = [(len(said & set(tokenize(r.project_name))), r) for r in names]
     best = max(n for n, _ in held)
     winners = [r for n, r in held if n == best]
-    return winners if best > 0 and len(winners) == 1 else names
+    # Every word said is held by the one meant: a word none of the names holds (台帳… for 補欠選挙) says
+    # the project asked is none of them.
+    return winners if best > 0 and best == len(said) and len(winners) == 1 else names

@@ -977,6 +977,7 @@ def test_words_before_a_shared_name_pick_the_one_that_holds_them():
     b = SimpleNamespace(project_name="浄水事業（北部浄水場、配水池）")
     assert _narrowed([a, b], "北部のほうの", "浄水事業") == [b]  # pyright: ignore[reportArgumentType]
     assert _narrowed([a, b], "福岡の", "浄水事業") == [a, b]  # pyright: ignore[reportArgumentType]
+    assert _narrowed([a, b], "東部北部の", "浄水事業") == [a, b]  # pyright: ignore[reportArgumentType]  # 東部: neither
 
 
 @pytest.mark.parametrize("text", ["R7予算はR6決算より増えてる？", "利用者は前の年より減ってるの？"])
