@@ -193,6 +193,8 @@ class CrossSheet:
             longer = fitting(joined) if joined else []
             if sum(1 for _, f in longer if f > 0.95) >= 2:
                 phrase, fits = joined, longer
+            elif sum(1 for _, f in longer if f > 0.95) == 1:
+                continue  # 「細河分署の管理事業」: joined, the words name one sheet, not the namesakes of 管理事業
             else:
                 fits = fitting(phrase)
             good = [r for r, f in fits if f > 0.95]  # spelled exactly in each name, not merely its words

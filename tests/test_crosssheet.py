@@ -207,3 +207,29 @@ def test_two_years_of_one_figure_summed_are_that_sheets_sum_not_the_citys(env):
     total = _value(ps, label, 2023) + _value(ps, label, 2024)  # pyright: ignore[reportOperatorIssue]
     assert has_number(ans.answer, f"{total:g}")
 
+
+
+def test_words_before_a_shared_name_joined_with_it_name_one_sheet(env):
+    """「〇〇の管理事業」: 〇〇管理事業 is one sheet's name, so the question is about that sheet, not a
+    comparison of every sheet whose name ends in 管理事業 (and a follow-up keeps it)."""
+    _, a, sheets = env
+    names = [ps.sheet.project_name for ps in sheets]
+    pick = None
+    for n in sorted(names):
+        for cut in range(2, min(7, len(n) - 3)):
+            head, tail = n[:cut], n[cut:]
+            if re.fullmatch(r"[\u4e00-\u9fff]+", head) and len(tail) >= 4 and \
+                    sum(tail in m for m in names) >= 2 and sum((head + tail) in m for m in names) == 1:
+                pick = (n, head, tail)
+                break
+        if pick:
+            break
+    assert pick, "the slice has two names sharing a tail"
+    name, head, tail = pick
+    ps = next(p for p in sheets if p.sheet.project_name == name)
+    value = _value(ps, TOTAL, 2024)
+    ans = a.ask(f"{head}の{tail}、令和6年度のトータルコストは？")
+    assert ans.status == "answered"
+    assert {c.project_name for c in ans.citations} == {name}
+    if value is not None:
+        assert has_number(ans.answer, f"{value:g}")
