@@ -158,6 +158,19 @@ _ASK_COUNT = re.compile(rf"何\s*[万千百億]?\s*({_COUNTER_RE})|いくつ(?!�
 _COUNT_NOUN = re.compile(r"(件|人|者|回|台|頭|世帯|戸|校|か所|箇所|施設|団体|隻|冊)数|(?<!短)(時間)(?!帯|外|内)")
 
 
+def _glossed(years: list[YearRef], text: str) -> list[YearRef]:
+    """「前の年（R5決算）」: a year in brackets right after a relative one says which year that is; the
+    two are one year, the one written out."""
+    out: list[YearRef] = []
+    for i, y in enumerate(years):
+        nxt = years[i + 1] if i + 1 < len(years) else None
+        if y.relative is not None and nxt is not None and nxt.relative is None \
+                and re.fullmatch(r"\s*(?:度)?\s*[（(]\s*", text[y.start + len(y.text):nxt.start]):
+            continue
+        out.append(y)
+    return out
+
+
 def count_noun_unit(text: str) -> str:
     """The counter a count's noun implies: 件数 counts in 件, 対象者数 and 人数 in 人, 待ち時間 in 時間;
     '' for none."""
@@ -482,7 +495,7 @@ def parse(text: str, municipalities: tuple[str, ...] = (), mask: tuple[str, ...]
     m_ = t
     for name in sorted({*named, *(normalize(x) for x in mask if x)}, key=lambda n: (-len(n), n)):
         m_ = m_.replace(name, "＿" * len(name))  # same length: positions of years stay put
-    years = find_years(m_)
+    years = _glossed(find_years(m_), m_)
     kinds = _kinds_in_order(m_)
     year_range = is_range(m_, years)
     counter_m = _ASK_COUNT.search(m_)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from ingest.kinds import KIND_OF_WORD
 from ingest.records import Kind, Section, Table
 
-from .query import AnswerType, Op, Query, YearRef, parse, subjectless
+from .query import AnswerType, Op, Query, YearRef, find_years, parse, subjectless
 
 
 @dataclass(frozen=True)
@@ -125,8 +125,13 @@ def read_turn(q: Query, state: State, names_other: bool) -> Turn:
 
 def _inherit_figure(q: Query, state: State) -> Query:
     years = q.years or _absolute(state)
-    return q.with_(numeric=True, answer=AnswerType.NUMBER, kinds=q.kinds or ((state.kind,) if state.kind else ()),
-                   years=years)
+    kinds = q.kinds or ((state.kind,) if state.kind else ())
+    if q.op in (Op.COMPARE, Op.CHANGE, Op.DIFF) and state.kind and q.kinds \
+            and len(q.kinds) == sum(1 for y in q.years if y.kind is not None):
+        # 「R5決算と比べると」: every kind said is its year's own, so the year under discussion, compared
+        # with it, keeps the kind it was asked in (R6決算, not R6予算).
+        kinds = (*q.kinds, state.kind)
+    return q.with_(numeric=True, answer=AnswerType.NUMBER, kinds=kinds, years=years)
 
 
 def _absolute(state: State) -> tuple[YearRef, ...]:
@@ -148,7 +153,8 @@ def _has_quantity(q: Query, beyond: tuple[str, ...] = ()) -> bool:
 
     names = [*beyond, *(compact(n) for n in beyond)]  # compact drops kana: ごみ is in ごみ焼却業務 as written
     # A kind (「R7の計画だと」) or an era's letter (R, H) says which column, not which quantity.
-    said = [t for t in content_tokens(q.tokens) if t not in KIND_OF_WORD and t not in ("r", "h")]
+    # A word that is a year of its own (前の年, 翌年度) says which year, not which quantity.
+    said = [t for t in content_tokens(q.tokens) if t not in KIND_OF_WORD and t not in ("r", "h") and not find_years(t)]
     return any(not any(t in n for n in names) for t in said)
 
 

@@ -389,3 +389,19 @@ def test_a_sheet_holding_none_of_the_questions_words_does_not_answer_it(env):
     ans = env[1].ask("公園の遊具はいつ始まった？")
     assert ans.status == "not_found"
     assert env[1].ask("この協議会はいつ始まった？").status == "answered"  # its own words: answered
+
+
+def test_a_year_glossed_in_brackets_after_the_year_before_is_the_year_compared_in_its_kind():
+    """「前の年（R3決算）と比べると？」 after R4's 決算: the bracket says which year 前の年 is, so one year is
+    asked; the year under discussion keeps the kind it was asked in, and the turn compares the two."""
+    from assistant.query import parse
+    from assistant.state import State, read_turn
+    from ingest.records import Kind, Table
+
+    q = parse("前の年（R3決算）と比べるとどうですか？")
+    assert [y.western for y in q.years] == [2021]
+    state = State(sheet_id="s", project="某事業", row=(Table.COST, "事業費"), year=2022, years=(2022,),
+                  kind=Kind.SETTLED, numeric=True)
+    turn = read_turn(q, state, names_other=False)
+    assert turn.row == (Table.COST, "事業費") and turn.compare_year == 2022
+    assert Kind.SETTLED in turn.query.kinds[1:]  # the kind of the year compared with, besides R3's own
