@@ -398,7 +398,7 @@ def test_a_year_glossed_in_brackets_after_the_year_before_is_the_year_compared_i
     from assistant.state import State, read_turn
     from ingest.records import Kind, Table
 
-    q = parse("前の年（R3決算）と比べるとどうですか？")
+    q = parse("前の年（R3決算）と比べて、どう？")
     assert [y.western for y in q.years] == [2021]
     state = State(sheet_id="s", project="某事業", row=(Table.COST, "事業費"), year=2022, years=(2022,),
                   kind=Kind.SETTLED, numeric=True)
