@@ -39,7 +39,7 @@ _TOP_N = re.compile(r"(?:上位|下位|トップ|ワースト|ベスト)\s*(\d+)
 _COUNT = re.compile(r"(?:事業|業務|シート|もの)(?:は|が|って)?(?:全部で|全体で|合わせて)?(?:いくつ|何件|何事業|何個|幾つ|"
                     r"どれくらい|どのくらい|どれだけ)|いくつの事業|何件の事業|何事業|事業の数")
 # 合計 sums, but not as the first half of a row's noun (合計（A）, 合計コスト); 合計額 still sums.
-_SUM = re.compile(r"合計(?:額|金額|値)?(?![（(]|[\u4e00-\u9fff\u30a0-\u30ff])|足すと|足した|足し合わせ|合わせると|合わせて|総額|総計")  # 合計（A） is a row
+_SUM = re.compile(r"合計(?:額|金額|値)?(?![（(]|[\u4e00-\u9fff\u30a0-\u30ff])|足すと|足した|足し合わせ|合わせると|合わせて|総額|総計")
 _LIST = re.compile(r"(?:事業|業務|シート)(?:を|は|が)?(?:全部|すべて|全て|一覧|挙げ|教えて|ありますか|ある\?|ある？|知りたい|は\?|は？|は$)"
                    r"|(?:どんな|どの|どういう|何の)(?:事業|業務)|担当している|所管している|所管する|担当する"
                    r"|(?:事業|業務)(?:に|には)(?:どんな|何が)|(?:事業|業務)(?:って|は)(?:どれ|何|なに|どんな)"
@@ -480,11 +480,11 @@ def _label_fit(quantity: tuple[str, ...], qcompact: str, label: str, idf) -> flo
     return max(token_coverage(quantity, tokens, idf, flat), 0.9 * label_coverage(qcompact, label))
 
 
-# Words that ask about several sheets at once (「3つの…」「各事業」「それぞれ」), not a sheet and its namesakes.
-# Projects spoken of in the plural: each, all of them, a count of them, or an enumeration in brackets.
+# Projects spoken of in the plural (「3つの…」「各事業」「それぞれ」「全事業」, an enumeration in brackets):
+# several sheets asked about at once, not one sheet's figure over years. 全部 alone (「全部足したら」) may
+# mean every year.
 _MANY_PROJECTS = re.compile(r"\d+つの|[0-9０-９]+件の|各|それぞれ|(?:全|全ての|すべての)(?:事業|業務)|(?:事業|業務)(?:を|の)?(?:全部|全て|すべて|合わせ)"
                             r"|[（(][^）)]*[・、][^）)]*[）)]")
-_EVERY = re.compile(r"\d+つの|[0-9０-９]+件の|各|それぞれ|全て|すべて|全部|[（(][^）)]*[・、][^）)]*[）)]")
 
 
 def by_name_only(named: list, department: str, policy: str) -> bool:
